@@ -1,0 +1,56 @@
+# kubelab — every task goes through here. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+
+.PHONY: help install lint test e2e verify offline-cluster bench clean
+.DEFAULT_GOAL := help
+
+help:  ## list the tasks
+	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing kubelab into $(VENV) …"
+	@$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)  ## create .venv and install kubelab (with its own kubectl)
+
+lab-%: $(STAMP)  ## start lab NN: cluster up (or reused), images loaded, instructions shown
+	@$(BIN)/kubelab start $*
+
+check-%: $(STAMP)  ## check lab NN against the live cluster: the scorecard
+	@$(BIN)/kubelab check $*
+
+reset-%: $(STAMP)  ## delete what kubelab created for lab NN, nothing else
+	@$(BIN)/kubelab reset $*
+
+solve-%: $(STAMP)  ## apply lab NN's reference solution (teachers, CI)
+	@$(BIN)/kubelab solve $*
+
+verify: $(STAMP)  ## on the cluster: solutions pass, starters and wrong answers fail
+	@$(BIN)/kubelab verify
+
+lint: $(STAMP)  ## offline: lab content, ruff, mypy (no cluster)
+	@$(BIN)/kubelab lint
+	@$(BIN)/ruff check kubelab checkers tests conftest.py
+	@$(BIN)/ruff format --check --quiet kubelab checkers tests conftest.py
+	@$(BIN)/mypy
+
+test: lint  ## lint + unit tests (no Docker, no cluster needed)
+	@$(BIN)/pytest -m "not e2e" -q
+
+e2e: $(STAMP)  ## end-to-end: `kubelab verify` of every lab on a real kind cluster
+	@$(BIN)/pytest -m e2e --e2e -v tests/e2e
+
+offline-cluster:  ## build Docker engine, kind, Kubernetes and the node image with no internet
+	@bash ci/offline-cluster.sh
+
+bench: $(STAMP)  ## measure the budgets: lint, a check run, a lab start, a verification
+	@$(BIN)/python -m benchmarks.budgets
+
+clean:  ## remove the venv and kubelab's own state (never your manifests)
+	rm -rf $(VENV) .kubelab .pytest-kind .mypy_cache .ruff_cache

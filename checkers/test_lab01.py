@@ -1,0 +1,183 @@
+"""Lab 01 — ReplicaSet self-healing. Titles, points and hints: labs/01-replicaset/lab.yaml."""
+
+from __future__ import annotations
+
+from kubelab.checks import (
+    LabContext,
+    deleting,
+    expect,
+    fail,
+    field,
+    is_ready,
+    name_of,
+    owner_uid,
+)
+from kubelab.manifests import Obj
+from kubelab.selectors import describe_labels, matches, to_query
+from kubelab.text import Text
+
+RS = "simple-replicaset"
+SET_RS = "set-based-replicaset"
+WEB_IMAGE = "kubelab/web:v1"
+
+
+def owned_pods(lab: LabContext, rs: Obj) -> list[Obj]:
+    """Pods whose controller is this ReplicaSet (and not being deleted)."""
+    uid = field(rs, "metadata.uid")
+    return [p for p in lab.list("Pod") if owner_uid(p) == uid and not deleting(p)]
+
+
+def pod_states(pods: list[Obj]) -> str:
+    """name: phase/reason for each pod, what `kubectl get pods` would show."""
+
+    def state(pod: Obj) -> str:
+        waiting = [
+            s["state"]["waiting"].get("reason", "Waiting")
+            for s in field(pod, "status.containerStatuses") or []
+            if (s.get("state") or {}).get("waiting")
+        ]
+        status = "Ready" if is_ready(pod) else (waiting or [field(pod, "status.phase", "?")])[0]
+        return f"{name_of(pod)}: {status}"
+
+    return ", ".join(state(p) for p in pods) or "no pods"
+
+
+def ready_pods(lab: LabContext, rs: Obj, want: int) -> list[Obj]:
+    """Exactly `want` Ready pods owned by rs, or a failure naming each pod's state."""
+    pods = owned_pods(lab, rs)
+    ready = [p for p in pods if is_ready(p)]
+    expect(
+        len(ready) == want and len(pods) == want,
+        lab.subject("ReplicaSet", name_of(rs)),
+        f"{want} Ready pods owned by it",
+        f"{len(ready)} Ready of {len(pods)} ({pod_states(pods)})",
+    )
+    return ready
+
+
+def test_replicaset_exists(lab: LabContext) -> None:
+    lab.eventually(lambda: lab.require("ReplicaSet", RS))
+
+
+def test_replicaset_wants_three_replicas(lab: LabContext) -> None:
+    rs = lab.require("ReplicaSet", RS)
+    replicas = field(rs, "spec.replicas")
+    expect(
+        replicas == 3,
+        lab.subject("ReplicaSet", RS),
+        "spec.replicas: 3",
+        f"spec.replicas: {replicas}",
+    )
+
+
+def test_selector_picks_my_little_pod(lab: LabContext) -> None:
+    rs = lab.require("ReplicaSet", RS)
+    selector = field(rs, "spec.selector")
+    labels = field(rs, "spec.template.metadata.labels") or {}
+    subject = lab.subject("ReplicaSet", RS)
+    expect(
+        matches(selector, {"app": "my-little-pod"}) and labels.get("app") == "my-little-pod",
+        subject,
+        "selector and template labels: app=my-little-pod",
+        f"selector {to_query(selector) or '(empty)'}; template labels {describe_labels(labels)}",
+    )
+    expect(
+        not matches(selector, {"app": "something-else"}),
+        subject,
+        "a selector that picks only app=my-little-pod",
+        f"selector {to_query(selector) or '(empty)'} also picks app=something-else",
+    )
+
+
+def _image_problem(lab: LabContext, rs: Obj) -> None:
+    images = [c.get("image") for c in field(rs, "spec.template.spec.containers") or []]
+    expect(
+        WEB_IMAGE in images,
+        lab.subject("ReplicaSet", RS),
+        f"a container running {WEB_IMAGE}",
+        f"images {', '.join(map(str, images)) or 'none'}",
+    )
+
+
+def test_three_pods_ready(lab: LabContext) -> None:
+    rs = lab.require("ReplicaSet", RS)
+    _image_problem(lab, rs)
+    lab.eventually(lambda: ready_pods(lab, rs, 3))
+
+
+def test_replicaset_recreates_deleted_pod(lab: LabContext) -> None:
+    rs = lab.require("ReplicaSet", RS)
+    before = lab.eventually(lambda: ready_pods(lab, rs, 3))
+    victim = before[0]
+    lab.kube.delete("Pod", name_of(victim), lab.namespace)
+    old_uids = {field(p, "metadata.uid") for p in before}
+
+    def healed() -> None:
+        pods = ready_pods(lab, rs, 3)
+        new = [p for p in pods if field(p, "metadata.uid") not in old_uids]
+        expect(
+            field(victim, "metadata.uid") not in {field(p, "metadata.uid") for p in pods} and bool(new),
+            lab.subject("ReplicaSet", RS),
+            f"a new pod (new UID) in place of the deleted {name_of(victim)}",
+            f"pods {pod_states(pods)}",
+        )
+
+    lab.eventually(healed)
+
+
+def test_set_based_selector_chooses_production_and_qa(lab: LabContext) -> None:
+    rs = lab.eventually(lambda: lab.require("ReplicaSet", SET_RS))
+    selector = field(rs, "spec.selector") or {}
+    base = dict(field(rs, "spec.template.metadata.labels") or {})
+    subject = lab.subject("ReplicaSet", SET_RS)
+    expect(
+        bool(selector.get("matchExpressions")),
+        subject,
+        "spec.selector.matchExpressions (a set-based selector)",
+        f"selector {to_query(selector) or '(empty)'} has no matchExpressions",
+    )
+    verdicts = {env: matches(selector, {**base, "environment": env}) for env in ("production", "qa", "dev")}
+    wanted = {"production": True, "qa": True, "dev": False}
+    if verdicts != wanted:
+        chosen = [env for env, picked in verdicts.items() if picked]
+        fail(
+            subject,
+            "chooses environment production and qa, not dev",
+            f"selector {to_query(selector)} chooses: {', '.join(chosen) or 'none of them'}",
+            Text(
+                f"템플릿 레이블({describe_labels(base)})에 environment만 바꿔 셀렉터에 대 보았습니다",
+                f"tried the template's labels ({describe_labels(base)}) with each environment",
+            ),
+        )
+
+
+def test_dev_pod_stays_unselected(lab: LabContext) -> None:
+    def unselected() -> None:
+        rs = lab.require("ReplicaSet", SET_RS)
+        dev = lab.require("Pod", "dev-pod")
+        subject = lab.subject("Pod", "dev-pod")
+        expect(
+            field(dev, "metadata.labels.environment") == "dev",
+            subject,
+            "label environment=dev",
+            describe_labels(field(dev, "metadata.labels")),
+        )
+        expect(
+            owner_uid(dev) is None and is_ready(dev),
+            subject,
+            "a Ready pod with no owner",
+            f"owner {owner_uid(dev) or 'none'}, {pod_states([dev])}",
+            Text("ReplicaSet이 이 파드를 입양했습니다", "a ReplicaSet adopted this pod")
+            if owner_uid(dev)
+            else None,
+        )
+        own = {name_of(p) for p in ready_pods(lab, rs, 2)}
+        chosen = {name_of(p) for p in lab.list("Pod", to_query(field(rs, "spec.selector")))}
+        expect(
+            chosen == own,
+            lab.subject("ReplicaSet", SET_RS),
+            f"its selector chooses exactly its own pods ({', '.join(sorted(own))})",
+            f"it chooses {', '.join(sorted(chosen)) or 'nothing'}",
+        )
+
+    lab.eventually(unselected)

@@ -1,0 +1,228 @@
+"""The `kubelab` command: list, start, check, reset, solve, verify, lint, doctor.
+
+Every failure ends as one line and a documented exit code (kubelab.errors.ExitCode);
+a traceback is shown only with KUBELAB_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kubelab import apply, cluster, doctor, engine, images, labspec, lint, manifests, report, verify
+from kubelab.errors import EnvironmentProblem, ExitCode, InputError, KubelabError
+from kubelab.kube import Kube
+from kubelab.labspec import Lab
+from kubelab.text import Lang, Text, parse_lang
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Hands-on Kubernetes labs, checked against a real cluster. 실습과 검사.",
+)
+console = report.console
+
+
+class Options:
+    """Global options, set by the callback."""
+
+    lang: Lang = "ko"
+    provider: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+
+    @classmethod
+    def settings(cls) -> cluster.Settings:
+        return cluster.settings(cls.provider, cls.kubeconfig, cls.context)
+
+
+LabArg = Annotated[str, typer.Argument(help="lab number, e.g. 01")]
+
+
+@app.callback()
+def options(
+    lang: Annotated[str, typer.Option(help="ko or en (messages show both; this one first)")] = "ko",
+    provider: Annotated[str | None, typer.Option(help="kind (default) or existing")] = None,
+    kubeconfig: Annotated[str | None, typer.Option(help="kubeconfig file")] = None,
+    context: Annotated[str | None, typer.Option(help="kubeconfig context")] = None,
+) -> None:
+    try:
+        Options.lang = parse_lang(lang)
+    except ValueError as e:
+        raise InputError(str(e), "언어는 ko 또는 en 입니다") from e
+    Options.provider, Options.kubeconfig, Options.context = provider, kubeconfig, context
+
+
+def say(text: Text) -> None:
+    console.print(text.both(Options.lang))
+
+
+@app.command("list")
+def list_labs() -> None:
+    """List the labs. 실습 목록."""
+    table = Table("lab", "title", "checks", "points", box=None)
+    for lab in labspec.all_labs():
+        table.add_row(lab.id, lab.title.both(Options.lang), str(len(lab.checks)), str(lab.total_points))
+    console.print(table)
+
+
+def _prepare_cluster(labs: list[Lab]) -> Kube:
+    """Bring the cluster up (kind: create or reuse) and load the labs' images."""
+    chosen = Options.settings()
+    kube = cluster.connect(chosen, create=True)
+    needed = sorted({image for lab in labs for image in lab.images})
+    if chosen.provider == "kind":
+        images.prepare(needed, chosen)
+    return kube
+
+
+@app.command()
+def start(lab_id: LabArg) -> None:
+    """Bring the cluster up, prepare the lab, show its instructions. 실습 시작."""
+    lab = labspec.find_lab(lab_id)
+    kube = _prepare_cluster([lab])
+    apply.ensure_namespace(kube, lab.namespace, lab.id)
+    for lang in ("ko", "en") if Options.lang == "ko" else ("en", "ko"):
+        console.rule(f"lab {lab.id} · {lang}")
+        console.print(lab.instructions_text(lang), markup=False)
+    console.rule()
+    say(
+        Text(
+            f"준비 완료: 네임스페이스 {lab.namespace}, context {kube.target.context}. "
+            f"다 되면 make check-{lab.id}",
+            f"Ready: namespace {lab.namespace}, context {kube.target.context}. "
+            f"When done: make check-{lab.id}",
+        )
+    )
+
+
+def _require_namespace(kube: Kube, lab: Lab, namespace: str) -> None:
+    if kube.get("Namespace", namespace) is None:
+        raise EnvironmentProblem(
+            f"namespace {namespace} does not exist: run `make lab-{lab.id}` first",
+            f"네임스페이스 {namespace}이(가) 없습니다: 먼저 `make lab-{lab.id}`을(를) 실행하세요",
+        )
+
+
+@app.command()
+def check(
+    lab_id: LabArg,
+    file: Annotated[
+        list[Path] | None, typer.Option("--file", "-f", help="apply these manifests first")
+    ] = None,
+    only: Annotated[list[str] | None, typer.Option(help="run only this check (repeatable)")] = None,
+    namespace: Annotated[str | None, typer.Option(help="namespace to check")] = None,
+) -> None:
+    """Check the live cluster and print the scorecard. 검사."""
+    lab = labspec.find_lab(lab_id)
+    docs = manifests.load(file or [])
+    manifests.validate(docs, lab.kinds)
+    kube = cluster.connect(Options.settings())
+    target_ns = namespace or lab.namespace
+    _require_namespace(kube, lab, target_ns)
+    apply.apply_documents(kube, docs, target_ns, lab.id)
+    card = engine.run_checks(lab, kube.target, target_ns, Options.lang, only or [])
+    report.scorecard(card, Options.lang)
+    raise typer.Exit(ExitCode.OK if card.passed else ExitCode.CHECKS_FAILED)
+
+
+@app.command()
+def reset(lab_id: LabArg) -> None:
+    """Delete what kubelab created for the lab, nothing else. 초기화."""
+    lab = labspec.find_lab(lab_id)
+    kube = cluster.connect(Options.settings())
+    deleted = apply.reset(kube, lab)
+    say(
+        Text(
+            f"지웠습니다: {', '.join(deleted) or '없음'}",
+            f"deleted: {', '.join(deleted) or 'nothing'}",
+        )
+    )
+
+
+@app.command()
+def solve(lab_id: LabArg) -> None:
+    """Apply the reference solution (for teachers and CI). 정답 적용."""
+    lab = labspec.find_lab(lab_id)
+    kube = _prepare_cluster([lab])
+    apply.ensure_namespace(kube, lab.namespace, lab.id)
+    docs = manifests.load([lab.solution])
+    apply.apply_documents(kube, docs, lab.namespace, lab.id)
+    say(Text(f"정답을 {lab.namespace}에 적용했습니다", f"applied the solution to {lab.namespace}"))
+
+
+@app.command("verify")
+def verify_cmd(
+    lab_ids: Annotated[list[str] | None, typer.Argument(help="labs (default: all)")] = None,
+) -> None:
+    """Solution passes, starter and wrong answers fail — on a real cluster. 실습 검증."""
+    labs = [labspec.find_lab(i) for i in lab_ids] if lab_ids else labspec.all_labs()
+    kube = _prepare_cluster(labs)
+    bad = 0
+
+    def show(outcome: verify.Outcome) -> None:
+        nonlocal bad
+        bad += not outcome.ok
+        mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
+        console.print(f" {mark} {outcome.variant.name:<28} {outcome.expectation():<34} {outcome.summary()}")
+
+    for lab in labs:
+        console.print(f"[bold]lab {lab.id}[/] {lab.title.both(Options.lang)}")
+        verify.verify_lab(kube, lab, Options.lang, show)
+    raise typer.Exit(ExitCode.OK if bad == 0 else ExitCode.CHECKS_FAILED)
+
+
+@app.command("lint")
+def lint_cmd(
+    targets: Annotated[list[str] | None, typer.Argument(help="lab numbers or manifest files")] = None,
+    lab_id: Annotated[str | None, typer.Option("--lab", help="check files against this lab")] = None,
+) -> None:
+    """Offline checks of labs or of your manifest files (no cluster). 오프라인 점검."""
+    problems: list[str] = []
+    files = [Path(t) for t in targets or [] if Path(t).exists()]
+    labs = [labspec.find_lab(t) for t in targets or [] if not Path(t).exists()]
+    if not targets:
+        labs = labspec.all_labs()
+    for lab in labs:
+        problems += lint.lab_problems(lab)
+    if files:
+        problems += lint.file_problems(files, labspec.find_lab(lab_id) if lab_id else None)
+    for problem in problems:
+        console.print(f"[red]✗[/] {problem}", markup=True, highlight=False)
+    checked = f"{len(labs)} labs, {len(files)} files"
+    console.print(f"lint: {len(problems)} problems ({checked})")
+    raise typer.Exit(ExitCode.CHECKS_FAILED if problems else ExitCode.OK)
+
+
+@app.command("doctor")
+def doctor_cmd() -> None:
+    """Is this machine ready? Docker, kind, kubectl, memory, ports. 환경 점검."""
+    findings = doctor.diagnose()
+    for finding in findings:
+        mark = "[green]✓[/]" if finding.ok else "[red]✗[/]"
+        console.print(f" {mark} {finding.name:<11} {finding.detail}", markup=True)
+    raise typer.Exit(ExitCode.OK if all(f.ok for f in findings) else ExitCode.ENVIRONMENT)
+
+
+def main() -> None:
+    """Entry point: one line and an exit code for every failure, never a traceback."""
+    try:
+        app()
+    except KubelabError as e:
+        if os.environ.get("KUBELAB_DEBUG"):
+            raise
+        print(e.line(Options.lang), file=sys.stderr)
+        sys.exit(int(e.exit_code))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # a bug in kubelab: say so, in one line
+        if os.environ.get("KUBELAB_DEBUG"):
+            raise
+        print(f"internal error: {type(e).__name__}: {e} (KUBELAB_DEBUG=1 shows more)", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERNAL))

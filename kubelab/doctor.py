@@ -1,0 +1,98 @@
+"""`kubelab doctor`: is this machine ready to run labs? One line per finding."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+
+from kubelab import cluster, repo
+
+MIN_FREE_MIB = 2048
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _version(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"does not run ({e})"
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0] if lines else f"exit {done.returncode}"
+
+
+def docker() -> Finding:
+    problem = cluster.docker_problem()
+    return Finding("docker", problem is None, problem or "running")
+
+
+def kind(chosen: cluster.Settings) -> Finding:
+    pinned = repo.versions()["KIND_VERSION"]
+    if chosen.kind is None:
+        return Finding("kind", False, f"not on PATH (install kind {pinned}, or set KUBELAB_KIND)")
+    found = _version([chosen.kind, "version"])
+    return Finding("kind", pinned in found, f"{found} (pinned {pinned})")
+
+
+def kubectl() -> Finding:
+    path = cluster.kubectl_path()
+    if not path.exists() and shutil.which(str(path)) is None:
+        return Finding("kubectl", False, "not found (make install puts one in .venv)")
+    return Finding("kubectl", True, f"{path}: {_version([str(path), 'version', '--client'])}")
+
+
+def memory() -> Finding:
+    free_mib = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    free_mib = int(line.split()[1]) // 1024
+    except OSError:
+        return Finding("memory", True, "unknown (no /proc/meminfo)")
+    return Finding("memory", free_mib >= MIN_FREE_MIB, f"{free_mib} MiB available (want {MIN_FREE_MIB})")
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def ports(chosen: cluster.Settings, cluster_up: bool) -> Finding:
+    busy = [p for p in cluster.NODE_PORTS if not port_free(p)]
+    if cluster_up:
+        return Finding("node ports", True, "held by the kubelab cluster (as they should be)")
+    detail = f"{', '.join(map(str, busy))} in use by another program" if busy else "free"
+    return Finding(
+        "node ports", not busy, f"{cluster.NODE_PORTS.start}-{cluster.NODE_PORTS.stop - 1} {detail}"
+    )
+
+
+def diagnose() -> list[Finding]:
+    chosen = cluster.settings()
+    findings = [docker(), kind(chosen), kubectl(), memory()]
+    up = False
+    if findings[0].ok and findings[1].ok:
+        try:
+            up = cluster.kind_cluster_exists(chosen)
+        except Exception:  # reported through the kind finding already
+            up = False
+        findings.append(Finding("cluster", True, "kubelab exists" if up else "not created yet (make lab-01)"))
+    findings.append(ports(chosen, up))
+    findings.append(Finding("node image", True, chosen.node_image))
+    if os.environ.get("KUBELAB_PROVIDER") == "existing":
+        findings.append(Finding("provider", True, "existing (Docker and kind are not needed)"))
+    return findings

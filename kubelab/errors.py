@@ -1,0 +1,101 @@
+"""One error hierarchy for kubelab.
+
+Every error names what went wrong in one line, in Korean and English, and carries the
+exit code the CLI ends with. Whether retrying can help is in the class: an environment
+problem (Docker stopped, no cluster) may go away; bad input or bad lab content will not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from kubelab.text import Text
+
+
+class ExitCode(IntEnum):
+    """The CLI's documented exit codes (README, "Exit codes")."""
+
+    OK = 0
+    CHECKS_FAILED = 1  #: checks, verification or lint found problems
+    BAD_INPUT = 2  #: the learner's input: unknown lab, broken YAML, wrong kind, bad option
+    ENVIRONMENT = 3  #: Docker, kind, kubectl or the cluster is missing or not answering
+    BAD_LAB = 4  #: kubelab's own lab content is broken (a bug for the course authors)
+    INTERNAL = 70  #: a bug in kubelab itself
+
+
+class KubelabError(Exception):
+    """Base of every error kubelab raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+    label = "error"
+
+    def __init__(self, en: str, ko: str | None = None) -> None:
+        super().__init__(en)
+        self.en = en
+        self.ko = ko or en
+
+    def line(self, lang: str = "ko") -> str:
+        """The one line the CLI prints: Korean first when lang is ko, English beside it."""
+        if lang == "en" or self.ko == self.en:
+            return f"{self.label}: {self.en}"
+        return f"{self.label}: {self.ko} / {self.en}"
+
+
+class InputError(KubelabError):
+    """The learner's (or caller's) input is wrong; retrying the same input will not help."""
+
+    exit_code = ExitCode.BAD_INPUT
+    label = "input"
+
+
+class EnvironmentProblem(KubelabError):
+    """Something kubelab needs from the machine or cluster is missing or down."""
+
+    exit_code = ExitCode.ENVIRONMENT
+    label = "environment"
+
+
+class ClusterUnavailable(EnvironmentProblem):
+    """The Kubernetes API cannot be reached with the given kubeconfig/context."""
+
+
+class LabContentError(KubelabError):
+    """A lab's own files (metadata, manifests, checks) are inconsistent."""
+
+    exit_code = ExitCode.BAD_LAB
+    label = "lab content"
+
+
+class ChecksFailed(KubelabError):
+    """Checks ran and some failed (a normal outcome, reported with exit code 1)."""
+
+    exit_code = ExitCode.CHECKS_FAILED
+    label = "checks"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one check saw that it did not expect (chainsaw's "last mismatch")."""
+
+    subject: str
+    """The object looked at, e.g. "ReplicaSet lab-01/simple-replicaset"."""
+    expected: str
+    """What the check wanted, e.g. "spec.replicas: 3"."""
+    found: str
+    """What the cluster had, e.g. "spec.replicas: 1"."""
+    detail: Text | None = None
+    """A diagnosis of the live state, for the learner (beyond the lab's fixed hint)."""
+    waited: float = 0.0
+    """Seconds spent waiting for the cluster before giving up."""
+
+
+class CheckFailed(KubelabError):
+    """One check's expectation does not hold (yet); waiting retries exactly this."""
+
+    exit_code = ExitCode.CHECKS_FAILED
+    label = "check"
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(f"{finding.subject}: expected {finding.expected}, found {finding.found}")
+        self.finding = finding

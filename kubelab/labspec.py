@@ -1,0 +1,186 @@
+"""A lab's metadata: one `lab.yaml` per lab folder names every part of the lab.
+
+The file is validated against `lab.schema.json` and read into frozen dataclasses, so the
+CLI, the pytest plugin, lint and verify all see the same lab.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from kubelab import repo
+from kubelab.errors import InputError, LabContentError
+from kubelab.text import Text
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a check may wait for the cluster when lab.yaml names no timeout."""
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """What a teacher says about one check; the code that checks is in checkers/."""
+
+    id: str
+    """Name of the check; the checker function is `test_<id>`."""
+    points: int
+    """Points it is worth on the scorecard."""
+    timeout: float
+    """Seconds it may wait for the cluster to get there."""
+    title: Text
+    """What it checks, one line."""
+    hint: Text
+    """What to look at when it fails."""
+    kubectl: str
+    """The kubectl command that shows what the check looks at ({namespace} filled in)."""
+    disturbs: bool
+    """True when the check changes the cluster (deletes a pod, …) to prove behaviour."""
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    """A known-wrong answer: manifests that must fail a named check."""
+
+    dir: Path
+    fails: str
+    why: Text
+
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
+
+@dataclass(frozen=True)
+class Lab:
+    """One lab, as its lab.yaml describes it."""
+
+    id: str
+    folder: Path
+    title: Text
+    summary: Text
+    objectives: tuple[Text, ...]
+    namespace: str
+    images: tuple[str, ...]
+    """Repo images the lab runs, as name:tag (built from images/<name>/)."""
+    kinds: tuple[str, ...]
+    """Kinds a learner's manifest for this lab may hold."""
+    node_ports: tuple[int, ...]
+    instructions: Text
+    """Paths (relative to the lab folder) of the instructions in each language."""
+    starter: Path
+    solution: Path
+    wrong: tuple[WrongAnswer, ...]
+    checks: tuple[CheckSpec, ...]
+
+    def check(self, check_id: str) -> CheckSpec:
+        for spec in self.checks:
+            if spec.id == check_id:
+                return spec
+        raise LabContentError(f"lab {self.id} has no check {check_id!r} in lab.yaml")
+
+    @property
+    def total_points(self) -> int:
+        return sum(spec.points for spec in self.checks)
+
+    @property
+    def checker(self) -> Path:
+        """The pytest file holding this lab's checks."""
+        return repo.checkers_dir() / f"test_lab{self.id}.py"
+
+    def instructions_text(self, lang: str) -> str:
+        relative = self.instructions.ko if lang == "ko" else self.instructions.en
+        return (self.folder / relative).read_text(encoding="utf-8")
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    text = (Path(__file__).parent / "lab.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def _text(data: dict[str, str]) -> Text:
+    return Text(ko=data["ko"], en=data["en"])
+
+
+def _check(data: dict[str, Any], default_timeout: float) -> CheckSpec:
+    return CheckSpec(
+        id=data["id"],
+        points=data["points"],
+        timeout=float(data.get("timeout", default_timeout)),
+        title=_text(data["title"]),
+        hint=_text(data["hint"]),
+        kubectl=data["kubectl"],
+        disturbs=bool(data.get("disturbs", False)),
+    )
+
+
+def load_lab(folder: Path) -> Lab:
+    """Read and validate `folder/lab.yaml`."""
+    path = folder / "lab.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        jsonschema.validate(data, _schema())
+    except (OSError, yaml.YAMLError) as e:
+        raise LabContentError(f"{path}: cannot read: {e}") from e
+    except jsonschema.ValidationError as e:
+        where = "/".join(str(p) for p in e.absolute_path) or "(top)"
+        raise LabContentError(f"{path}: {where}: {e.message}") from e
+    timeout = float(data.get("default_timeout", DEFAULT_TIMEOUT))
+    return Lab(
+        id=data["id"],
+        folder=folder,
+        title=_text(data["title"]),
+        summary=_text(data["summary"]),
+        objectives=tuple(_text(o) for o in data["objectives"]),
+        namespace=data["namespace"],
+        images=tuple(data["images"]),
+        kinds=tuple(data["kinds"]),
+        node_ports=tuple(data.get("node_ports", [])),
+        instructions=Text(ko=data["instructions"]["ko"], en=data["instructions"]["en"]),
+        starter=folder / data["starter"],
+        solution=folder / data["solution"],
+        wrong=tuple(
+            WrongAnswer(dir=folder / w["dir"], fails=w["fails"], why=_text(w["why"])) for w in data["wrong"]
+        ),
+        checks=tuple(_check(c, timeout) for c in data["checks"]),
+    )
+
+
+def lab_folders() -> list[Path]:
+    """Every lab folder (labs/NN-name/), in number order."""
+    return sorted(p.parent for p in repo.labs_dir().glob("[0-9][0-9]-*/lab.yaml"))
+
+
+def all_labs() -> list[Lab]:
+    return [load_lab(folder) for folder in lab_folders()]
+
+
+def normalize_id(value: str) -> str:
+    """'1', '01' and 'lab-01' all name lab 01."""
+    digits = value.removeprefix("lab-").removeprefix("lab")
+    if not digits.isdigit() or len(digits) > 2:
+        raise InputError(
+            f"{value!r} is not a lab number (try `kubelab list`)",
+            f"{value!r}은(는) 실습 번호가 아닙니다 (`kubelab list`로 확인하세요)",
+        )
+    return digits.zfill(2)
+
+
+def find_lab(value: str) -> Lab:
+    """The lab with this number, or an InputError that lists what exists."""
+    lab_id = normalize_id(value)
+    for folder in lab_folders():
+        if folder.name.startswith(f"{lab_id}-"):
+            return load_lab(folder)
+    known = ", ".join(f.name[:2] for f in lab_folders()) or "none"
+    raise InputError(
+        f"there is no lab {lab_id} (labs: {known})",
+        f"실습 {lab_id}은(는) 없습니다 (있는 실습: {known})",
+    )

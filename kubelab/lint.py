@@ -1,0 +1,124 @@
+"""Offline checks of lab content (no cluster): what CI and authors run on every change.
+
+Per lab: lab.yaml is valid; both languages' instructions exist; the checker's tests and
+lab.yaml's checks name each other; each known-wrong answer names a real check; every
+manifest parses, validates against the pinned Kubernetes OpenAPI schema and uses only
+the lab's kinds (wrong answers excepted); images are pinned; NodePorts are in range.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+from kubelab import images, manifests
+from kubelab.errors import InputError, KubelabError
+from kubelab.labspec import Lab
+from kubelab.manifests import Document, Obj
+
+NODE_PORT_RANGE = range(30000, 32768)
+
+
+def checker_tests(path: Path) -> set[str]:
+    """Names of the test functions in a checker file (read, not imported)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        node.name.removeprefix("test_")
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
+
+
+def containers(obj: Obj) -> list[Obj]:
+    """Every container and init container of a pod or a pod template inside obj."""
+    found: list[Obj] = []
+    stack: list[object] = [obj]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("containers", "initContainers") and isinstance(value, list):
+                    found += [c for c in value if isinstance(c, dict)]
+                else:
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def image_problem(image: str) -> str | None:
+    """Why an image reference is not pinned, or None."""
+    last = image.rsplit("/", 1)[-1]
+    if "@sha256:" in image:
+        return None
+    if ":" not in last:
+        return f"image {image} has no tag (pin a version)"
+    if last.endswith(":latest"):
+        return f"image {image} uses :latest (pin a version)"
+    return None
+
+
+def document_problems(doc: Document, lab: Lab | None, wrong: bool) -> Iterator[str]:
+    """Problems of one manifest document."""
+    try:
+        manifests.validate([doc], () if (wrong or lab is None) else lab.kinds)
+    except InputError as e:
+        yield e.en
+    for container in containers(doc.obj):
+        image = str(container.get("image", ""))
+        problem = image_problem(image)
+        if problem:
+            yield f"{doc.where}: {problem}"
+        elif lab and image.startswith(images.PREFIX) and image.removeprefix(images.PREFIX) not in lab.images:
+            yield f"{doc.where}: image {image} is not in lab.yaml's images"
+    if doc.kind == "Service":
+        for port in (doc.obj.get("spec") or {}).get("ports") or []:
+            node_port = port.get("nodePort")
+            if node_port is not None and node_port not in NODE_PORT_RANGE:
+                yield f"{doc.where}: nodePort {node_port} is outside 30000-32767"
+
+
+def manifest_problems(folder: Path, lab: Lab | None = None, wrong: bool = False) -> Iterator[str]:
+    try:
+        docs = manifests.load([folder])
+    except InputError as e:
+        yield e.en
+        return
+    if not docs:
+        yield f"{folder}: no manifests"
+    for doc in docs:
+        yield from document_problems(doc, lab, wrong)
+
+
+def lab_problems(lab: Lab) -> Iterator[str]:
+    """Everything wrong with one lab's content."""
+    where = f"lab {lab.id}"
+    for lang in ("ko", "en"):
+        path = lab.folder / (lab.instructions.ko if lang == "ko" else lab.instructions.en)
+        if not path.is_file():
+            yield f"{where}: instructions ({lang}) missing: {path}"
+    if not lab.checker.is_file():
+        yield f"{where}: checker {lab.checker} missing"
+    else:
+        tests, declared = checker_tests(lab.checker), {c.id for c in lab.checks}
+        for name in sorted(declared - tests):
+            yield f"{where}: check {name} is in lab.yaml but has no test_{name} in {lab.checker.name}"
+        for name in sorted(tests - declared):
+            yield f"{where}: test_{name} in {lab.checker.name} is not declared in lab.yaml"
+    for wrong in lab.wrong:
+        if wrong.fails not in {c.id for c in lab.checks}:
+            yield f"{where}: wrong answer {wrong.name} declares unknown check {wrong.fails}"
+        yield from manifest_problems(wrong.dir, lab, wrong=True)
+    yield from manifest_problems(lab.starter, lab)
+    yield from manifest_problems(lab.solution, lab)
+    for short in lab.images:
+        try:
+            images.context_dir(short)
+        except KubelabError as e:
+            yield f"{where}: {e.en}"
+
+
+def file_problems(paths: list[Path], lab: Lab | None) -> list[str]:
+    """A learner's own manifest files, checked offline (never changed)."""
+    return [p for path in paths for p in manifest_problems(path, lab)]

@@ -1,0 +1,181 @@
+"""kubelab's pytest plugin (entry point `pytest11`): thin, over the engine.
+
+It adds the options a check run needs, prints what a rerun needs in the report header,
+gives checks the `lab` fixture, turns CheckFailed into the learner's message, and
+writes the results as JSON (beside --junitxml, or where --kubelab-json says).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubelab import cluster, labspec
+from kubelab.checks import LabContext
+from kubelab.errors import CheckFailed, KubelabError
+from kubelab.kube import Kube, Target
+from kubelab.labspec import CheckSpec, Lab
+from kubelab.results import CheckResult, Scorecard, failure_message
+from kubelab.text import parse_lang
+
+CHECKER = re.compile(r"^test_lab(\d\d)\.py$")
+SPEC_KEY = pytest.StashKey[CheckSpec]()
+
+
+class _Run:
+    """What one pytest session collects for kubelab."""
+
+    def __init__(self) -> None:
+        self.lab: Lab | None = None
+        self.namespace = ""
+        self.results: list[CheckResult] = []
+        self.error: KubelabError | None = None
+        self.started: dict[str, float] = {}
+
+
+RUN_KEY = pytest.StashKey[_Run]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kubelab", "kubelab lab checks")
+    group.addoption("--lab", help="run the checks of this lab (e.g. 01)")
+    group.addoption("--lang", default="ko", help="language of messages: ko (default) or en")
+    group.addoption("--context", help="kubeconfig context (default: kubelab's cluster)")
+    group.addoption("--namespace", help="namespace to check (default: the lab's, e.g. lab-01)")
+    group.addoption("--kubelab-json", help="write check results as JSON to this file")
+    # --kubeconfig is pytest-kind's option (a dependency); kubelab reads the same one.
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[RUN_KEY] = _Run()
+
+
+def _lab_of(path: Path) -> str | None:
+    found = CHECKER.match(path.name)
+    return found.group(1) if found else None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With --lab, checker files of other labs are not collected."""
+    wanted = config.getoption("lab")
+    lab_id = _lab_of(collection_path)
+    if wanted and lab_id and lab_id != labspec.normalize_id(wanted):
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run = config.stash[RUN_KEY]
+    for item in items:
+        lab_id = _lab_of(item.path)
+        if lab_id is None:
+            continue
+        try:
+            run.lab = run.lab or labspec.find_lab(lab_id)
+            item.stash[SPEC_KEY] = run.lab.check(item.name.removeprefix("test_"))
+        except KubelabError as e:
+            raise pytest.UsageError(e.line("en")) from e
+    if run.lab is not None:
+        run.namespace = config.getoption("namespace") or run.lab.namespace
+
+
+def _target(config: pytest.Config) -> Target:
+    return cluster.resolve_target(config.getoption("kubeconfig"), config.getoption("context"))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    wanted = config.getoption("lab")
+    if not wanted and not any(_lab_of(Path(a.split("::")[0])) for a in config.args):
+        return None
+    target = _target(config)
+    try:
+        version = Kube(target).server_version()
+    except KubelabError as e:
+        version = f"unreachable ({e.en})"
+    return [f"kubelab: lab {wanted or '(from file)'}; cluster {target.describe()}; {version}"]
+
+
+@pytest.fixture(scope="session")
+def kubelab_kube(request: pytest.FixtureRequest) -> Kube:
+    """A connection to the cluster under check; an unreachable cluster ends the run."""
+    run = request.config.stash[RUN_KEY]
+    try:
+        kube = Kube(_target(request.config))
+        kube.server_version()
+    except KubelabError as e:
+        run.error = e
+        pytest.exit(e.line(parse_lang(request.config.getoption("lang"))), returncode=int(e.exit_code))
+    return kube
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest, kubelab_kube: Kube) -> Iterator[LabContext]:
+    """The lab namespace as one check sees it (see kubelab.checks.LabContext)."""
+    spec = request.node.stash.get(SPEC_KEY, None)
+    run = request.config.stash[RUN_KEY]
+    if spec is None or run.lab is None:
+        raise pytest.UsageError("the `lab` fixture is for checks in checkers/test_labNN.py")
+    yield LabContext(kube=kubelab_kube, lab=run.lab, namespace=run.namespace, spec=spec)
+
+
+def _message(call: pytest.CallInfo[None], spec: CheckSpec, config: pytest.Config) -> str:
+    run = config.stash[RUN_KEY]
+    lang = parse_lang(config.getoption("lang"))
+    error = call.excinfo.value if call.excinfo else None
+    if isinstance(error, CheckFailed):
+        return failure_message(error.finding, spec, run.namespace, lang)
+    if isinstance(error, KubelabError):
+        return error.line(lang)
+    return f"error: {type(error).__name__}: {error}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    spec = item.stash.get(SPEC_KEY, None)
+    if spec is None or (report.when != "call" and not report.failed):
+        return
+    if report.failed:
+        message = _message(call, spec, item.config)
+        if call.excinfo and isinstance(call.excinfo.value, KubelabError):
+            report.longrepr = message
+    else:
+        message = ""
+    item.config.stash[RUN_KEY].results.append(
+        CheckResult(
+            id=spec.id,
+            title=spec.title,
+            passed=report.passed,
+            points=spec.points,
+            seconds=round(report.duration, 2),
+            message=message,
+        )
+    )
+
+
+def _json_path(config: pytest.Config) -> Path | None:
+    explicit = config.getoption("kubelab_json")
+    if explicit:
+        return Path(explicit)
+    junit = config.getoption("xmlpath", None)
+    return Path(junit).with_suffix(".kubelab.json") if junit else None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = session.config.stash[RUN_KEY]
+    path = _json_path(session.config)
+    if path is None or (run.lab is None and run.error is None):
+        return
+    card = Scorecard(
+        lab=run.lab.id if run.lab else "",
+        namespace=run.namespace,
+        results=tuple(run.results),
+        error=run.error.en if run.error else None,
+        error_ko=run.error.ko if run.error else None,
+    )
+    card.write(path)

@@ -1,0 +1,112 @@
+"""Check results and the scorecard, and their JSON file (the grader's input)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubelab.errors import Finding
+from kubelab.labspec import CheckSpec
+from kubelab.text import Lang, Text
+
+LABELS = {
+    "object": Text("대상", "object"),
+    "expected": Text("기대", "expected"),
+    "found": Text("실제", "found"),
+    "detail": Text("진단", "diagnosis"),
+    "hint": Text("힌트", "hint"),
+    "see": Text("확인", "look with"),
+}
+
+
+def failure_message(finding: Finding, spec: CheckSpec, namespace: str, lang: Lang) -> str:
+    """The learner's message: object, expected, found, diagnosis, hint, kubectl command."""
+
+    def row(key: str, value: str) -> str:
+        return f"{LABELS[key].both(lang)}: {value}"
+
+    waited = f"  (waited {finding.waited:g} s)" if finding.waited else ""
+    rows = [
+        row("object", finding.subject),
+        row("expected", finding.expected),
+        row("found", finding.found + waited),
+    ]
+    if finding.detail:
+        rows.append(row("detail", finding.detail.both(lang)))
+    rows.append(row("hint", spec.hint.both(lang)))
+    rows.append(row("see", spec.kubectl.format(namespace=namespace)))
+    return "\n".join(rows)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome."""
+
+    id: str
+    title: Text
+    passed: bool
+    points: int
+    """Points the check is worth."""
+    seconds: float
+    message: str
+    """Empty when passed; the learner's failure message otherwise."""
+
+    @property
+    def earned(self) -> int:
+        return self.points if self.passed else 0
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """All checks of one run of a lab against one namespace."""
+
+    lab: str
+    namespace: str
+    results: tuple[CheckResult, ...] = ()
+    error: str | None = None
+    """Set when the run could not check anything (e.g. the cluster was unreachable)."""
+    error_ko: str | None = None
+    """The same in Korean."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def earned(self) -> int:
+        return sum(r.earned for r in self.results)
+
+    @property
+    def total(self) -> int:
+        return sum(r.points for r in self.results)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and bool(self.results) and all(r.passed for r in self.results)
+
+    def failed_ids(self) -> list[str]:
+        return [r.id for r in self.results if not r.passed]
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["earned"], data["total"] = self.earned, self.total
+        return json.dumps(data, ensure_ascii=False, indent=2)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json() + "\n", encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> Scorecard:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        results = tuple(
+            CheckResult(
+                id=r["id"],
+                title=Text(**r["title"]),
+                passed=r["passed"],
+                points=r["points"],
+                seconds=r["seconds"],
+                message=r["message"],
+            )
+            for r in data["results"]
+        )
+        return cls(data["lab"], data["namespace"], results, data.get("error"), data.get("error_ko"))

@@ -1,0 +1,140 @@
+"""The CLI as a new user meets it: one line and a documented exit code, never a traceback."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kubelab.errors import ExitCode
+
+RS = """\
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: simple-replicaset}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: my-little-pod}}
+  template:
+    metadata: {labels: {app: my-little-pod}}
+    spec: {containers: [{name: web, image: "kubelab/web:v1"}]}
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A user with no kubeconfig and kubelab's state in a temporary folder."""
+    home = tmp_path / "home"
+    home.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "KUBELAB_"))}
+    return {**clean, "HOME": str(home), "KUBELAB_STATE": str(tmp_path / "state")}
+
+
+def kubelab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kubelab", *args], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def one_line(done: subprocess.CompletedProcess[str], code: ExitCode, *words: str) -> str:
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for word in words:
+        assert word in lines[0]
+    return lines[0]
+
+
+def manifest(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mine.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_unknown_lab(env: dict[str, str]) -> None:
+    line = one_line(kubelab(env, "check", "42"), ExitCode.BAD_INPUT, "there is no lab 42")
+    assert line.startswith("input: 실습 42")  # Korean first
+
+
+def test_english_first_when_asked(env: dict[str, str]) -> None:
+    line = one_line(kubelab(env, "--lang", "en", "start", "42"), ExitCode.BAD_INPUT)
+    assert line == "input: there is no lab 42 (labs: 01)"
+
+
+def test_broken_yaml(env: dict[str, str], tmp_path: Path) -> None:
+    path = manifest(tmp_path, RS.replace("replicas: 3", "replicas: [3"))
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    one_line(kubelab(env, "check", "01", "-f", str(path)), ExitCode.BAD_INPUT, "not valid YAML", "line")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # never changed
+
+
+def test_wrong_kind(env: dict[str, str], tmp_path: Path) -> None:
+    path = manifest(tmp_path, RS.replace("kind: ReplicaSet", "kind: Deployment"))
+    one_line(kubelab(env, "check", "01", "-f", str(path)), ExitCode.BAD_INPUT, "kind Deployment")
+
+
+def test_missing_field(env: dict[str, str], tmp_path: Path) -> None:
+    path = manifest(tmp_path, RS.replace("  selector: {matchLabels: {app: my-little-pod}}\n", ""))
+    one_line(kubelab(env, "check", "01", "-f", str(path)), ExitCode.BAD_INPUT, "'selector' is a required")
+
+
+def test_no_cluster(env: dict[str, str], tmp_path: Path) -> None:
+    one_line(kubelab(env, "check", "01"), ExitCode.ENVIRONMENT, "kubeconfig")
+
+
+def test_cluster_not_answering(env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\n"
+    )
+    done = kubelab(env, "--provider", "existing", "--kubeconfig", str(config), "check", "01")
+    one_line(done, ExitCode.ENVIRONMENT, "cannot reach the cluster")
+
+
+def test_docker_not_running(env: dict[str, str], tmp_path: Path) -> None:
+    fake = tmp_path / "bin" / "docker"  # a docker CLI whose daemon is down, as on a stopped Docker
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+        "Is the docker daemon running?' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    line = one_line(kubelab({**env, "PATH": str(fake.parent)}, "start", "01"), ExitCode.ENVIRONMENT)
+    assert "Docker is not running (Cannot connect to the Docker daemon" in line
+
+
+def test_no_docker_installed(env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "PATH": str(tmp_path)}
+    one_line(kubelab(env, "start", "01"), ExitCode.ENVIRONMENT, "docker is not installed")
+
+
+def test_doctor_reports_missing_kind(env: dict[str, str], tmp_path: Path) -> None:
+    done = kubelab({**env, "PATH": str(tmp_path)}, "doctor")
+    assert done.returncode == ExitCode.ENVIRONMENT
+    assert "kind        not on PATH" in done.stdout
+    assert "docker is not installed" in done.stdout
+
+
+def test_unknown_provider(env: dict[str, str]) -> None:
+    one_line(kubelab(env, "--provider", "minikube", "check", "01"), ExitCode.BAD_INPUT, "provider")
+
+
+def test_lint_of_the_labs_and_of_a_learners_file(env: dict[str, str], tmp_path: Path) -> None:
+    assert kubelab(env, "lint").returncode == ExitCode.OK
+    bad = manifest(tmp_path, RS.replace("kubelab/web:v1", "nginx:latest"))
+    done = kubelab(env, "lint", str(bad), "--lab", "01")
+    assert done.returncode == ExitCode.CHECKS_FAILED
+    assert "uses :latest" in done.stdout
+
+
+def test_list_shows_both_languages(env: dict[str, str]) -> None:
+    done = kubelab(env, "list")
+    assert done.returncode == 0
+    assert "ReplicaSet과 자가 치유 / ReplicaSet self-healing" in done.stdout

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import yaml
+
+from kubelab import labspec, lint
+
+
+def test_every_lab_in_the_repo_passes_lint_quickly() -> None:
+    started = time.monotonic()
+    problems = [p for lab in labspec.all_labs() for p in lint.lab_problems(lab)]
+    assert problems == []
+    assert time.monotonic() - started < 2.0  # "all labs in under 2 s" (see also make bench)
+
+
+def test_lint_finds_what_is_wrong_with_a_broken_lab(lab_root: Path) -> None:
+    folder = lab_root / "labs" / "01-replicaset"
+    (folder / "solution" / "replicaset.yaml").write_text(
+        (folder / "solution" / "replicaset.yaml").read_text().replace("kubelab/web:v1", "nginx:latest")
+    )
+    (folder / "starter" / "svc.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+        "spec: {type: NodePort, ports: [{port: 80, nodePort: 8080}]}\n"
+    )
+    (folder / "instructions.en.md").unlink()
+    data = yaml.safe_load((folder / "lab.yaml").read_text(encoding="utf-8"))
+    data["wrong"][0]["fails"] = "no_such_check"
+    data["checks"].pop()  # dev_pod_stays_unselected: now only in the checker
+    (folder / "lab.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    problems = "\n".join(lint.lab_problems(labspec.load_lab(folder)))
+
+    assert "nginx:latest uses :latest" in problems
+    assert "nodePort 8080 is outside 30000-32767" in problems
+    assert "kind Service does not belong" in problems
+    assert "instructions (en) missing" in problems
+    assert "declares unknown check no_such_check" in problems
+    assert "test_dev_pod_stays_unselected in test_lab01.py is not declared" in problems
+
+
+def test_image_pinning_rules() -> None:
+    assert lint.image_problem("kubelab/web:v1") is None
+    assert lint.image_problem("registry:5000/web@sha256:" + "0" * 64) is None
+    assert "no tag" in str(lint.image_problem("registry:5000/web"))
+    assert "latest" in str(lint.image_problem("busybox:latest"))
+
+
+def test_a_learners_file_is_linted_against_the_lab(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {}\n")
+    problems = lint.file_problems([mine], labspec.find_lab("01"))
+    assert any("kind Deployment does not belong" in p for p in problems)

@@ -1,0 +1,177 @@
+"""The pytest plugin, run through pytester on a small demo lab with a fake cluster."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kubelab import repo
+
+DEMO_LAB = """\
+id: "99"
+title: {ko: 데모, en: demo}
+summary: {ko: 데모 실습, en: a demo lab}
+objectives: [{ko: 목표, en: goal}]
+namespace: lab-99
+images: []
+kinds: [ConfigMap]
+default_timeout: 0.3
+instructions: {ko: ko.md, en: en.md}
+starter: starter
+solution: solution
+wrong:
+  - {dir: wrong/a, fails: color_is_blue, why: {ko: 빨강, en: red}}
+  - {dir: wrong/b, fails: config_exists, why: {ko: 없음, en: none}}
+checks:
+  - id: config_exists
+    points: 1
+    title: {ko: 설정이 있다, en: the config exists}
+    hint: {ko: 설정을 만드세요, en: create the config}
+    kubectl: kubectl -n {namespace} get configmaps
+  - id: color_is_blue
+    points: 2
+    title: {ko: 색은 파랑, en: the color is blue}
+    hint: {ko: data.color를 보세요, en: look at data.color}
+    kubectl: kubectl -n {namespace} get configmap settings -o yaml
+"""
+
+CHECKER = """\
+from kubelab.checks import LabContext, expect, field
+
+
+def test_config_exists(lab: LabContext) -> None:
+    lab.eventually(lambda: lab.require("ConfigMap", "settings"))
+
+
+def test_color_is_blue(lab: LabContext) -> None:
+    def blue() -> None:
+        color = field(lab.require("ConfigMap", "settings"), "data.color")
+        subject = lab.subject("ConfigMap", "settings")
+        expect(color == "blue", subject, "data.color: blue", f"data.color: {color}")
+
+    lab.eventually(blue)
+"""
+
+CONFTEST = """\
+import os
+import pytest
+
+
+class FakeKube:
+    def __init__(self, color):
+        self.color = color
+
+    def get(self, kind, name, namespace=None):
+        if self.color is None:
+            return None
+        return {"kind": kind, "metadata": {"name": name}, "data": {"color": self.color}}
+
+    def list(self, kind, namespace=None, selector=""):
+        return []
+
+
+@pytest.fixture(scope="session")
+def kubelab_kube():
+    return FakeKube(os.environ.get("DEMO_COLOR") or None)
+"""
+
+
+@pytest.fixture
+def demo(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    root = pytester.path
+    (root / "labs" / "99-demo").mkdir(parents=True)
+    (root / "labs" / "99-demo" / "lab.yaml").write_text(DEMO_LAB, encoding="utf-8")
+    (root / "checkers").mkdir()
+    (root / "checkers" / "test_lab99.py").write_text(CHECKER, encoding="utf-8")
+    (root / "checkers" / "conftest.py").write_text(CONFTEST, encoding="utf-8")
+    (root / "ci").mkdir()
+    (root / "ci" / "versions.env").write_text(
+        (Path(__file__).parents[2] / "ci" / "versions.env").read_text(), encoding="utf-8"
+    )
+    monkeypatch.setenv("KUBELAB_ROOT", str(root))
+    repo.versions.cache_clear()
+    return pytester
+
+
+def results(path: Path) -> dict[str, dict[str, object]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {r["id"]: r for r in data["results"]}
+
+
+def test_passing_checks_are_written_to_the_json_file(
+    demo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEMO_COLOR", "blue")
+    out = demo.path / "out.json"
+    run = demo.runpytest("checkers/test_lab99.py", "--kubelab-json", str(out))
+    run.assert_outcomes(passed=2)
+    found = results(out)
+    assert found["color_is_blue"]["passed"] is True
+    assert found["color_is_blue"]["points"] == 2
+    assert isinstance(found["color_is_blue"]["seconds"], float)
+    assert json.loads(out.read_text())["earned"] == 3
+
+
+def test_a_failure_tells_the_learner_what_to_fix(
+    demo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEMO_COLOR", "red")
+    out = demo.path / "out.json"
+    run = demo.runpytest("checkers/test_lab99.py", "--kubelab-json", str(out), "--namespace", "ns-x")
+    run.assert_outcomes(passed=1, failed=1)
+    message = str(results(out)["color_is_blue"]["message"])
+    for part in (
+        "대상 / object: ConfigMap ns-x/settings",
+        "기대 / expected: data.color: blue",
+        "실제 / found: data.color: red",
+        "(waited",
+        "힌트 / hint: data.color를 보세요 / look at data.color",
+        "확인 / look with: kubectl -n ns-x get configmap settings -o yaml",
+    ):
+        assert part in message
+    run.stdout.fnmatch_lines(["*기대 / expected: data.color: blue*"])  # pytest shows it too
+    assert "Traceback" not in run.stdout.str()
+
+
+def test_english_first_with_lang_en(demo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = demo.path / "out.json"
+    demo.runpytest("checkers/test_lab99.py", "--kubelab-json", str(out), "--lang", "en")
+    message = str(results(out)["config_exists"]["message"])
+    assert "expected / 기대: exists" in message and "found / 실제: not found" in message
+
+
+def test_json_goes_beside_junitxml(demo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEMO_COLOR", "blue")
+    demo.runpytest("checkers/test_lab99.py", "--junitxml", "reports/junit.xml")
+    assert (demo.path / "reports" / "junit.kubelab.json").is_file()
+
+
+def test_lab_option_skips_other_labs_checkers(demo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEMO_COLOR", "blue")
+    demo.runpytest("checkers", "--lab", "01").assert_outcomes()
+    demo.runpytest("checkers", "--lab", "99").assert_outcomes(passed=2)
+
+
+def test_a_checker_test_without_metadata_is_a_usage_error(demo: pytest.Pytester) -> None:
+    checker = demo.path / "checkers" / "test_lab99.py"
+    checker.write_text(checker.read_text() + "\n\ndef test_undeclared(lab):\n    pass\n")
+    run = demo.runpytest("checkers/test_lab99.py")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines(["*lab 99 has no check 'undeclared'*"])
+
+
+def test_report_header_names_the_cluster(demo: pytest.Pytester, tmp_path: Path) -> None:
+    empty = tmp_path / "kubeconfig"
+    empty.write_text("")
+    run = demo.runpytest("checkers/test_lab99.py", "--lab", "99", "--kubeconfig", str(empty), "--co")
+    run.stdout.fnmatch_lines(["kubelab: lab 99; cluster context kind-kubelab in */kubeconfig; unreachable*"])
+
+
+def test_ordinary_tests_are_left_alone(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain=textwrap.dedent("def test_x():\n    assert 1 + 1 == 2\n"))
+    run = pytester.runpytest()
+    run.assert_outcomes(passed=1)
+    assert "kubelab:" not in run.stdout.str()
