@@ -36,8 +36,8 @@ verify: $(STAMP)  ## on the cluster: solutions pass, starters and wrong answers 
 
 lint: $(STAMP)  ## offline: lab content, ruff, mypy (no cluster)
 	@$(BIN)/kubelab lint
-	@$(BIN)/ruff check kubelab checkers tests conftest.py
-	@$(BIN)/ruff format --check --quiet kubelab checkers tests conftest.py
+	@$(BIN)/ruff check kubelab checkers tests benchmarks conftest.py
+	@$(BIN)/ruff format --check --quiet kubelab checkers tests benchmarks conftest.py
 	@$(BIN)/mypy
 
 test: lint  ## lint + unit tests (no Docker, no cluster needed)

@@ -44,11 +44,14 @@ def pod_states(pods: list[Obj]) -> str:
 
 def ready_pods(lab: LabContext, rs: Obj, want: int) -> list[Obj]:
     """Exactly `want` Ready pods owned by rs, or a failure naming each pod's state."""
+    subject = lab.subject("ReplicaSet", name_of(rs))
+    replicas = field(rs, "spec.replicas")
+    expect(replicas == want, subject, f"spec.replicas: {want}", f"spec.replicas: {replicas}", final=True)
     pods = owned_pods(lab, rs)
     ready = [p for p in pods if is_ready(p)]
     expect(
         len(ready) == want and len(pods) == want,
-        lab.subject("ReplicaSet", name_of(rs)),
+        subject,
         f"{want} Ready pods owned by it",
         f"{len(ready)} Ready of {len(pods)} ({pod_states(pods)})",
     )
@@ -152,24 +155,22 @@ def test_set_based_selector_chooses_production_and_qa(lab: LabContext) -> None:
 
 
 def test_dev_pod_stays_unselected(lab: LabContext) -> None:
+    lab.require("ReplicaSet", SET_RS)
+    lab.require("Pod", "dev-pod")
+
     def unselected() -> None:
         rs = lab.require("ReplicaSet", SET_RS)
         dev = lab.require("Pod", "dev-pod")
         subject = lab.subject("Pod", "dev-pod")
-        expect(
-            field(dev, "metadata.labels.environment") == "dev",
-            subject,
-            "label environment=dev",
-            describe_labels(field(dev, "metadata.labels")),
-        )
+        labels = field(dev, "metadata.labels") or {}
+        expect(labels.get("environment") == "dev", subject, "label environment=dev", describe_labels(labels))
+        adopted = Text("ReplicaSet이 이 파드를 입양했습니다", "a ReplicaSet adopted this pod")
         expect(
             owner_uid(dev) is None and is_ready(dev),
             subject,
             "a Ready pod with no owner",
             f"owner {owner_uid(dev) or 'none'}, {pod_states([dev])}",
-            Text("ReplicaSet이 이 파드를 입양했습니다", "a ReplicaSet adopted this pod")
-            if owner_uid(dev)
-            else None,
+            adopted if owner_uid(dev) else None,
         )
         own = {name_of(p) for p in ready_pods(lab, rs, 2)}
         chosen = {name_of(p) for p in lab.list("Pod", to_query(field(rs, "spec.selector")))}

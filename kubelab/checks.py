@@ -23,15 +23,28 @@ from kubelab.waiting import wait_until
 T = TypeVar("T")
 
 
-def fail(subject: str, expected: str, found: str, detail: Text | None = None) -> NoReturn:
-    """Stop the check here: `subject` should be `expected` but is `found`."""
-    raise CheckFailed(Finding(subject=subject, expected=expected, found=found, detail=detail))
+def fail(
+    subject: str, expected: str, found: str, detail: Text | None = None, *, final: bool = False
+) -> NoReturn:
+    """Stop the check here: `subject` should be `expected` but is `found`.
+
+    final: waiting cannot mend it, so `eventually` gives up at once.
+    """
+    raise CheckFailed(Finding(subject=subject, expected=expected, found=found, detail=detail), final)
 
 
-def expect(condition: bool, subject: str, expected: str, found: str, detail: Text | None = None) -> None:
+def expect(
+    condition: bool,
+    subject: str,
+    expected: str,
+    found: str,
+    detail: Text | None = None,
+    *,
+    final: bool = False,
+) -> None:
     """Fail with expected/found unless `condition` holds."""
     if not condition:
-        fail(subject, expected, found, detail)
+        fail(subject, expected, found, detail, final=final)
 
 
 def field(obj: Mapping[str, Any] | None, path: str, default: Any = None) -> Any:

@@ -91,11 +91,16 @@ class Finding:
 
 
 class CheckFailed(KubelabError):
-    """One check's expectation does not hold (yet); waiting retries exactly this."""
+    """One check's expectation does not hold (yet); waiting retries exactly this.
+
+    A *final* failure is one that waiting cannot mend (the learner asked for 1 replica,
+    not 3): the wait stops at once instead of spending the check's whole timeout.
+    """
 
     exit_code = ExitCode.CHECKS_FAILED
     label = "check"
 
-    def __init__(self, finding: Finding) -> None:
+    def __init__(self, finding: Finding, final: bool = False) -> None:
         super().__init__(f"{finding.subject}: expected {finding.expected}, found {finding.found}")
         self.finding = finding
+        self.final = final

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from kubelab.errors import CheckFailed
 
@@ -32,21 +32,25 @@ def timeout_scale() -> float:
         return 1.0
 
 
+def _worth_waiting_for(error: BaseException) -> bool:
+    return isinstance(error, CheckFailed) and not error.final
+
+
 def wait_until(assertion: Callable[[], T], timeout: float, interval: float = DEFAULT_INTERVAL) -> T:
     """Return what `assertion` returns once it stops raising CheckFailed.
 
     On timeout, re-raise the last CheckFailed with the time waited added to its finding.
-    Any other exception is not a mismatch and goes through at once.
+    A final CheckFailed, or any other exception, goes through at once.
     """
     started = time.monotonic()
     retrying = Retrying(
         stop=stop_after_delay(timeout * timeout_scale()),
         wait=wait_fixed(interval),
-        retry=retry_if_exception_type(CheckFailed),
+        retry=retry_if_exception(_worth_waiting_for),
         reraise=True,
     )
     try:
         return retrying(assertion)
     except CheckFailed as last:
         waited = round(time.monotonic() - started, 1)
-        raise CheckFailed(replace(last.finding, waited=waited)) from last
+        raise CheckFailed(replace(last.finding, waited=waited), last.final) from last

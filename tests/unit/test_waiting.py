@@ -60,3 +60,16 @@ def test_timeout_scale_stretches_the_wait(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(CheckFailed) as caught:
         wait_until(never, timeout=0.1, interval=0.02)
     assert caught.value.finding.waited >= 0.28
+
+
+def test_a_final_mismatch_is_not_waited_for() -> None:
+    calls = []
+
+    def asked_for_one() -> None:
+        calls.append(1)
+        expect(False, "ReplicaSet rs", "spec.replicas: 3", "spec.replicas: 1", final=True)
+
+    with pytest.raises(CheckFailed) as caught:
+        wait_until(asked_for_one, timeout=5, interval=0.01)
+    assert calls == [1]
+    assert caught.value.final and caught.value.finding.found == "spec.replicas: 1"

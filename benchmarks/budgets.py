@@ -1,0 +1,93 @@
+"""Measure kubelab's budgets (`make bench`): how fast lint, a check run, a lab start and
+a full verification are. Prints one line per budget and writes .kubelab/bench.json.
+
+Budgets are measured here, not asserted by timed tests. Those that need a cluster are
+measured only when kubelab's cluster answers (`make lab-01` first).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from kubelab import cluster, labspec, lint, repo
+from kubelab.errors import KubelabError
+from kubelab.kube import Kube
+
+LINT, CHECK, START, VERIFY = (
+    "lint all labs",
+    "check lab 01 (solution applied)",
+    "start lab 01 (cluster reused)",
+    "verify lab 01",
+)
+BUDGETS = {LINT: 2.0, CHECK: 60.0, START: 60.0, VERIFY: 900.0}
+"""Seconds (median) each may take on the 2-core build machine."""
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    budget: float
+    runs: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+    @property
+    def within(self) -> bool:
+        return self.median <= self.budget
+
+
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        seconds.append(round(time.perf_counter() - started, 3))
+    return seconds
+
+
+def kubelab(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "kubelab", *args], check=False, capture_output=True)
+
+
+def cluster_answers() -> bool:
+    try:
+        Kube(cluster.resolve_target()).server_version()
+    except KubelabError:
+        return False
+    return True
+
+
+def measure() -> list[Measure]:
+    lint_all = lambda: [list(lint.lab_problems(lab)) for lab in labspec.all_labs()]  # noqa: E731
+    found = [Measure(LINT, BUDGETS[LINT], timed(lint_all, 5))]
+    if not cluster_answers():
+        print("no cluster: cluster budgets not measured (make lab-01 first)")
+        return found
+    kubelab("solve", "01")
+    found.append(Measure(START, BUDGETS[START], timed(lambda: kubelab("start", "01"), 1)))
+    check = lambda: kubelab("check", "01")  # noqa: E731
+    found.append(Measure(CHECK, BUDGETS[CHECK], timed(check, 3)))
+    found.append(Measure(VERIFY, BUDGETS[VERIFY], timed(lambda: kubelab("verify", "01"), 1)))
+    return found
+
+
+def main() -> None:
+    results = measure()
+    for m in results:
+        mark = "ok  " if m.within else "OVER"
+        print(f"{mark} {m.name:<34} median {m.median:8.2f} s  budget {m.budget:6.0f} s  runs {m.runs}")
+    out = repo.state_dir() / "bench.json"
+    out.write_text(json.dumps([asdict(m) for m in results], indent=2), encoding="utf-8")
+    print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()
