@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kubelab import labspec
+import pytest
+
+from kubelab import labspec, report
 from kubelab.errors import Finding
 from kubelab.results import CheckResult, Scorecard, failure_message
 from kubelab.text import Text
@@ -50,3 +52,22 @@ def test_failure_message_has_every_part_in_both_languages() -> None:
         lines[5]
         == "확인 / look with: kubectl -n lab-01 get rs simple-replicaset -o jsonpath='{.spec.replicas}'"
     )
+
+
+def test_scorecard_shows_marks_points_and_each_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    card = Scorecard(
+        lab="01",
+        namespace="lab-01",
+        results=(
+            CheckResult("a_ok", Text("가 통과", "a passes"), True, 2, 0.1, ""),
+            CheckResult(
+                "b_bad", Text("나 실패", "b fails"), False, 3, 1.5, "기대 / expected: x\n실제 / found: y"
+            ),
+        ),
+    )
+    report.scorecard(card, "en")
+    out = capsys.readouterr().out
+    assert "✓   2/2  a passes / 가 통과  a_ok" in out
+    assert "✗   0/3  b fails / 나 실패  b_bad" in out
+    assert "          기대 / expected: x\n          실제 / found: y" in out
+    assert "score / 점수: 2/5 — fix the failed checks and run again" in out
