@@ -9,12 +9,12 @@ cluster to get somewhere goes through `lab.eventually(...)`: never sleep.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 from kubelab.errors import CheckFailed, Finding
-from kubelab.kube import Kube
+from kubelab.kube import ExecResult, Kube, exec_in_pod
 from kubelab.labspec import CheckSpec, Lab
 from kubelab.manifests import Obj
 from kubelab.text import Text
@@ -118,3 +118,7 @@ class LabContext:
     def eventually(self, assertion: Callable[[], T], timeout: float | None = None) -> T:
         """Poll `assertion` until it passes, for this check's timeout (or `timeout`)."""
         return wait_until(assertion, self.spec.timeout if timeout is None else timeout)
+
+    def exec(self, pod: str, command: Sequence[str], container: str | None = None) -> ExecResult:
+        """Run a command in one of the lab's pods (kubectl exec POD -c CONTAINER -- ...)."""
+        return exec_in_pod(self.kube, pod, self.namespace, command, container)

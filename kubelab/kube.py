@@ -8,7 +8,7 @@ that says which cluster could not be reached.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +141,50 @@ class Kube:
         )
         result: Obj = applied.to_dict()
         return result
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command run in a container (kubectl exec) gave back."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def exec_in_pod(
+    kube: Kube,
+    pod: str,
+    namespace: str,
+    command: Sequence[str],
+    container: str | None = None,
+    timeout: float = 30,
+) -> ExecResult:
+    """Run a command in a pod's container and wait for it (kubectl exec POD -- COMMAND)."""
+    from kubernetes.stream import stream
+
+    def run() -> ExecResult:
+        api = client.CoreV1Api(kube.api)
+        kwargs = {"container": container} if container else {}
+        resp = stream(
+            api.connect_get_namespaced_pod_exec,
+            pod,
+            namespace,
+            command=list(command),
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
+            _preload_content=False,
+            **kwargs,
+        )
+        resp.run_forever(timeout=timeout)
+        out, err = resp.read_stdout(), resp.read_stderr()
+        code = resp.returncode
+        resp.close()
+        return ExecResult(code if code is not None else -1, out or "", err or "")
+
+    return kube.call(run)
 
 
 def api_reason(error: ApiException) -> str:
