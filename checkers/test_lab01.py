@@ -11,6 +11,7 @@ from kubelab.checks import (
     is_ready,
     name_of,
     owner_uid,
+    pod_states,
 )
 from kubelab.manifests import Obj
 from kubelab.selectors import describe_labels, matches, to_query
@@ -25,21 +26,6 @@ def owned_pods(lab: LabContext, rs: Obj) -> list[Obj]:
     """Pods whose controller is this ReplicaSet (and not being deleted)."""
     uid = field(rs, "metadata.uid")
     return [p for p in lab.list("Pod") if owner_uid(p) == uid and not deleting(p)]
-
-
-def pod_states(pods: list[Obj]) -> str:
-    """name: phase/reason for each pod, what `kubectl get pods` would show."""
-
-    def state(pod: Obj) -> str:
-        waiting = [
-            s["state"]["waiting"].get("reason", "Waiting")
-            for s in field(pod, "status.containerStatuses") or []
-            if (s.get("state") or {}).get("waiting")
-        ]
-        status = "Ready" if is_ready(pod) else (waiting or [field(pod, "status.phase", "?")])[0]
-        return f"{name_of(pod)}: {status}"
-
-    return ", ".join(state(p) for p in pods) or "no pods"
 
 
 def ready_pods(lab: LabContext, rs: Obj, want: int) -> list[Obj]:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
+from kubelab.cluster import KIND_CONTEXT
 from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import ExecResult, Kube, exec_in_pod
 from kubelab.labspec import CheckSpec, Lab
@@ -80,6 +81,30 @@ def owner_uid(obj: Mapping[str, Any]) -> str | None:
     return None
 
 
+def pod_states(pods: list[Obj]) -> str:
+    """name: Ready or why not, for each pod (what `kubectl get pods` would show)."""
+
+    def state(pod: Obj) -> str:
+        waiting = [
+            s["state"]["waiting"].get("reason", "Waiting")
+            for s in field(pod, "status.containerStatuses") or []
+            if (s.get("state") or {}).get("waiting")
+        ]
+        status = "Ready" if is_ready(pod) else (waiting or [field(pod, "status.phase", "?")])[0]
+        return f"{name_of(pod)}: {status}"
+
+    return ", ".join(state(p) for p in pods) or "no pods"
+
+
+def spec_copy(obj: Obj) -> Obj:
+    """What it takes to create the object again: its kind, name, labels, annotations and
+    spec (without what the cluster filled in when it scheduled it)."""
+    meta = obj.get("metadata", {})
+    spec = {k: v for k, v in (obj.get("spec") or {}).items() if k != "nodeName"}
+    kept = {k: meta[k] for k in ("name", "labels", "annotations") if meta.get(k)}
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": kept, "spec": spec}
+
+
 @dataclass(frozen=True)
 class LabContext:
     """The `lab` fixture: one check's view of the lab namespace."""
@@ -122,3 +147,22 @@ class LabContext:
     def exec(self, pod: str, command: Sequence[str], container: str | None = None) -> ExecResult:
         """Run a command in one of the lab's pods (kubectl exec POD -c CONTAINER -- ...)."""
         return exec_in_pod(self.kube, pod, self.namespace, command, container)
+
+    def node_url(self, node_port: int, path: str = "/") -> str:
+        """How the learner's machine reaches a NodePort: through kind's port mapping on
+        localhost, or a node's InternalIP on any other cluster."""
+        if self.kube.target.context == KIND_CONTEXT:
+            return f"http://127.0.0.1:{node_port}{path}"
+        for node in self.kube.list("Node"):
+            for address in field(node, "status.addresses") or []:
+                if address.get("type") == "InternalIP":
+                    return f"http://{address['address']}:{node_port}{path}"
+        fail("nodes", "a node with an InternalIP", "none", final=True)
+
+    def recreate(self, obj: Obj) -> None:
+        """Put back an object a disturbing check deleted, from the learner's own spec,
+        once the old one is gone."""
+        kind, name = obj["kind"], name_of(obj)
+        gone = lambda: expect(self.get(kind, name) is None, self.subject(kind, name), "gone", "terminating")  # noqa: E731
+        wait_until(gone, 120)
+        self.kube.apply(spec_copy(obj), self.namespace)

@@ -1,0 +1,213 @@
+"""Lab 02 — NodePort access. Titles, points and hints: labs/02-nodeport/lab.yaml."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from kubelab.checks import (
+    LabContext,
+    deleting,
+    expect,
+    fail,
+    field,
+    is_ready,
+    name_of,
+    owner_uid,
+    pod_states,
+)
+from kubelab.manifests import Obj
+from kubelab.probes import HttpAnswer, http_get
+from kubelab.selectors import to_query
+from kubelab.text import Text
+
+SERVICE = "eva"
+NODE_PORT = 30080
+EVA, WEST, EAST = "app=eva", "app=eva,release=west", "app=eva,release=east"
+SAMPLES = 20
+"""Requests sent to see which pods answer (both west pods answer with near certainty)."""
+
+
+def live_pods(lab: LabContext, selector: str) -> list[Obj]:
+    return [p for p in lab.list("Pod", selector) if not deleting(p)]
+
+
+def ready_names(lab: LabContext, selector: str) -> set[str]:
+    return {name_of(p) for p in live_pods(lab, selector) if is_ready(p)}
+
+
+def endpoint_pods(lab: LabContext) -> set[str]:
+    """Pods behind the Service that are ready to take traffic (its EndpointSlices)."""
+    names: set[str] = set()
+    for endpoint_slice in lab.list("EndpointSlice", f"kubernetes.io/service-name={SERVICE}"):
+        for endpoint in endpoint_slice.get("endpoints") or []:
+            ref = endpoint.get("targetRef") or {}
+            if (endpoint.get("conditions") or {}).get("ready") and ref.get("kind") == "Pod":
+                names.add(ref["name"])
+    return names
+
+
+def who_answered(answer: HttpAnswer) -> str:
+    """The pod name the web image puts in its answer."""
+    try:
+        return str(json.loads(answer.body)["pod"])
+    except (ValueError, KeyError, TypeError):
+        return f"(not the web image: {answer.body.strip()[:40]!r})"
+
+
+def releases_of(lab: LabContext, names: set[str]) -> str:
+    """e.g. "2 have release=west, 2 have release=east"."""
+    pods = {name_of(p): p for p in lab.list("Pod", EVA)}
+    count = Counter(field(pods.get(n), "metadata.labels.release", "?") for n in names)
+    return ", ".join(f"{n} have release={r}" for r, n in sorted(count.items())) or "none"
+
+
+def test_two_groups_of_two_pods(lab: LabContext) -> None:
+    def groups() -> None:
+        for selector in (WEST, EAST):
+            pods = live_pods(lab, selector)
+            ready = [p for p in pods if is_ready(p)]
+            expect(
+                len(ready) == 2 and len(pods) == 2,
+                f"pods {selector} in {lab.namespace}",
+                "2 Ready pods",
+                f"{len(ready)} Ready of {len(pods)} ({pod_states(pods)})",
+            )
+
+    lab.eventually(groups)
+
+
+def test_service_is_nodeport_30080(lab: LabContext) -> None:
+    svc = lab.require("Service", SERVICE)
+    subject = lab.subject("Service", SERVICE)
+    kind = field(svc, "spec.type")
+    expect(
+        kind == "NodePort",
+        subject,
+        "spec.type: NodePort",
+        f"spec.type: {kind}",
+        Text(
+            "ClusterIP는 클러스터 안에서만 닿습니다: 노트북에서는 연결되지 않습니다",
+            "a ClusterIP is reachable only inside the cluster: your laptop cannot connect to it",
+        )
+        if kind == "ClusterIP"
+        else None,
+    )
+    ports = field(svc, "spec.ports") or []
+    found = ", ".join(f"port {p.get('port')} → nodePort {p.get('nodePort')}" for p in ports) or "no ports"
+    expect(
+        any(p.get("port") == 80 and p.get("nodePort") == NODE_PORT for p in ports),
+        subject,
+        f"port 80 → nodePort {NODE_PORT}",
+        found,
+    )
+
+
+def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
+    svc = lab.require("Service", SERVICE)
+    selector = to_query({"matchLabels": field(svc, "spec.selector") or {}}) or "(none)"
+
+    def exact() -> None:
+        west, endpoints = ready_names(lab, WEST), endpoint_pods(lab)
+        if len(west) == 2 and endpoints == west:
+            return
+        fail(
+            lab.subject("Service", SERVICE),
+            f"endpoints = the 2 Ready west pods ({', '.join(sorted(west)) or 'none Ready'})",
+            f"endpoints {', '.join(sorted(endpoints)) or 'none'} (selector {selector})",
+            Text(
+                f"서비스가 파드 {len(endpoints)}개를 고릅니다: {releases_of(lab, endpoints)}",
+                f"the Service selects {len(endpoints)} pods: {releases_of(lab, endpoints)}",
+            ),
+        )
+
+    lab.eventually(exact)
+
+
+def test_host_reaches_west_pods_only(lab: LabContext) -> None:
+    lab.require("Service", SERVICE)
+    url = lab.node_url(NODE_PORT)
+    subject = f"Service {lab.namespace}/{SERVICE} at {url}"
+
+    def sampled() -> None:
+        answers = [http_get(url) for _ in range(SAMPLES)]
+        failed = [a for a in answers if a.status != 200]
+        expect(
+            not failed,
+            subject,
+            f"HTTP 200 for each of {SAMPLES} requests",
+            failed[0].describe() if failed else "",
+        )
+        pods = Counter(who_answered(a) for a in answers)
+        seen = ", ".join(f"{name} ×{n}" for name, n in sorted(pods.items()))
+        west, east = ready_names(lab, WEST), {name_of(p) for p in lab.list("Pod", EAST)}
+        expect(not set(pods) & east, subject, "no answer from an east pod", f"answered by {seen}", final=True)
+        expect(
+            west <= set(pods) and len(west) == 2,
+            subject,
+            f"answers from both west pods ({', '.join(sorted(west))})",
+            f"answered by {seen}",
+        )
+
+    lab.eventually(sampled)
+
+
+def test_cluster_ip_and_dns_answer_inside(lab: LabContext) -> None:
+    lab.require("Service", SERVICE)
+    pods = [p for p in live_pods(lab, EVA) if is_ready(p)]
+    expect(bool(pods), f"pods {EVA} in {lab.namespace}", "a Ready pod to ask from", "none", final=True)
+    client = name_of(sorted(pods, key=name_of)[-1])
+    subject = f"http://{SERVICE} from pod {client}"
+
+    def inside() -> None:
+        done = lab.exec(client, ["curl", "-s", "-m", "3", f"http://{SERVICE}/"])
+        answer = HttpAnswer(f"http://{SERVICE}/", 200 if done.code == 0 else 0, {}, done.stdout, done.stderr)
+        expect(done.code == 0, subject, "an answer", f"curl exit {done.code} {done.stderr.strip()}")
+        west = ready_names(lab, WEST)
+        expect(
+            who_answered(answer) in west,
+            subject,
+            "an answer from a west pod",
+            f"answered by {who_answered(answer)}",
+        )
+
+    lab.eventually(inside)
+
+
+def test_access_survives_pod_death(lab: LabContext) -> None:
+    lab.require("Service", SERVICE)
+    url = lab.node_url(NODE_PORT)
+    subject = f"Service {lab.namespace}/{SERVICE} at {url}"
+
+    def two_west() -> list[Obj]:
+        west = [p for p in live_pods(lab, WEST) if is_ready(p)]
+        expect(len(west) == 2, f"pods {WEST}", "2 Ready", pod_states(west))
+        return west
+
+    victim = sorted(lab.eventually(two_west), key=name_of)[0]
+    lab.kube.delete("Pod", name_of(victim), lab.namespace)
+    answers: list[HttpAnswer] = []
+
+    def replaced() -> None:
+        answers.append(http_get(url))
+        endpoints, west = endpoint_pods(lab), ready_names(lab, WEST)
+        expect(
+            len(west) == 2 and endpoints == west and name_of(victim) not in west,
+            subject,
+            f"2 west pods behind it again, a new one in place of {name_of(victim)}",
+            f"endpoints {', '.join(sorted(endpoints)) or 'none'}",
+        )
+
+    try:
+        lab.eventually(replaced)
+    finally:
+        if owner_uid(victim) is None:
+            lab.recreate(victim)  # a bare pod: put the learner's pod back as it was
+    answers += [http_get(url) for _ in range(10)]
+    failed = [a for a in answers if a.status != 200]
+    expect(
+        len(failed) <= len(answers) // 5 and all(a.status == 200 for a in answers[-10:]),
+        subject,
+        "requests answered while the pod was replaced (at most 1 in 5 lost, then all answered)",
+        f"{len(failed)} of {len(answers)} lost; e.g. {failed[0].describe() if failed else ''}",
+    )
