@@ -141,8 +141,19 @@ def test_set_based_selector_chooses_production_and_qa(lab: LabContext) -> None:
 
 
 def test_dev_pod_stays_unselected(lab: LabContext) -> None:
-    lab.require("ReplicaSet", SET_RS)
-    lab.require("Pod", "dev-pod")
+    selector = field(lab.require("ReplicaSet", SET_RS), "spec.selector")
+    dev_labels = field(lab.require("Pod", "dev-pod"), "metadata.labels") or {}
+    expect(
+        not matches(selector, dev_labels),
+        lab.subject("ReplicaSet", SET_RS),
+        "a selector that does not choose dev-pod",
+        f"selector {to_query(selector)} chooses dev-pod ({describe_labels(dev_labels)})",
+        Text(
+            "ReplicaSet은 셀렉터에 맞는 주인 없는 파드를 입양합니다",
+            "a ReplicaSet adopts ownerless pods its selector matches",
+        ),
+        final=True,
+    )
 
     def unselected() -> None:
         rs = lab.require("ReplicaSet", SET_RS)

@@ -18,7 +18,7 @@ from kubelab.checks import (
 )
 from kubelab.manifests import Obj
 from kubelab.probes import HttpAnswer, http_get
-from kubelab.selectors import to_query
+from kubelab.selectors import matches, to_query
 from kubelab.text import Text
 
 SERVICE = "eva"
@@ -60,6 +60,20 @@ def releases_of(lab: LabContext, names: set[str]) -> str:
     pods = {name_of(p): p for p in lab.list("Pod", EVA)}
     count = Counter(field(pods.get(n), "metadata.labels.release", "?") for n in names)
     return ", ".join(f"{n} have release={r}" for r, n in sorted(count.items())) or "none"
+
+
+def require_nodeport(lab: LabContext) -> Obj:
+    """The Service, when it is a NodePort on 30080; otherwise no request could reach it."""
+    svc = lab.require("Service", SERVICE)
+    ports = [p.get("nodePort") for p in field(svc, "spec.ports") or []]
+    expect(
+        field(svc, "spec.type") == "NodePort" and NODE_PORT in ports,
+        lab.subject("Service", SERVICE),
+        f"a NodePort Service on {NODE_PORT} (to be reached from outside)",
+        f"spec.type {field(svc, 'spec.type')}, node ports {ports or 'none'}",
+        final=True,
+    )
+    return svc
 
 
 def test_two_groups_of_two_pods(lab: LabContext) -> None:
@@ -105,7 +119,15 @@ def test_service_is_nodeport_30080(lab: LabContext) -> None:
 
 def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
     svc = lab.require("Service", SERVICE)
-    selector = to_query({"matchLabels": field(svc, "spec.selector") or {}}) or "(none)"
+    chosen = {"matchLabels": field(svc, "spec.selector") or {}}
+    selector = to_query(chosen) or "(none)"
+    expect(
+        not matches(chosen, {"app": "eva", "release": "east"}),
+        lab.subject("Service", SERVICE),
+        "a selector that leaves out release=east",
+        f"selector {selector} also picks app=eva,release=east pods",
+        final=True,
+    )
 
     def exact() -> None:
         west, endpoints = ready_names(lab, WEST), endpoint_pods(lab)
@@ -125,7 +147,7 @@ def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
 
 
 def test_host_reaches_west_pods_only(lab: LabContext) -> None:
-    lab.require("Service", SERVICE)
+    require_nodeport(lab)
     url = lab.node_url(NODE_PORT)
     subject = f"Service {lab.namespace}/{SERVICE} at {url}"
 
@@ -175,7 +197,7 @@ def test_cluster_ip_and_dns_answer_inside(lab: LabContext) -> None:
 
 
 def test_access_survives_pod_death(lab: LabContext) -> None:
-    lab.require("Service", SERVICE)
+    require_nodeport(lab)
     url = lab.node_url(NODE_PORT)
     subject = f"Service {lab.namespace}/{SERVICE} at {url}"
 

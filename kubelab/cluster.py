@@ -15,9 +15,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from kubernetes.client.exceptions import ApiException
+
 from kubelab import repo
-from kubelab.errors import CheckFailed, EnvironmentProblem, InputError
+from kubelab.errors import CheckFailed, ClusterUnavailable, EnvironmentProblem, InputError
 from kubelab.kube import Kube, Target
+from kubelab.text import Text
+from kubelab.waiting import wait_until
 
 CLUSTER_NAME = "kubelab"
 KIND_CONTEXT = f"kind-{CLUSTER_NAME}"
@@ -84,11 +88,14 @@ def hostpath_root() -> Path:
     return path
 
 
-def docker_problem() -> str | None:
+def docker_problem() -> Text | None:
     """Why Docker cannot run kind's node, or None when it can."""
     docker = shutil.which("docker")
     if docker is None:
-        return "docker is not installed (install Docker, then run this again)"
+        return Text(
+            "docker가 설치되어 있지 않습니다 (Docker를 설치한 뒤 다시 실행하세요)",
+            "docker is not installed (install Docker, then run this again)",
+        )
     try:
         subprocess.run(
             [docker, "info", "--format", "{{.ServerVersion}}"],
@@ -98,17 +105,21 @@ def docker_problem() -> str | None:
             check=True,
         )
     except subprocess.CalledProcessError as e:
-        reason = (e.stderr or e.stdout or "").strip().splitlines()
-        return f"Docker is not running ({reason[-1] if reason else 'docker info failed'})"
+        lines = (e.stderr or e.stdout or "").strip().splitlines()
+        reason = lines[-1] if lines else "docker info failed"
+        return Text(f"Docker가 실행 중이 아닙니다 ({reason})", f"Docker is not running ({reason})")
     except subprocess.TimeoutExpired:
-        return "Docker does not answer (docker info timed out)"
+        return Text(
+            "Docker가 응답하지 않습니다 (docker info 시간 초과)",
+            "Docker does not answer (docker info timed out)",
+        )
     return None
 
 
 def require_docker() -> None:
     problem = docker_problem()
     if problem:
-        raise EnvironmentProblem(problem, "Docker를 사용할 수 없습니다: " + problem)
+        raise EnvironmentProblem(problem.en, problem.ko)
 
 
 def _kind_config() -> Path:
@@ -170,16 +181,53 @@ def ensure_kind_cluster(chosen: Settings) -> Target:
             f"could not create the kind cluster {CLUSTER_NAME}: {e}",
             f"kind 클러스터 {CLUSTER_NAME}을(를) 만들 수 없습니다: {e}",
         ) from e
+    _start_node_if_stopped()
     run_kind(chosen, "export", "kubeconfig", "--name", CLUSTER_NAME, "--kubeconfig", str(kubeconfig))
     target = Target(kubeconfig, KIND_CONTEXT)
-    wait_for_node(Kube(target))
+    kube = Kube(target)
+    wait_for_api(kube)
+    wait_for_node(kube)
     return target
+
+
+def _start_node_if_stopped() -> None:
+    """After Docker restarts (a reboot), kind's node container stays stopped: start it."""
+    node = f"{CLUSTER_NAME}-control-plane"
+    state = subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.Running}}", node], capture_output=True, text=True
+    )
+    if state.stdout.strip() == "false":
+        subprocess.run(["docker", "start", node], capture_output=True)
+
+
+def _answers(kube: Kube) -> bool:
+    """The API server answers, and already authorizes us (it refuses while starting)."""
+    try:
+        kube.server_version()
+        kube.list("Node")
+    except (ClusterUnavailable, ApiException):
+        return False
+    return True
+
+
+def wait_for_api(kube: Kube, timeout: float = 120) -> None:
+    """Wait for the API server of a node container that was just started again."""
+    from kubelab.checks import expect
+
+    try:
+        wait_until(lambda: expect(_answers(kube), "API server", "answers", "no answer"), timeout)
+    except CheckFailed as e:
+        raise EnvironmentProblem(
+            f"the kind cluster {CLUSTER_NAME} exists but its API server does not answer; "
+            f"delete it (kind delete cluster --name {CLUSTER_NAME}) and run this again",
+            f"kind 클러스터 {CLUSTER_NAME}이(가) 있지만 API 서버가 응답하지 않습니다; "
+            f"kind delete cluster --name {CLUSTER_NAME} 로 지운 뒤 다시 실행하세요",
+        ) from e
 
 
 def wait_for_node(kube: Kube, timeout: float = 240) -> None:
     """Wait until every node is Ready (a new cluster takes a minute)."""
     from kubelab.checks import expect, field
-    from kubelab.waiting import wait_until
 
     def nodes_ready() -> None:
         nodes = kube.list("Node")

@@ -31,7 +31,7 @@ def _version(command: list[str]) -> str:
 
 def docker() -> Finding:
     problem = cluster.docker_problem()
-    return Finding("docker", problem is None, problem or "running")
+    return Finding("docker", problem is None, problem.en if problem else "running")
 
 
 def kind(chosen: cluster.Settings) -> Finding:
