@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import copy
 import secrets
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kubernetes.client.exceptions import ApiException
 
 from kubelab.checks import expect
+from kubelab.cluster import kubectl_path
 from kubelab.errors import InputError
-from kubelab.kube import Kube, api_reason
-from kubelab.labspec import Lab
+from kubelab.kube import Kube, Target, api_reason
+from kubelab.labspec import Lab, Step
 from kubelab.manifests import Document, Obj
 from kubelab.waiting import wait_until
 
@@ -96,6 +98,18 @@ def apply_documents(
                 ) from e
             rejected.append(rejection)
     return rejected
+
+
+def run_steps(target: Target, namespace: str, steps: Iterable[Step]) -> list[Rejection]:
+    """Run a variant's kubectl steps in order (what a learner types after applying);
+    the first that fails stops the rest and is returned as a refusal."""
+    for step in steps:
+        command = [str(kubectl_path()), *target.kubectl_flags(), "-n", namespace, *step]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            reason = (done.stderr.strip() or done.stdout.strip() or f"exit {done.returncode}").splitlines()
+            return [Rejection("kubectl " + " ".join(step), "step", "", reason[-1])]
+    return []
 
 
 def delete_namespace(kube: Kube, name: str, wait: float = 180) -> None:

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from kubelab import apply, cluster, doctor, engine, images, labspec, lint, manifests, report, verify
-from kubelab.errors import EnvironmentProblem, ExitCode, InputError, KubelabError
+from kubelab.errors import EnvironmentProblem, ExitCode, InputError, KubelabError, LabContentError
 from kubelab.kube import Kube
 from kubelab.labspec import Lab
 from kubelab.text import Lang, Text, parse_lang
@@ -154,6 +154,9 @@ def solve(lab_id: LabArg) -> None:
     apply.ensure_namespace(kube, lab.namespace, lab.id)
     docs = manifests.load([lab.solution])
     apply.apply_documents(kube, docs, lab.namespace, lab.id)
+    failed = apply.run_steps(kube.target, lab.namespace, lab.solution_steps)
+    if failed:
+        raise LabContentError(f"a solution step failed: {failed[0].line()}")
     say(Text(f"정답을 {lab.namespace}에 적용했습니다", f"applied the solution to {lab.namespace}"))
 
 

@@ -43,6 +43,10 @@ class CheckSpec:
     """True when the check changes the cluster (deletes a pod, …) to prove behaviour."""
 
 
+Step = tuple[str, ...]
+"""One kubectl command, without `kubectl` and without the namespace: ("rollout", "undo", …)."""
+
+
 @dataclass(frozen=True)
 class WrongAnswer:
     """A known-wrong answer: manifests that must fail a named check."""
@@ -50,6 +54,8 @@ class WrongAnswer:
     dir: Path
     fails: str
     why: Text
+    steps: tuple[Step, ...] = ()
+    """kubectl commands run after the manifests are applied."""
 
     @property
     def name(self) -> str:
@@ -76,6 +82,9 @@ class Lab:
     starter: Path
     solution: Path
     wrong: tuple[WrongAnswer, ...]
+    solution_steps: tuple[Step, ...]
+    """kubectl commands that finish the solution (what a learner types after applying)."""
+    starter_steps: tuple[Step, ...]
     checks: tuple[CheckSpec, ...]
 
     def check(self, check_id: str) -> CheckSpec:
@@ -107,6 +116,10 @@ def _schema() -> dict[str, Any]:
 
 def _text(data: dict[str, str]) -> Text:
     return Text(ko=data["ko"], en=data["en"])
+
+
+def _steps(data: list[list[str]] | None) -> tuple[Step, ...]:
+    return tuple(tuple(step) for step in data or [])
 
 
 def _check(data: dict[str, Any], default_timeout: float) -> CheckSpec:
@@ -147,8 +160,13 @@ def load_lab(folder: Path) -> Lab:
         starter=folder / data["starter"],
         solution=folder / data["solution"],
         wrong=tuple(
-            WrongAnswer(dir=folder / w["dir"], fails=w["fails"], why=_text(w["why"])) for w in data["wrong"]
+            WrongAnswer(
+                dir=folder / w["dir"], fails=w["fails"], why=_text(w["why"]), steps=_steps(w.get("steps"))
+            )
+            for w in data["wrong"]
         ),
+        solution_steps=_steps(data.get("solution_steps")),
+        starter_steps=_steps(data.get("starter_steps")),
         checks=tuple(_check(c, timeout) for c in data["checks"]),
     )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kubelab import apply, engine, manifests
 from kubelab.kube import Kube
-from kubelab.labspec import Lab
+from kubelab.labspec import Lab, Step
 from kubelab.results import Scorecard
 from kubelab.text import Lang
 
@@ -26,6 +26,8 @@ class Variant:
     folder: Path
     must_fail: str | None
     """None: every check must pass; "*": some check must fail; else this check must fail."""
+    steps: tuple[Step, ...] = ()
+    """kubectl commands run after the manifests are applied."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,12 @@ class Outcome:
 
 
 def variants(lab: Lab) -> list[Variant]:
-    wrong = [Variant(f"wrong/{w.name}", w.dir, w.fails) for w in lab.wrong]
-    return [Variant("solution", lab.solution, None), Variant("starter", lab.starter, "*"), *wrong]
+    wrong = [Variant(f"wrong/{w.name}", w.dir, w.fails, w.steps) for w in lab.wrong]
+    return [
+        Variant("solution", lab.solution, None, lab.solution_steps),
+        Variant("starter", lab.starter, "*", lab.starter_steps),
+        *wrong,
+    ]
 
 
 def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcome:
@@ -69,6 +75,7 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
     namespace = apply.scratch_namespace(kube, lab, "verify")
     try:
         rejected = apply.apply_documents(kube, docs, namespace, lab.id, strict=False)
+        rejected += apply.run_steps(kube.target, namespace, variant.steps)
         card = engine.run_checks(lab, kube.target, namespace, lang)
     finally:
         apply.delete_namespace(kube, namespace)

@@ -57,3 +57,15 @@ def test_metadata_with_unknown_field_is_refused(lab_root: Path) -> None:
     folder = _edit(lab_root, {"colour": "blue"})
     with pytest.raises(LabContentError, match="colour"):
         labspec.load_lab(folder)
+
+
+def test_steps_are_read_for_solution_and_wrong_answers(lab_root: Path) -> None:
+    path = lab_root / "labs" / "01-replicaset" / "lab.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["solution_steps"] = [["scale", "rs/simple-replicaset", "--replicas=3"]]
+    data["wrong"][0]["steps"] = [["scale", "rs/simple-replicaset", "--replicas=1"]]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    lab = labspec.load_lab(path.parent)
+    assert lab.solution_steps == (("scale", "rs/simple-replicaset", "--replicas=3"),)
+    assert lab.wrong[0].steps == (("scale", "rs/simple-replicaset", "--replicas=1"),)
+    assert lab.starter_steps == () and lab.wrong[1].steps == ()
