@@ -112,6 +112,13 @@ def run_steps(target: Target, namespace: str, steps: Iterable[Step]) -> list[Rej
     return []
 
 
+def delete_cluster_scoped(kube: Kube, docs: Iterable[Document]) -> None:
+    """Delete the cluster-scoped objects (e.g. PersistentVolumes) these documents made."""
+    for doc in docs:
+        if not kube.resource(doc.kind, doc.obj.get("apiVersion")).namespaced:
+            kube.delete(doc.kind, doc.name)
+
+
 def delete_namespace(kube: Kube, name: str, wait: float = 180) -> None:
     """Delete a namespace and wait until it is gone (so its name can be used again)."""
     kube.delete("Namespace", name)

@@ -79,6 +79,7 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
         card = engine.run_checks(lab, kube.target, namespace, lang)
     finally:
         apply.delete_namespace(kube, namespace)
+        apply.delete_cluster_scoped(kube, docs)
     return Outcome(variant, card, tuple(r.line() for r in rejected))
 
 
