@@ -62,8 +62,9 @@ def releases_of(lab: LabContext, names: set[str]) -> str:
     return ", ".join(f"{n} have release={r}" for r, n in sorted(count.items())) or "none"
 
 
-def require_nodeport(lab: LabContext) -> Obj:
-    """The Service, when it is a NodePort on 30080; otherwise no request could reach it."""
+def nodeport_url(lab: LabContext) -> tuple[str, str]:
+    """The URL the host reaches the Service at, and how a failure names it; fails at once
+    unless the Service is a NodePort on 30080 (no request could reach it otherwise)."""
     svc = lab.require("Service", SERVICE)
     ports = [p.get("nodePort") for p in field(svc, "spec.ports") or []]
     expect(
@@ -73,7 +74,8 @@ def require_nodeport(lab: LabContext) -> Obj:
         f"spec.type {field(svc, 'spec.type')}, node ports {ports or 'none'}",
         final=True,
     )
-    return svc
+    url = lab.node_url(NODE_PORT)
+    return url, f"Service {lab.namespace}/{SERVICE} at {url}"
 
 
 def test_two_groups_of_two_pods(lab: LabContext) -> None:
@@ -147,9 +149,7 @@ def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
 
 
 def test_host_reaches_west_pods_only(lab: LabContext) -> None:
-    require_nodeport(lab)
-    url = lab.node_url(NODE_PORT)
-    subject = f"Service {lab.namespace}/{SERVICE} at {url}"
+    url, subject = nodeport_url(lab)
 
     def sampled() -> None:
         answers = [http_get(url) for _ in range(SAMPLES)]
@@ -197,9 +197,7 @@ def test_cluster_ip_and_dns_answer_inside(lab: LabContext) -> None:
 
 
 def test_access_survives_pod_death(lab: LabContext) -> None:
-    require_nodeport(lab)
-    url = lab.node_url(NODE_PORT)
-    subject = f"Service {lab.namespace}/{SERVICE} at {url}"
+    url, subject = nodeport_url(lab)
 
     def two_west() -> list[Obj]:
         west = [p for p in live_pods(lab, WEST) if is_ready(p)]

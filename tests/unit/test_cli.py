@@ -11,18 +11,9 @@ from pathlib import Path
 import pytest
 
 from kubelab.errors import ExitCode
+from tests.unit.samples import REPLICASET
 
-RS = """\
-apiVersion: apps/v1
-kind: ReplicaSet
-metadata: {name: simple-replicaset}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: my-little-pod}}
-  template:
-    metadata: {labels: {app: my-little-pod}}
-    spec: {containers: [{name: web, image: "kubelab/web:v1"}]}
-"""
+RS = REPLICASET
 
 
 @pytest.fixture

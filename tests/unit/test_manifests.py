@@ -7,25 +7,9 @@ import pytest
 
 from kubelab import manifests
 from kubelab.errors import ExitCode, InputError
+from tests.unit.samples import DEV_POD, REPLICASET
 
-GOOD = """\
-apiVersion: apps/v1
-kind: ReplicaSet
-metadata: {name: simple-replicaset}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: my-little-pod}}
-  template:
-    metadata: {labels: {app: my-little-pod}}
-    spec:
-      containers: [{name: web, image: "kubelab/web:v1"}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: dev-pod}
-spec:
-  containers: [{name: web, image: "kubelab/web:v1"}]
-"""
+GOOD = REPLICASET + "---\n" + DEV_POD
 
 
 def write(tmp_path: Path, text: str, name: str = "m.yaml") -> Path:
