@@ -19,7 +19,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError, ResourceNotUniqueError
 
 from kubelab.errors import ClusterUnavailable, InputError
 from kubelab.manifests import Obj
@@ -92,8 +92,12 @@ class Kube:
         return str(info.git_version)
 
     def resource(self, kind: str, api_version: str | None = None) -> Any:
+        """The API resource for a kind; where two groups share the kind (Event), the core
+        group's, as kubectl picks it."""
         try:
             return self.call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
+        except ResourceNotUniqueError:
+            return self.call(lambda: self.dynamic.resources.get(api_version="v1", kind=kind))
         except ResourceNotFoundError as e:
             raise InputError(
                 f"the cluster has no kind {kind} ({api_version or 'any version'})",
