@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from kubelab.checks import (
     LabContext,
+    assert_that,
     deleting,
-    expect,
     fail,
     field,
     is_ready,
@@ -32,10 +32,10 @@ def ready_pods(lab: LabContext, rs: Obj, want: int) -> list[Obj]:
     """Exactly `want` Ready pods owned by rs, or a failure naming each pod's state."""
     subject = lab.subject("ReplicaSet", name_of(rs))
     replicas = field(rs, "spec.replicas")
-    expect(replicas == want, subject, f"spec.replicas: {want}", f"spec.replicas: {replicas}", final=True)
+    assert_that(replicas == want, subject, f"spec.replicas: {want}", f"spec.replicas: {replicas}", final=True)
     pods = owned_pods(lab, rs)
     ready = [p for p in pods if is_ready(p)]
-    expect(
+    assert_that(
         len(ready) == want and len(pods) == want,
         subject,
         f"{want} Ready pods owned by it",
@@ -51,7 +51,7 @@ def test_replicaset_exists(lab: LabContext) -> None:
 def test_replicaset_wants_three_replicas(lab: LabContext) -> None:
     rs = lab.require("ReplicaSet", RS)
     replicas = field(rs, "spec.replicas")
-    expect(
+    assert_that(
         replicas == 3,
         lab.subject("ReplicaSet", RS),
         "spec.replicas: 3",
@@ -64,13 +64,13 @@ def test_selector_picks_my_little_pod(lab: LabContext) -> None:
     selector = field(rs, "spec.selector")
     labels = field(rs, "spec.template.metadata.labels") or {}
     subject = lab.subject("ReplicaSet", RS)
-    expect(
+    assert_that(
         matches(selector, {"app": "my-little-pod"}) and labels.get("app") == "my-little-pod",
         subject,
         "selector and template labels: app=my-little-pod",
         f"selector {to_query(selector) or '(empty)'}; template labels {describe_labels(labels)}",
     )
-    expect(
+    assert_that(
         not matches(selector, {"app": "something-else"}),
         subject,
         "a selector that picks only app=my-little-pod",
@@ -80,7 +80,7 @@ def test_selector_picks_my_little_pod(lab: LabContext) -> None:
 
 def _image_problem(lab: LabContext, rs: Obj) -> None:
     images = [c.get("image") for c in field(rs, "spec.template.spec.containers") or []]
-    expect(
+    assert_that(
         WEB_IMAGE in images,
         lab.subject("ReplicaSet", RS),
         f"a container running {WEB_IMAGE}",
@@ -104,7 +104,7 @@ def test_replicaset_recreates_deleted_pod(lab: LabContext) -> None:
     def healed() -> None:
         pods = ready_pods(lab, rs, 3)
         new = [p for p in pods if field(p, "metadata.uid") not in old_uids]
-        expect(
+        assert_that(
             field(victim, "metadata.uid") not in {field(p, "metadata.uid") for p in pods} and bool(new),
             lab.subject("ReplicaSet", RS),
             f"a new pod (new UID) in place of the deleted {name_of(victim)}",
@@ -119,7 +119,7 @@ def test_set_based_selector_chooses_production_and_qa(lab: LabContext) -> None:
     selector = field(rs, "spec.selector") or {}
     base = dict(field(rs, "spec.template.metadata.labels") or {})
     subject = lab.subject("ReplicaSet", SET_RS)
-    expect(
+    assert_that(
         bool(selector.get("matchExpressions")),
         subject,
         "spec.selector.matchExpressions (a set-based selector)",
@@ -143,7 +143,7 @@ def test_set_based_selector_chooses_production_and_qa(lab: LabContext) -> None:
 def test_dev_pod_stays_unselected(lab: LabContext) -> None:
     selector = field(lab.require("ReplicaSet", SET_RS), "spec.selector")
     dev_labels = field(lab.require("Pod", "dev-pod"), "metadata.labels") or {}
-    expect(
+    assert_that(
         not matches(selector, dev_labels),
         lab.subject("ReplicaSet", SET_RS),
         "a selector that does not choose dev-pod",
@@ -160,9 +160,11 @@ def test_dev_pod_stays_unselected(lab: LabContext) -> None:
         dev = lab.require("Pod", "dev-pod")
         subject = lab.subject("Pod", "dev-pod")
         labels = field(dev, "metadata.labels") or {}
-        expect(labels.get("environment") == "dev", subject, "label environment=dev", describe_labels(labels))
+        assert_that(
+            labels.get("environment") == "dev", subject, "label environment=dev", describe_labels(labels)
+        )
         adopted = Text("ReplicaSet이 이 파드를 입양했습니다", "a ReplicaSet adopted this pod")
-        expect(
+        assert_that(
             owner_uid(dev) is None and is_ready(dev),
             subject,
             "a Ready pod with no owner",
@@ -171,7 +173,7 @@ def test_dev_pod_stays_unselected(lab: LabContext) -> None:
         )
         own = {name_of(p) for p in ready_pods(lab, rs, 2)}
         chosen = {name_of(p) for p in lab.list("Pod", to_query(field(rs, "spec.selector")))}
-        expect(
+        assert_that(
             chosen == own,
             lab.subject("ReplicaSet", SET_RS),
             f"its selector chooses exactly its own pods ({', '.join(sorted(own))})",

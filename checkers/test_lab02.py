@@ -7,8 +7,8 @@ from collections import Counter
 
 from kubelab.checks import (
     LabContext,
+    assert_that,
     deleting,
-    expect,
     fail,
     field,
     is_ready,
@@ -67,7 +67,7 @@ def nodeport_url(lab: LabContext) -> tuple[str, str]:
     unless the Service is a NodePort on 30080 (no request could reach it otherwise)."""
     svc = lab.require("Service", SERVICE)
     ports = [p.get("nodePort") for p in field(svc, "spec.ports") or []]
-    expect(
+    assert_that(
         field(svc, "spec.type") == "NodePort" and NODE_PORT in ports,
         lab.subject("Service", SERVICE),
         f"a NodePort Service on {NODE_PORT} (to be reached from outside)",
@@ -83,7 +83,7 @@ def test_two_groups_of_two_pods(lab: LabContext) -> None:
         for selector in (WEST, EAST):
             pods = live_pods(lab, selector)
             ready = [p for p in pods if is_ready(p)]
-            expect(
+            assert_that(
                 len(ready) == 2 and len(pods) == 2,
                 f"pods {selector} in {lab.namespace}",
                 "2 Ready pods",
@@ -97,7 +97,7 @@ def test_service_is_nodeport_30080(lab: LabContext) -> None:
     svc = lab.require("Service", SERVICE)
     subject = lab.subject("Service", SERVICE)
     kind = field(svc, "spec.type")
-    expect(
+    assert_that(
         kind == "NodePort",
         subject,
         "spec.type: NodePort",
@@ -111,7 +111,7 @@ def test_service_is_nodeport_30080(lab: LabContext) -> None:
     )
     ports = field(svc, "spec.ports") or []
     found = ", ".join(f"port {p.get('port')} → nodePort {p.get('nodePort')}" for p in ports) or "no ports"
-    expect(
+    assert_that(
         any(p.get("port") == 80 and p.get("nodePort") == NODE_PORT for p in ports),
         subject,
         f"port 80 → nodePort {NODE_PORT}",
@@ -123,7 +123,7 @@ def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
     svc = lab.require("Service", SERVICE)
     chosen = {"matchLabels": field(svc, "spec.selector") or {}}
     selector = to_query(chosen) or "(none)"
-    expect(
+    assert_that(
         not matches(chosen, {"app": "eva", "release": "east"}),
         lab.subject("Service", SERVICE),
         "a selector that leaves out release=east",
@@ -154,7 +154,7 @@ def test_host_reaches_west_pods_only(lab: LabContext) -> None:
     def sampled() -> None:
         answers = [http_get(url) for _ in range(SAMPLES)]
         failed = [a for a in answers if a.status != 200]
-        expect(
+        assert_that(
             not failed,
             subject,
             f"HTTP 200 for each of {SAMPLES} requests",
@@ -163,8 +163,10 @@ def test_host_reaches_west_pods_only(lab: LabContext) -> None:
         pods = Counter(who_answered(a) for a in answers)
         seen = ", ".join(f"{name} ×{n}" for name, n in sorted(pods.items()))
         west, east = ready_names(lab, WEST), {name_of(p) for p in lab.list("Pod", EAST)}
-        expect(not set(pods) & east, subject, "no answer from an east pod", f"answered by {seen}", final=True)
-        expect(
+        assert_that(
+            not set(pods) & east, subject, "no answer from an east pod", f"answered by {seen}", final=True
+        )
+        assert_that(
             west <= set(pods) and len(west) == 2,
             subject,
             f"answers from both west pods ({', '.join(sorted(west))})",
@@ -177,16 +179,16 @@ def test_host_reaches_west_pods_only(lab: LabContext) -> None:
 def test_cluster_ip_and_dns_answer_inside(lab: LabContext) -> None:
     lab.require("Service", SERVICE)
     pods = [p for p in live_pods(lab, EVA) if is_ready(p)]
-    expect(bool(pods), f"pods {EVA} in {lab.namespace}", "a Ready pod to ask from", "none", final=True)
+    assert_that(bool(pods), f"pods {EVA} in {lab.namespace}", "a Ready pod to ask from", "none", final=True)
     client = name_of(sorted(pods, key=name_of)[-1])
     subject = f"http://{SERVICE} from pod {client}"
 
     def inside() -> None:
         done = lab.exec(client, ["curl", "-s", "-m", "3", f"http://{SERVICE}/"])
         answer = HttpAnswer(f"http://{SERVICE}/", 200 if done.code == 0 else 0, {}, done.stdout, done.stderr)
-        expect(done.code == 0, subject, "an answer", f"curl exit {done.code} {done.stderr.strip()}")
+        assert_that(done.code == 0, subject, "an answer", f"curl exit {done.code} {done.stderr.strip()}")
         west = ready_names(lab, WEST)
-        expect(
+        assert_that(
             who_answered(answer) in west,
             subject,
             "an answer from a west pod",
@@ -201,7 +203,7 @@ def test_access_survives_pod_death(lab: LabContext) -> None:
 
     def two_west() -> list[Obj]:
         west = [p for p in live_pods(lab, WEST) if is_ready(p)]
-        expect(len(west) == 2, f"pods {WEST}", "2 Ready", pod_states(west))
+        assert_that(len(west) == 2, f"pods {WEST}", "2 Ready", pod_states(west))
         return west
 
     victim = sorted(lab.eventually(two_west), key=name_of)[0]
@@ -211,7 +213,7 @@ def test_access_survives_pod_death(lab: LabContext) -> None:
     def replaced() -> None:
         answers.append(http_get(url))
         endpoints, west = endpoint_pods(lab), ready_names(lab, WEST)
-        expect(
+        assert_that(
             len(west) == 2 and endpoints == west and name_of(victim) not in west,
             subject,
             f"2 west pods behind it again, a new one in place of {name_of(victim)}",
@@ -225,7 +227,7 @@ def test_access_survives_pod_death(lab: LabContext) -> None:
             lab.recreate(victim)  # a bare pod: put the learner's pod back as it was
     answers += [http_get(url) for _ in range(10)]
     failed = [a for a in answers if a.status != 200]
-    expect(
+    assert_that(
         len(failed) <= len(answers) // 5 and all(a.status == 200 for a in answers[-10:]),
         subject,
         "requests answered while the pod was replaced (at most 1 in 5 lost, then all answered)",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from kubernetes.client.exceptions import ApiException
 
-from kubelab.checks import expect
+from kubelab.checks import assert_that
 from kubelab.cluster import kubectl_path
 from kubelab.errors import InputError
 from kubelab.kube import Kube, Target, api_reason
@@ -124,7 +124,7 @@ def delete_namespace(kube: Kube, name: str, wait: float = 180) -> None:
     kube.delete("Namespace", name)
 
     def gone() -> None:
-        expect(kube.get("Namespace", name) is None, f"Namespace {name}", "deleted", "terminating")
+        assert_that(kube.get("Namespace", name) is None, f"Namespace {name}", "deleted", "terminating")
 
     wait_until(gone, wait)
 

@@ -2,7 +2,7 @@
 
 A check is a small pytest test in `checkers/test_labNN.py` named `test_<check id>`; its
 points, titles, hint and kubectl command live in the lab's lab.yaml. It reads the live
-cluster through `LabContext`, and states expectations with `expect`/`fail`, which raise
+cluster through `LabContext`, and states expectations with `assert_that`/`fail`, which raise
 CheckFailed carrying what was expected and what was found. Anything that needs the
 cluster to get somewhere goes through `lab.eventually(...)`: never sleep.
 """
@@ -34,7 +34,7 @@ def fail(
     raise CheckFailed(Finding(subject=subject, expected=expected, found=found, detail=detail), final)
 
 
-def expect(
+def assert_that(
     condition: bool,
     subject: str,
     expected: str,
@@ -163,6 +163,9 @@ class LabContext:
         """Put back an object a disturbing check deleted, from the learner's own spec,
         once the old one is gone."""
         kind, name = obj["kind"], name_of(obj)
-        gone = lambda: expect(self.get(kind, name) is None, self.subject(kind, name), "gone", "terminating")  # noqa: E731
+
+        def gone() -> None:
+            assert_that(self.get(kind, name) is None, self.subject(kind, name), "gone", "terminating")
+
         wait_until(gone, 120)
         self.kube.apply(spec_copy(obj), self.namespace)

@@ -212,10 +212,10 @@ def _answers(kube: Kube) -> bool:
 
 def wait_for_api(kube: Kube, timeout: float = 120) -> None:
     """Wait for the API server of a node container that was just started again."""
-    from kubelab.checks import expect
+    from kubelab.checks import assert_that
 
     try:
-        wait_until(lambda: expect(_answers(kube), "API server", "answers", "no answer"), timeout)
+        wait_until(lambda: assert_that(_answers(kube), "API server", "answers", "no answer"), timeout)
     except CheckFailed as e:
         raise EnvironmentProblem(
             f"the kind cluster {CLUSTER_NAME} exists but its API server does not answer; "
@@ -227,7 +227,7 @@ def wait_for_api(kube: Kube, timeout: float = 120) -> None:
 
 def wait_for_node(kube: Kube, timeout: float = 240) -> None:
     """Wait until every node is Ready (a new cluster takes a minute)."""
-    from kubelab.checks import expect, field
+    from kubelab.checks import assert_that, field
 
     def nodes_ready() -> None:
         nodes = kube.list("Node")
@@ -238,7 +238,7 @@ def wait_for_node(kube: Kube, timeout: float = 240) -> None:
                 c["type"] == "Ready" and c["status"] == "True" for c in field(n, "status.conditions") or []
             )
         ]
-        expect(bool(nodes) and not not_ready, "nodes", "all Ready", ", ".join(not_ready) or "none")
+        assert_that(bool(nodes) and not not_ready, "nodes", "all Ready", ", ".join(not_ready) or "none")
 
     try:
         wait_until(nodes_ready, timeout)

@@ -121,14 +121,44 @@ class Kube:
         items: list[Obj] = found.to_dict().get("items", [])
         return items
 
-    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
-        """Delete one object; False when it was already gone."""
+    def delete(
+        self, kind: str, name: str, namespace: str | None = None, grace_seconds: int | None = None
+    ) -> bool:
+        """Delete one object; False when it was already gone. grace_seconds shortens a pod's
+        termination (a shell as PID 1 ignores SIGTERM, and the default is 30 s)."""
         res = self.resource(kind)
+        body = {"gracePeriodSeconds": grace_seconds} if grace_seconds is not None else None
         try:
-            self.call(lambda: res.delete(name=name, namespace=namespace))
+            self.call(lambda: res.delete(name=name, namespace=namespace, body=body))
         except NotFoundError:
             return False
         return True
+
+    def logs(self, pod: str, namespace: str, container: str | None = None, tail: int | None = None) -> str:
+        """What a container printed (kubectl logs POD -c CONTAINER --tail N); "" if none."""
+        api = client.CoreV1Api(self.api)
+        try:
+            text = self.call(
+                lambda: api.read_namespaced_pod_log(
+                    pod, namespace, container=container, tail_lines=tail, _request_timeout=10
+                )
+            )
+        except ApiException:
+            return ""
+        return str(text or "")
+
+    def warning_events(self, pod: Obj) -> tuple[str, ...]:
+        """This pod's Warning events, oldest first, as "Reason: message" (the Events of
+        kubectl describe pod); by UID, so an earlier pod of the same name does not count."""
+        api = client.CoreV1Api(self.api)
+        selector = f"involvedObject.uid={pod['metadata']['uid']},type=Warning"
+        namespace = pod["metadata"]["namespace"]
+        try:
+            found = self.call(lambda: api.list_namespaced_event(namespace, field_selector=selector)).items
+        except ApiException:
+            return ()
+        found.sort(key=lambda e: str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp or ""))
+        return tuple(f"{e.reason}: {str(e.message or '').strip()[:300]}" for e in found)
 
     def apply(self, obj: Obj, namespace: str | None = None) -> Obj:
         """Server-side apply of one object with field manager `kubelab`."""
@@ -164,7 +194,11 @@ def exec_in_pod(
     container: str | None = None,
     timeout: float = 30,
 ) -> ExecResult:
-    """Run a command in a pod's container and wait for it (kubectl exec POD -- COMMAND)."""
+    """Run a command in a pod's container and wait for it (kubectl exec POD -- COMMAND).
+
+    A container that cannot run commands (not started, gone, crashed) gives code -1 and
+    the reason in stderr, like any other failed command, so checks can wait it out.
+    """
     from kubernetes.stream import stream
 
     def run() -> ExecResult:
@@ -188,7 +222,12 @@ def exec_in_pod(
         resp.close()
         return ExecResult(code if code is not None else -1, out or "", err or "")
 
-    return kube.call(run)
+    try:
+        return kube.call(run)
+    except ApiException as e:
+        return ExecResult(-1, "", api_reason(e))
+    except ValueError as e:  # the exec channel closed without a status (container gone)
+        return ExecResult(-1, "", f"exec failed: {e}")
 
 
 def api_reason(error: ApiException) -> str:

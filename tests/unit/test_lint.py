@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import yaml
@@ -8,11 +7,10 @@ import yaml
 from kubelab import labspec, lint
 
 
-def test_every_lab_in_the_repo_passes_lint_quickly() -> None:
-    started = time.monotonic()
+def test_every_lab_in_the_repo_passes_lint() -> None:
+    # how fast: measured by `make bench` (budget: all labs in under 2 s), not asserted here
     problems = [p for lab in labspec.all_labs() for p in lint.lab_problems(lab)]
     assert problems == []
-    assert time.monotonic() - started < 2.0  # "all labs in under 2 s" (see also make bench)
 
 
 def test_lint_finds_what_is_wrong_with_a_broken_lab(lab_root: Path) -> None:

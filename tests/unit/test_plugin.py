@@ -39,7 +39,7 @@ checks:
 """
 
 CHECKER = """\
-from kubelab.checks import LabContext, expect, field
+from kubelab.checks import LabContext, assert_that, field
 
 
 def test_config_exists(lab: LabContext) -> None:
@@ -50,7 +50,7 @@ def test_color_is_blue(lab: LabContext) -> None:
     def blue() -> None:
         color = field(lab.require("ConfigMap", "settings"), "data.color")
         subject = lab.subject("ConfigMap", "settings")
-        expect(color == "blue", subject, "data.color: blue", f"data.color: {color}")
+        assert_that(color == "blue", subject, "data.color: blue", f"data.color: {color}")
 
     lab.eventually(blue)
 """

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from kubelab.checks import expect
+from kubelab.checks import assert_that
 from kubelab.errors import CheckFailed
 from kubelab.waiting import wait_until
 
@@ -14,7 +14,7 @@ def test_returns_as_soon_as_the_assertion_holds() -> None:
 
     def third_time_lucky() -> str:
         calls.append(1)
-        expect(len(calls) >= 3, "Pod p", "Ready", f"try {len(calls)}")
+        assert_that(len(calls) >= 3, "Pod p", "Ready", f"try {len(calls)}")
         return "done"
 
     assert wait_until(third_time_lucky, timeout=5, interval=0.01) == "done"
@@ -26,7 +26,7 @@ def test_timeout_raises_the_last_mismatch_not_a_retry_error() -> None:
 
     def never() -> None:
         seen.append(len(seen))
-        expect(False, "ReplicaSet lab-01/rs", "3 Ready pods", f"{len(seen)} Ready")
+        assert_that(False, "ReplicaSet lab-01/rs", "3 Ready pods", f"{len(seen)} Ready")
 
     started = time.monotonic()
     with pytest.raises(CheckFailed) as caught:
@@ -55,7 +55,7 @@ def test_timeout_scale_stretches_the_wait(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("KUBELAB_TIMEOUT_SCALE", "3")
 
     def never() -> None:
-        expect(False, "x", "y", "z")
+        assert_that(False, "x", "y", "z")
 
     with pytest.raises(CheckFailed) as caught:
         wait_until(never, timeout=0.1, interval=0.02)
@@ -67,7 +67,7 @@ def test_a_final_mismatch_is_not_waited_for() -> None:
 
     def asked_for_one() -> None:
         calls.append(1)
-        expect(False, "ReplicaSet rs", "spec.replicas: 3", "spec.replicas: 1", final=True)
+        assert_that(False, "ReplicaSet rs", "spec.replicas: 3", "spec.replicas: 1", final=True)
 
     with pytest.raises(CheckFailed) as caught:
         wait_until(asked_for_one, timeout=5, interval=0.01)

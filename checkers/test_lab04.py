@@ -1,0 +1,716 @@
+"""Lab 04 — emptyDir vs hostPath. Titles, points and hints: labs/04-volumes/lab.yaml.
+
+The checks look at files, not at spelling: the checker writes marker files through one
+container's mount and reads them through another's, appends a marker line to the file the
+writer writes and looks for it in the reader's log, compares the file node-store wrote
+with the same file seen from the node, and deletes and recreates the pods to see which
+markers live on. Verification runs several answers one after another against the same
+node directory /data/lab-04, so every marker is unique (`.kubelab-<random>`), nothing
+relies on the directory being empty, and markers are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import secrets
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from kubelab.apply import delete_namespace, scratch_namespace
+from kubelab.checks import (
+    LabContext,
+    assert_that,
+    fail,
+    field,
+    is_ready,
+    name_of,
+    pod_states,
+    spec_copy,
+)
+from kubelab.cluster import KIND_CONTEXT
+from kubelab.kube import ExecResult, exec_in_pod
+from kubelab.manifests import Obj
+from kubelab.text import Text
+from kubelab.waiting import wait_until
+
+SHARED, STORE = "shared-cache", "node-store"
+NODE_DIR = "/data/lab-04"
+NODE_ROOT = "/data"
+"""The kind node mounts a host folder here (manifests/kind-cluster.yaml)."""
+WEB_IMAGE = "kubelab/web:v1"
+MARKER = ".kubelab-"
+"""Name prefix of the checker's marker files (left out when looking at the learner's)."""
+SLACK = 2
+"""Seconds of leeway between a container's start time (whole seconds) and a file's mtime."""
+
+
+# --- small helpers (candidates for kubelab.checks) -------------------------------------
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One volume mounted in one container."""
+
+    container: str
+    volume: str
+    path: str
+    sub_path: str = ""
+
+    def where(self) -> str:
+        return f"{self.container}:{self.path}"
+
+
+@dataclass(frozen=True)
+class FileSeen:
+    """A regular file as `stat` sees it: path relative to the volume, mtime, size."""
+
+    rel: str
+    mtime: int
+    size: int
+
+
+def injected(volume_name: str) -> bool:
+    """The service-account token volume Kubernetes adds to every pod (not the learner's)."""
+    return volume_name.startswith("kube-api-access-")
+
+
+def mounts_of(pod: Obj) -> list[Mount]:
+    """The learner's volume mounts, container by container."""
+    found = [
+        Mount(str(c.get("name")), str(m.get("name")), str(m.get("mountPath")), str(m.get("subPath") or ""))
+        for c in field(pod, "spec.containers") or []
+        for m in c.get("volumeMounts") or []
+    ]
+    return [m for m in found if not injected(m.volume)]
+
+
+def volumes_of(pod: Obj) -> dict[str, Obj]:
+    return {
+        str(v.get("name")): v for v in field(pod, "spec.volumes") or [] if not injected(str(v.get("name")))
+    }
+
+
+def volume_type(volume: Obj | None) -> str:
+    """emptyDir, hostPath, configMap, … (the volume's source key)."""
+    kinds = [k for k in (volume or {}) if k != "name"]
+    return kinds[0] if kinds else "?"
+
+
+def describe_volumes(pod: Obj) -> str:
+    """e.g. "cache (emptyDir) in writer:/cache, reader:/cache; store (hostPath /data/x)"."""
+    mounts = mounts_of(pod)
+    parts = []
+    for name, volume in volumes_of(pod).items():
+        kind = volume_type(volume)
+        if kind == "hostPath":
+            source = volume.get("hostPath") or {}
+            kind = f"hostPath {source.get('path')}, type {source.get('type') or '(none)'}"
+        where = ", ".join(m.where() for m in mounts if m.volume == name) or "not mounted"
+        parts.append(f"{name} ({kind}) in {where}")
+    return "; ".join(parts) or "no volumes"
+
+
+def shared_mounts(pod: Obj) -> list[Mount]:
+    """The mounts of the volume mounted in the most containers (at least two), else []."""
+    mounts = mounts_of(pod)
+    best: list[Mount] = []
+    for name in volumes_of(pod):
+        these = [m for m in mounts if m.volume == name]
+        first_per_container = list({m.container: m for m in reversed(these)}.values())[::-1]
+        if len(first_per_container) >= 2 and len(first_per_container) > len(best):
+            best = first_per_container
+    return best
+
+
+def in_container(mount: Mount, volume_rel: str) -> str | None:
+    """Where a path relative to the volume is inside this mount's container (None: not visible)."""
+    if mount.sub_path:
+        prefix = mount.sub_path.strip("/") + "/"
+        if not volume_rel.startswith(prefix):
+            return None
+        volume_rel = volume_rel[len(prefix) :]
+    return posixpath.join(mount.path, volume_rel)
+
+
+def in_volume(mount: Mount, container_rel: str) -> str:
+    """A path relative to the mount point, as a path relative to the volume."""
+    return posixpath.join(mount.sub_path.strip("/"), container_rel) if mount.sub_path else container_rel
+
+
+def sh(lab: LabContext, pod: str, container: str, script: str) -> ExecResult:
+    """Run a shell script in a container of a lab pod."""
+    return lab.exec(pod, ["sh", "-c", script], container)
+
+
+def list_files(run: Callable[[str], ExecResult], directory: str, subject: str) -> tuple[int, list[FileSeen]]:
+    """The container's clock and the regular files under `directory` (checker markers left out)."""
+    script = (
+        f"cd {shlex.quote(directory)} && date +%s && "
+        f"find . -type f ! -name '{MARKER}*' -exec stat -c '%Y %s %n' {{}} +"
+    )
+    done = run(script)
+    assert_that(
+        done.code == 0,
+        subject,
+        f"a listing of {directory}",
+        f"exit {done.code}: {(done.stderr or done.stdout).strip()[:160]}",
+    )
+    lines = done.stdout.splitlines()
+    files = []
+    for line in lines[1:]:
+        mtime, size, name = line.split(" ", 2)
+        files.append(FileSeen(name.removeprefix("./"), int(mtime), int(size)))
+    return int(lines[0]), files
+
+
+def describe_files(files: list[FileSeen], now: int) -> str:
+    newest = sorted(files, key=lambda f: -f.mtime)[:4]
+    shown = ", ".join(f"{f.rel} ({f.size} bytes, written {now - f.mtime} s ago)" for f in newest)
+    return shown or "no files"
+
+
+def started_at(pod: Obj, container: str) -> int | None:
+    """When the container (last) started, in seconds since the epoch."""
+    for status in field(pod, "status.containerStatuses") or []:
+        if status.get("name") == container:
+            started = field(status, "state.running.startedAt")
+            if isinstance(started, datetime):
+                return int(started.timestamp())
+            if isinstance(started, str):
+                return int(datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp())
+    return None
+
+
+def recreate_on(lab: LabContext, pod: Obj, node: str | None) -> None:
+    """lab.recreate, but on the same node (a hostPath is that node's directory)."""
+    wait_until(
+        lambda: assert_that(
+            lab.get("Pod", name_of(pod)) is None, lab.subject("Pod", name_of(pod)), "gone", "terminating"
+        ),
+        120,
+    )
+    copy = spec_copy(pod)
+    if node:
+        copy["spec"]["nodeName"] = node
+    lab.kube.apply(copy, lab.namespace)
+
+
+def ready_pod(lab: LabContext, name: str, old_uid: str | None = None) -> Obj:
+    """The pod once every container is Ready (and it is not the pod with old_uid)."""
+    pod = lab.require("Pod", name)
+    subject = lab.subject("Pod", name)
+    if old_uid is not None:
+        assert_that(
+            field(pod, "metadata.uid") != old_uid, subject, "a new pod (new UID)", "still the old pod"
+        )
+    if not is_ready(pod):
+        events = lab.kube.warning_events(pod)
+        refused = [e for e in events if e.startswith("FailedMount") and "hostPath type check" in e]
+        if refused:
+            # The kubelet keeps retrying, but only someone making the directory can mend it.
+            fail(
+                subject,
+                "Running and Ready",
+                f"{pod_states([pod])}; {refused[-1][:200]}",
+                Text(
+                    "노드에 그 디렉터리가 없어 kubelet이 hostPath를 마운트하지 않습니다 "
+                    "(type: Directory는 만들지 않습니다; DirectoryOrCreate는 만듭니다)",
+                    "the node has no such directory, so the kubelet will not mount the hostPath "
+                    "(type: Directory does not make it; DirectoryOrCreate does)",
+                ),
+                final=True,
+            )
+        fail(
+            subject,
+            "Running and Ready",
+            pod_states([pod]),
+            Text(f"최근 경고 이벤트: {events[-1]}", f"latest warning event: {events[-1]}")
+            if events
+            else None,
+        )
+    return pod
+
+
+def host_data_root(lab: LabContext, node: str) -> Path | None:
+    """The host folder a kind node mounts at /data, found by docker inspect (the cluster may
+    have been created from another checkout); None when it cannot be seen from here."""
+    docker = shutil.which("docker")
+    if lab.kube.target.context != KIND_CONTEXT or docker is None or not node:
+        return None
+    try:
+        done = subprocess.run(
+            [docker, "inspect", node, "--format", "{{json .Mounts}}"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        mounts = json.loads(done.stdout or "null") if done.returncode == 0 else None
+    except (subprocess.TimeoutExpired, ValueError, OSError):
+        return None
+    for mount in mounts or []:
+        if mount.get("Destination") == NODE_ROOT:
+            source = Path(str(mount.get("Source")))
+            return source if source.is_dir() else None
+    return None
+
+
+def host_path_of(root: Path, node_path: str) -> Path | None:
+    """Where a node path under /data is in the host folder mounted there."""
+    relative = posixpath.relpath(posixpath.normpath(node_path), NODE_ROOT)
+    return None if relative.startswith("..") else root / relative
+
+
+def files_on_node_by_pod(lab: LabContext, node: str, directory: str) -> tuple[str, dict[str, FileSeen]]:
+    """Look at a node directory through a throwaway pod on that node that mounts it
+    (for clusters whose nodes are not folders on this machine)."""
+    namespace = scratch_namespace(lab.kube, lab.lab, "node")
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "node-view"},
+        "spec": {
+            "nodeName": node,
+            "terminationGracePeriodSeconds": 0,
+            "volumes": [{"name": "node", "hostPath": {"path": directory, "type": "Directory"}}],
+            "containers": [
+                {
+                    "name": "view",
+                    "image": WEB_IMAGE,
+                    "command": ["sleep", "infinity"],
+                    "volumeMounts": [{"name": "node", "mountPath": "/node", "readOnly": True}],
+                }
+            ],
+        },
+    }
+    try:
+        lab.kube.apply(pod, namespace)
+
+        def ready() -> None:
+            seen = lab.kube.get("Pod", "node-view", namespace)
+            assert_that(
+                seen is not None and is_ready(seen), f"Pod {namespace}/node-view", "Ready", "not Ready"
+            )
+
+        wait_until(ready, 60)
+        _, files = list_files(
+            lambda script: exec_in_pod(lab.kube, "node-view", namespace, ["sh", "-c", script], "view"),
+            "/node",
+            f"node {node}: {directory}",
+        )
+    finally:
+        delete_namespace(lab.kube, namespace)
+    return f"{directory} on node {node} (seen from a pod)", {f.rel: f for f in files}
+
+
+def files_on_host(root: Path, directory: str, wanted: list[str]) -> tuple[str, dict[str, FileSeen]]:
+    base = host_path_of(root, directory)
+    assert base is not None
+    found = {}
+    for rel in wanted:
+        try:
+            st = (base / rel).stat()
+        except OSError:
+            continue
+        found[rel] = FileSeen(rel, int(st.st_mtime), st.st_size)
+    return str(base), found
+
+
+def marker_name() -> str:
+    return f"{MARKER}{secrets.token_hex(4)}"
+
+
+def remove_quietly(lab: LabContext, pod: str, container: str, path: str) -> bool:
+    try:
+        return sh(lab, pod, container, f"rm -f {shlex.quote(path)}").code == 0
+    except Exception:
+        return False
+
+
+# --- shared-cache -------------------------------------------------------------------
+
+
+def require_shared(lab: LabContext, pod: Obj) -> list[Mount]:
+    """The mounts of the volume two containers share, or a final failure."""
+    mounts = shared_mounts(pod)
+    containers = [str(c.get("name")) for c in field(pod, "spec.containers") or []]
+    assert_that(
+        bool(mounts),
+        lab.subject("Pod", SHARED),
+        "one volume mounted in both containers",
+        describe_volumes(pod),
+        Text(
+            "같은 볼륨을 마운트한 컨테이너가 둘 이상 없습니다: 컨테이너마다 다른 디렉터리를 봅니다"
+            if len(containers) >= 2
+            else "컨테이너가 하나뿐입니다",
+            "no volume is mounted in two containers: each container sees its own directory"
+            if len(containers) >= 2
+            else "the pod has a single container",
+        ),
+        final=True,
+    )
+    return mounts
+
+
+def growing_file(lab: LabContext, mounts: list[Mount]) -> FileSeen:
+    """A file in the shared volume that grows (the writer's), as a path relative to the volume."""
+    subject = f"volume {mounts[0].volume} of Pod {lab.namespace}/{SHARED}"
+    looks = {m.container: m for m in mounts}
+
+    def listing() -> tuple[int, dict[str, FileSeen]]:
+        merged: dict[str, FileSeen] = {}
+        now = 0
+        for mount in looks.values():
+            now, files = list_files(
+                lambda script, c=mount.container: sh(lab, SHARED, c, script),
+                mount.path,
+                f"{subject} in container {mount.container}",
+            )
+            for f in files:
+                rel = in_volume(mount, f.rel)
+                merged[rel] = FileSeen(rel, f.mtime, f.size)
+        return now, merged
+
+    _, first = lab.eventually(listing)
+
+    def grown() -> FileSeen:
+        now, files = listing()
+        bigger = [f for f in files.values() if f.size > (first[f.rel].size if f.rel in first else 0)]
+        assert_that(
+            bool(bigger),
+            subject,
+            "a file that keeps growing (a new line every second)",
+            f"{describe_files(list(files.values()), now)}; none grew",
+            Text(
+                "writer가 쓰는 경로가 볼륨의 mountPath 안에 있는지 보세요 "
+                f"(마운트: {', '.join(m.where() for m in mounts)})",
+                "check that the writer writes inside the volume's mountPath "
+                f"(mounts: {', '.join(m.where() for m in mounts)})",
+            ),
+        )
+        return bigger[0]
+
+    return lab.eventually(grown)
+
+
+def test_shared_cache_runs_two_containers(lab: LabContext) -> None:
+    pod = lab.eventually(lambda: lab.require("Pod", SHARED))
+    containers = [str(c.get("name")) for c in field(pod, "spec.containers") or []]
+    assert_that(
+        len(containers) >= 2,
+        lab.subject("Pod", SHARED),
+        "two containers (a writer and a reader)",
+        f"{len(containers)} container(s): {', '.join(containers) or 'none'}",
+        final=True,
+    )
+    lab.eventually(lambda: ready_pod(lab, SHARED))
+
+
+def test_containers_share_one_emptydir(lab: LabContext) -> None:
+    pod = lab.require("Pod", SHARED)
+    mounts = require_shared(lab, pod)
+    volume = volumes_of(pod).get(mounts[0].volume)
+    assert_that(
+        volume_type(volume) == "emptyDir",
+        lab.subject("Pod", SHARED),
+        f"volume {mounts[0].volume} is an emptyDir",
+        f"it is a {volume_type(volume)} ({describe_volumes(pod)})",
+        final=True,
+    )
+    lab.eventually(lambda: ready_pod(lab, SHARED))
+    name = marker_name()
+    token = secrets.token_hex(8)
+    writer, others = mounts[0], mounts[1:]
+    written = in_container(writer, name)
+    assert written is not None
+    try:
+        done = sh(lab, SHARED, writer.container, f"echo {token} > {shlex.quote(written)}")
+        assert_that(
+            done.code == 0,
+            f"{lab.subject('Pod', SHARED)} container {writer.container}",
+            f"a file written at {written}",
+            f"exit {done.code}: {done.stderr.strip()[:160]}",
+        )
+        for other in others:
+            path = in_container(other, in_volume(writer, name))
+            read = sh(lab, SHARED, other.container, f"cat {shlex.quote(path or '/nonexistent')}")
+            assert_that(
+                read.stdout.strip() == token,
+                f"{lab.subject('Pod', SHARED)} container {other.container}",
+                f"the file written in {writer.container} at {written}, seen at {path}",
+                read.stderr.strip()[:160] or f"other content: {read.stdout.strip()[:60]!r}",
+                Text(
+                    f"{writer.container}와 {other.container}가 같은 볼륨의 다른 하위 경로(subPath)를 봅니다",
+                    f"{writer.container} and {other.container} see different subPaths of the volume",
+                )
+                if writer.sub_path != other.sub_path
+                else None,
+            )
+    finally:
+        remove_quietly(lab, SHARED, writer.container, written)
+
+
+def test_writer_adds_a_line_every_second(lab: LabContext) -> None:
+    pod = lab.require("Pod", SHARED)
+    mounts = require_shared(lab, pod)
+    lab.eventually(lambda: ready_pod(lab, SHARED))
+    growing_file(lab, mounts)
+
+
+def test_reader_shows_what_writer_wrote(lab: LabContext) -> None:
+    pod = lab.require("Pod", SHARED)
+    mounts = require_shared(lab, pod)
+    lab.eventually(lambda: ready_pod(lab, SHARED))
+    target = growing_file(lab, mounts)
+    # Each container appends its own marker line to the writer's file; a reader shows in its
+    # log a marker that another container appended (the writer's own output would not).
+    markers: dict[str, str] = {}
+    for mount in mounts:
+        path = in_container(mount, target.rel)
+        if path is None:
+            continue
+        line = f"kubelab-check {secrets.token_hex(6)} appended through {mount.container}"
+        done = sh(lab, SHARED, mount.container, f"echo {shlex.quote(line)} >> {shlex.quote(path)}")
+        if done.code == 0:
+            markers[mount.container] = line
+    containers = [str(c.get("name")) for c in field(pod, "spec.containers") or []]
+    where = ", ".join(f"{m.container}:{in_container(m, target.rel)}" for m in mounts)
+
+    def shown() -> None:
+        last_lines = {}
+        for container in containers:
+            text = lab.kube.logs(SHARED, lab.namespace, container, tail=200)
+            if any(line in text for by, line in markers.items() if by != container):
+                return
+            last_lines[container] = (text.strip().splitlines() or ["(empty)"])[-1][:100]
+        fail(
+            lab.subject("Pod", SHARED),
+            f"a container's log shows the line appended to the writer's file ({where})",
+            "; ".join(f"{c} log ends with {line!r}" for c, line in last_lines.items()),
+            Text(
+                "reader가 읽는 경로가 자기 컨테이너의 마운트 경로 안에 있는지 보세요 "
+                "(다른 경로의 파일은 볼륨이 아니라 컨테이너 자신의 파일입니다)",
+                "check that the reader reads inside its own container's mount path "
+                "(a file anywhere else is the container's own, not the volume's)",
+            ),
+        )
+
+    lab.eventually(shown)
+
+
+# --- node-store ----------------------------------------------------------------------
+
+
+def store_mounts(pod: Obj) -> list[Mount]:
+    """Mounts of a hostPath volume whose path is /data/lab-04."""
+    volumes = volumes_of(pod)
+    return [
+        m
+        for m in mounts_of(pod)
+        if posixpath.normpath(str(field(volumes.get(m.volume), "hostPath.path") or "/-")) == NODE_DIR
+    ]
+
+
+def require_store_mount(lab: LabContext, pod: Obj) -> Mount:
+    mounts = store_mounts(pod)
+    assert_that(
+        bool(mounts),
+        lab.subject("Pod", STORE),
+        f"a hostPath volume {NODE_DIR} mounted in a container",
+        describe_volumes(pod),
+        final=True,
+    )
+    return mounts[0]
+
+
+def test_node_store_mounts_data_lab04(lab: LabContext) -> None:
+    pod = lab.eventually(lambda: lab.require("Pod", STORE))
+    subject = lab.subject("Pod", STORE)
+    volumes = volumes_of(pod)
+    host_paths = {n: v["hostPath"] for n, v in volumes.items() if v.get("hostPath")}
+    mounted = {m.volume for m in mounts_of(pod)}
+    wanted = [n for n, h in host_paths.items() if posixpath.normpath(str(h.get("path"))) == NODE_DIR]
+    not_hostpath = Text(
+        "hostPath 볼륨이 없습니다: 컨테이너 안이나 emptyDir에 쓴 파일은 파드와 함께 사라집니다",
+        "there is no hostPath volume: a file written in the container or to an emptyDir dies with the pod",
+    )
+    assert_that(
+        bool(wanted),
+        subject,
+        f"a hostPath volume with path {NODE_DIR}",
+        describe_volumes(pod),
+        None if host_paths else not_hostpath,
+        final=True,
+    )
+    assert_that(
+        any(n in mounted for n in wanted),
+        subject,
+        f"the hostPath volume {wanted[0]} mounted in a container (volumeMounts)",
+        describe_volumes(pod),
+        final=True,
+    )
+    kind = str(host_paths[wanted[0]].get("type") or "")
+    assert_that(
+        kind == "DirectoryOrCreate",
+        subject,
+        "hostPath type: DirectoryOrCreate",
+        f"type: {kind or '(none: no check at all)'}",
+        Text(
+            "type: Directory는 디렉터리가 노드에 이미 있어야 합니다: 새 노드(또는 다른 노드)에서는 "
+            "마운트가 실패해 파드가 시작되지 않습니다",
+            "type: Directory needs the directory to exist on the node already: on a fresh (or another) "
+            "node the mount fails and the pod never starts",
+        )
+        if kind == "Directory"
+        else None,
+        final=True,
+    )
+
+
+def test_node_store_running(lab: LabContext) -> None:
+    lab.eventually(lambda: lab.require("Pod", STORE))
+    lab.eventually(lambda: ready_pod(lab, STORE))
+
+
+def test_node_store_file_on_node(lab: LabContext) -> None:
+    pod = lab.require("Pod", STORE)
+    mount = require_store_mount(lab, pod)
+    node_dir = posixpath.join(NODE_DIR, mount.sub_path) if mount.sub_path else NODE_DIR
+    subject = lab.subject("Pod", STORE)
+
+    def written() -> tuple[Obj, list[FileSeen]]:
+        pod = ready_pod(lab, STORE)
+        started = started_at(pod, mount.container) or 0
+        now, files = list_files(
+            lambda script: sh(lab, STORE, mount.container, script), mount.path, f"{subject} {mount.where()}"
+        )
+        fresh = [f for f in files if f.mtime >= started - SLACK]
+        assert_that(
+            bool(fresh),
+            subject,
+            f"a file that container {mount.container} wrote in {mount.path} since it started",
+            f"{mount.path}: {describe_files(files, now)}",
+        )
+        return pod, fresh
+
+    pod, fresh = lab.eventually(written)
+    node = str(field(pod, "spec.nodeName") or "")
+    root = host_data_root(lab, node)
+    if root is not None and host_path_of(root, node_dir) is not None:
+        where, seen = files_on_host(root, node_dir, [f.rel for f in fresh])
+        where_ko = f"노트북의 {where}"
+    else:
+        where, seen = files_on_node_by_pod(lab, node, node_dir)
+        where_ko = where
+    same = [f for f in fresh if seen.get(f.rel) == f]
+    if same:
+        return
+    found = "; ".join(
+        f"{f.rel}: " + ("missing" if f.rel not in seen else f"another file ({seen[f.rel].size} bytes)")
+        for f in fresh
+    )
+    fail(
+        f"{subject} → {where}",
+        f"the file it wrote ({', '.join(f.rel for f in fresh)}) in {where}",
+        found,
+        Text(
+            f"파드 안의 {mount.path}에서 본 파일이 {where_ko}에 없습니다: "
+            f"마운트가 노드의 {node_dir}가 아닙니다",
+            f"the file the pod sees in {mount.path} is not in {where}: "
+            f"the mount is not the node's {node_dir}",
+        ),
+    )
+
+
+# --- lifetime -------------------------------------------------------------------------
+
+
+def lifetime_volume(pod: Obj, prefer: str) -> Mount | None:
+    """The mount to test: the shared one (shared-cache) or the /data/lab-04 one (node-store);
+    else any mount of a volume of the preferred type; else any mount."""
+    volumes = volumes_of(pod)
+    first = (shared_mounts(pod) if prefer == "emptyDir" else store_mounts(pod))[:1]
+    typed = [m for m in mounts_of(pod) if volume_type(volumes.get(m.volume)) == prefer]
+    candidates = first + typed + mounts_of(pod)
+    return candidates[0] if candidates else None
+
+
+def marker_after_recreate(
+    lab: LabContext, name: str, prefer: str, same_node: bool
+) -> tuple[Mount, Obj, bool]:
+    """Write a marker into the pod's volume, delete the pod, create it again from its spec:
+    is the marker still there? Returns the mount, the volume and the answer."""
+    pod = lab.eventually(lambda: ready_pod(lab, name))
+    subject = lab.subject("Pod", name)
+    mount = lifetime_volume(pod, prefer)
+    if mount is None:
+        fail(subject, "a volume mounted in a container", describe_volumes(pod), final=True)
+    volume = volumes_of(pod).get(mount.volume) or {}
+    marker = posixpath.join(mount.path, marker_name())
+    token = secrets.token_hex(8)
+    done = sh(lab, name, mount.container, f"echo {token} > {shlex.quote(marker)}")
+    assert_that(
+        done.code == 0, f"{subject} {mount.where()}", f"a marker written at {marker}", done.stderr.strip()
+    )
+    lab.kube.delete("Pod", name, lab.namespace, grace_seconds=1)
+    kept = False
+    try:
+        node = str(field(pod, "spec.nodeName") or "") if same_node else None
+        recreate_on(lab, pod, node)
+        old_uid = str(field(pod, "metadata.uid"))
+        lab.eventually(lambda: ready_pod(lab, name, old_uid))
+        read = sh(lab, name, mount.container, f"cat {shlex.quote(marker)}")
+        kept = read.code == 0 and read.stdout.strip() == token
+    finally:
+        if not remove_quietly(lab, name, mount.container, marker):
+            clean_on_host(lab, pod, volume, marker, mount)
+    return mount, volume, kept
+
+
+def clean_on_host(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mount) -> None:
+    """Remove a marker left in a hostPath through the host folder (when the pod is not there)."""
+    path = field(volume, "hostPath.path")
+    root = host_data_root(lab, str(field(pod, "spec.nodeName") or ""))
+    if not path or root is None:
+        return
+    node_path = posixpath.join(str(path), mount.sub_path, posixpath.basename(marker))
+    host = host_path_of(root, node_path)
+    if host is not None:
+        host.unlink(missing_ok=True)
+
+
+def test_emptydir_dies_with_its_pod(lab: LabContext) -> None:
+    mount, volume, kept = marker_after_recreate(lab, SHARED, "emptyDir", same_node=False)
+    kind = volume_type(volume)
+    assert_that(
+        not kept,
+        lab.subject("Pod", SHARED),
+        f"the marker written into volume {mount.volume} is gone with the old pod",
+        f"the new pod still has it (volume {mount.volume} is a {kind})",
+        Text(
+            f"{kind} 볼륨은 파드보다 오래 삽니다: emptyDir는 파드와 함께 새로 생깁니다",
+            f"a {kind} volume outlives the pod: an emptyDir is made anew with each pod",
+        ),
+    )
+
+
+def test_hostpath_outlives_its_pod(lab: LabContext) -> None:
+    mount, volume, kept = marker_after_recreate(lab, STORE, "hostPath", same_node=True)
+    kind = volume_type(volume)
+    assert_that(
+        kept,
+        lab.subject("Pod", STORE),
+        f"the marker written into volume {mount.volume} ({mount.where()}) is still there in the new pod",
+        f"it is gone (volume {mount.volume} is a {kind})",
+        Text(
+            f"{kind} 볼륨은 파드와 함께 사라집니다: 노드의 디렉터리(hostPath)에 쓴 것만 남습니다",
+            f"a {kind} volume dies with its pod: only what is in the node's directory (hostPath) stays",
+        )
+        if kind != "hostPath"
+        else None,
+    )
