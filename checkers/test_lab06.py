@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from kubelab.checks import LabContext, assert_that, deleting, fail, field, is_ready, name_of, pod_states
@@ -123,29 +122,6 @@ def web_pods(lab: LabContext) -> list[Web]:
     return sorted(found, key=lambda w: w.name)
 
 
-def last_logs(lab: LabContext, pod: str, container: str) -> str:
-    """The last lines a container printed (kubectl logs --previous, else the current run)."""
-    api = client.CoreV1Api(lab.kube.api)
-
-    def tail(previous: bool) -> str:
-        try:
-            text = lab.kube.call(
-                lambda: api.read_namespaced_pod_log(
-                    pod,
-                    lab.namespace,
-                    container=container,
-                    previous=previous,
-                    tail_lines=3,
-                    _request_timeout=10,
-                )
-            )
-        except ApiException:
-            return ""
-        return " | ".join(line.strip() for line in str(text or "").splitlines() if line.strip())[-300:]
-
-    return tail(True) or tail(False)
-
-
 def mount_failure(lab: LabContext, pod: str) -> str:
     """The latest FailedMount event's message for a pod, if any."""
     events = lab.kube.resource("Event", "v1")
@@ -162,7 +138,7 @@ def why_not_ready(lab: LabContext, pods: list[Obj]) -> Text | None:
         name = name_of(pod)
         for status in field(pod, "status.containerStatuses") or []:
             crashed = field(status, "lastState.terminated") or field(status, "state.terminated")
-            logs = last_logs(lab, name, str(status.get("name"))) if crashed else ""
+            logs = lab.last_words(name, str(status.get("name")), previous_first=True) if crashed else ""
             if crashed and logs:
                 code = crashed.get("exitCode")
                 return Text(

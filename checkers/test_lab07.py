@@ -128,30 +128,6 @@ def mounts(container: Obj) -> str:
     return ", ".join(found) or "no volumes"
 
 
-def log_of(lab: LabContext, pod: str, container: str, *, tail: int = 3) -> str:
-    """The last lines a container printed (kubectl logs, else kubectl logs --previous), or ""."""
-    api = client.CoreV1Api(lab.kube.api)
-
-    def read(previous: bool) -> str:
-        try:
-            text = lab.kube.call(
-                lambda: api.read_namespaced_pod_log(
-                    pod,
-                    lab.namespace,
-                    container=container,
-                    previous=previous,
-                    tail_lines=tail,
-                    _request_timeout=10,
-                )
-            )
-        except ApiException:
-            return ""
-        said = " | ".join(line.strip() for line in str(text or "").splitlines() if line.strip())
-        return "" if said.startswith("unable to retrieve container logs") else said
-
-    return read(False) or read(True)
-
-
 def first_log_line(lab: LabContext, pod: str, container: str) -> str:
     """The generator's first line says which interval it got."""
     api = client.CoreV1Api(lab.kube.api)
@@ -183,7 +159,7 @@ def broken(lab: LabContext, pod: Obj, only: str | None = None) -> str | None:
         why = (ended or {}).get("message") or waiting.get("message") or ""
         why = why[why.find("exec:") :] if "exec:" in why else why  # the runtime's own words
         exit_code = (ended or {}).get("exitCode")
-        said = log_of(lab, name_of(pod), status["name"])
+        said = lab.last_words(name_of(pod), status["name"])
         parts = [
             f"container {status['name']}: {reason or (ended or {}).get('reason', 'terminated')}",
             f"exit code {exit_code}" if exit_code is not None else "",

@@ -169,3 +169,13 @@ class LabContext:
 
         wait_until(gone, 120)
         self.kube.apply(spec_copy(obj), self.namespace)
+
+    def last_words(self, pod: str, container: str, previous_first: bool = False) -> str:
+        """A container's last lines, joined on one line, for a diagnosis: from its current
+        run, else from the run before its last restart (previous_first: the other way)."""
+        for previous in (previous_first, not previous_first):
+            text = self.kube.logs(pod, self.namespace, container, tail=3, previous=previous)
+            said = " | ".join(line.strip() for line in text.splitlines() if line.strip())
+            if said and not said.startswith("unable to retrieve container logs"):
+                return said[-300:]
+        return ""

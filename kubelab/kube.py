@@ -134,13 +134,26 @@ class Kube:
             return False
         return True
 
-    def logs(self, pod: str, namespace: str, container: str | None = None, tail: int | None = None) -> str:
-        """What a container printed (kubectl logs POD -c CONTAINER --tail N); "" if none."""
+    def logs(
+        self,
+        pod: str,
+        namespace: str,
+        container: str | None = None,
+        tail: int | None = None,
+        previous: bool = False,
+    ) -> str:
+        """What a container printed (kubectl logs POD -c CONTAINER --tail N [--previous]);
+        "" if none."""
         api = client.CoreV1Api(self.api)
         try:
             text = self.call(
                 lambda: api.read_namespaced_pod_log(
-                    pod, namespace, container=container, tail_lines=tail, _request_timeout=10
+                    pod,
+                    namespace,
+                    container=container,
+                    tail_lines=tail,
+                    previous=previous,
+                    _request_timeout=10,
                 )
             )
         except ApiException:
