@@ -339,14 +339,12 @@ def interval_said(lab: LabContext, found: FortunePod) -> Text | None:
 # --- the checks ----------------------------------------------------------------------------
 
 
-def test_fortune_pod_runs(lab: LabContext) -> None:
-    running(lab, FORTUNE)
-
-
-def test_interval_given_through_args(lab: LabContext) -> None:
-    found = fortune_pod(lab, FORTUNE)
-    container = f"{lab.subject('Pod', FORTUNE)}, container {found.generator.get('name')}"
-    command, args = found.generator.get("command"), found.generator.get("args")
+def entrypoint_kept(lab: LabContext, pod: str) -> tuple[FortunePod, str, Any]:
+    """The pod's generator, its name for messages and its args, once it is sure the
+    generator keeps the image's ENTRYPOINT (no `command`); a final failure otherwise."""
+    found = fortune_pod(lab, pod)
+    container = f"{lab.subject('Pod', pod)}, container {found.generator.get('name')}"
+    command = found.generator.get("command")
     assert_that(
         not command,
         container,
@@ -355,6 +353,15 @@ def test_interval_given_through_args(lab: LabContext) -> None:
         crash_diagnosis(found.generator),
         final=True,
     )
+    return found, container, found.generator.get("args")
+
+
+def test_fortune_pod_runs(lab: LabContext) -> None:
+    running(lab, FORTUNE)
+
+
+def test_interval_given_through_args(lab: LabContext) -> None:
+    _found, container, args = entrypoint_kept(lab, FORTUNE)
     assert_that(
         args == [WANTED_ARGS],
         container,
@@ -476,17 +483,7 @@ def test_configmap_feeds_the_interval(lab: LabContext) -> None:
         f"data: {field(config, 'data') or 'none'}",
         final=True,
     )
-    found = fortune_pod(lab, FORTUNE_ENV)
-    container = f"{lab.subject('Pod', FORTUNE_ENV)}, container {found.generator.get('name')}"
-    command, args = found.generator.get("command"), found.generator.get("args")
-    assert_that(
-        not command,
-        container,
-        "no command: the image's ENTRYPOINT fortuneloop.sh is kept",
-        f"command: {as_json(command)}",
-        crash_diagnosis(found.generator),
-        final=True,
-    )
+    found, container, args = entrypoint_kept(lab, FORTUNE_ENV)
     variable, env = env_source(found.generator)
     assert_that(
         variable is not None,
