@@ -71,7 +71,7 @@ def port_free(port: int) -> bool:
     return True
 
 
-def ports(chosen: cluster.Settings, cluster_up: bool) -> Finding:
+def ports(cluster_up: bool) -> Finding:
     busy = [p for p in cluster.NODE_PORTS if not port_free(p)]
     if cluster_up:
         return Finding("node ports", True, "held by the kubelab cluster (as they should be)")
@@ -91,7 +91,7 @@ def diagnose() -> list[Finding]:
         except Exception:  # reported through the kind finding already
             up = False
         findings.append(Finding("cluster", True, "kubelab exists" if up else "not created yet (make lab-01)"))
-    findings.append(ports(chosen, up))
+    findings.append(ports(up))
     findings.append(Finding("node image", True, chosen.node_image))
     if os.environ.get("KUBELAB_PROVIDER") == "existing":
         findings.append(Finding("provider", True, "existing (Docker and kind are not needed)"))

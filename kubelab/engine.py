@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 from kubelab import repo
 from kubelab.errors import EnvironmentProblem, ExitCode, KubelabError
@@ -19,11 +20,16 @@ from kubelab.results import Scorecard
 from kubelab.text import Lang
 
 
+def results_path(namespace: str) -> Path:
+    """Where a check run against this namespace writes its JSON results."""
+    return repo.state_dir() / "results" / f"{namespace}.json"
+
+
 def pytest_command(
     lab: Lab, target: Target, namespace: str, lang: Lang, only: Iterable[str] = ()
 ) -> list[str]:
     """The pytest command line that runs a lab's checks (a grader can run it too)."""
-    out = repo.state_dir() / "results" / f"{namespace}.json"
+    out = results_path(namespace)
     command = [
         sys.executable,
         "-m",
@@ -56,7 +62,7 @@ def pytest_command(
 def run_checks(lab: Lab, target: Target, namespace: str, lang: Lang, only: Iterable[str] = ()) -> Scorecard:
     """Run the lab's checks against `namespace` and return the scorecard."""
     command = pytest_command(lab, target, namespace, lang, only)
-    out = repo.state_dir() / "results" / f"{namespace}.json"
+    out = results_path(namespace)
     out.unlink(missing_ok=True)
     done = subprocess.run(command, capture_output=True, text=True, cwd=repo.root())
     if not out.exists():
