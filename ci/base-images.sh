@@ -88,11 +88,6 @@ recipe_key() { # name, packages... -> short hash of everything that shapes the r
 # build_rootfs NAME TARBALL PACKAGES...: debootstrap into a temp dir, fix it up, tar it.
 build_rootfs() {
   local name="$1" tarball="$2"; shift 2
-  command -v debootstrap >/dev/null || {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/tmp/kubelab-apt.log 2>&1 \
-      || { apt-get update -qq >>/tmp/kubelab-apt.log 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >>/tmp/kubelab-apt.log 2>&1; } \
-      || die "cannot install debootstrap (see /tmp/kubelab-apt.log)"
-  }
   local work; work="$(mktemp -d "$KUBELAB_CACHE/rootfs/.build-$name.XXXXXX")"
   local log="$work.log"
   local include=(); (($#)) && include=("--include=$(IFS=,; echo "$*")")
@@ -132,6 +127,7 @@ ensure_image() {
   if [[ -n "$old_id" ]]; then docker image rm "$old_id" >/dev/null 2>&1 || true; fi
 }
 
+command -v debootstrap >/dev/null || die "debootstrap missing (run ci/prerequisites.sh)"
 docker info >/dev/null 2>&1 || die "docker is not running (run ci/docker-engine.sh first)"
 mkdir -p "$KUBELAB_CACHE/rootfs"
 

@@ -145,7 +145,7 @@ test_images() {
 main() {
   local s name dir bins want
   [[ -d $BIN ]] || die "$BIN missing (run ci/build-k8s.sh first)"
-  [[ -f $CA_BUNDLE ]] || die "$CA_BUNDLE missing (apt-get install ca-certificates)"
+  [[ -f $CA_BUNDLE ]] || die "$CA_BUNDLE missing (run ci/prerequisites.sh)"
   wait_for_docker
   docker image inspect "$BASE" >/dev/null 2>&1 || die "base image $BASE not in docker (run ci/base-images.sh)"
   for s in "${SPECS[@]}"; do

@@ -112,7 +112,7 @@ build_go() {
 }
 
 build_pause() {
-  command -v gcc >/dev/null || die "gcc not found (apt-get install gcc libc6-dev)"
+  command -v gcc >/dev/null || die "gcc not found (run ci/prerequisites.sh)"
   gcc -static -O2 -Wall -Wextra -DPAUSE_VERSION="\"$PAUSE_VERSION\"" \
       -o "$OUT/.pause.tmp" "$here/pause/pause.c" || die "gcc -static of ci/pause/pause.c failed (is libc6-dev installed?)"
   strip "$OUT/.pause.tmp" 2>/dev/null || true

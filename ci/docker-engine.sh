@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make a working Docker engine on a kubelab build machine (no systemd, no registry):
-#  - Debian's docker.io (+ jq) installed if missing;
+#  - Debian's docker.io (+ jq), installed by ci/prerequisites.sh;
 #  - the kubelab runc wrapper (drops CAP_SYS_RESOURCE, missing from the host's
 #    bounding set) installed and made docker's default runtime;
 #  - dockerd started in the background when `docker info` fails, and waited for.
@@ -20,16 +20,10 @@ timeout="${KUBELAB_DOCKERD_TIMEOUT:-60}"
 # Talk to the daemon with Debian's own client here.
 dockercli=/usr/bin/docker
 
-# 1. packages
-missing=()
-[[ -x /usr/sbin/dockerd && -x "$dockercli" ]] || missing+=(docker.io)
-command -v jq >/dev/null || missing+=(jq)
-if ((${#missing[@]})); then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/tmp/kubelab-apt.log 2>&1 || { tail -n 5 /tmp/kubelab-apt.log >&2; die "apt-get update failed"; }
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/kubelab-apt.log 2>&1 \
-    || { tail -n 5 /tmp/kubelab-apt.log >&2; die "apt-get install ${missing[*]} failed"; }
-fi
+# 1. packages: installed by ci/prerequisites.sh (one apt-get, before any parallel step)
+for f in /usr/sbin/dockerd "$dockercli" /usr/bin/jq; do
+  [[ -x $f ]] || die "$f missing (run ci/prerequisites.sh)"
+done
 [[ -x /usr/sbin/runc ]] || die "/usr/sbin/runc missing (Debian package runc)"
 
 # 2. runc wrapper + daemon.json

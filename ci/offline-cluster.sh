@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything below kind for an offline kubelab cluster, in order, each step skipping
 # work that is already cached in $KUBELAB_CACHE (default /var/cache/kubelab):
+#   prerequisites  every Debian package the steps need, one apt-get before anything parallel
 #   docker-engine  Debian's Docker engine + CAP_SYS_RESOURCE-dropping runc wrapper, running
 #   build-kind     kind CLI from the Go module proxy
 #   base-images    debian:bookworm-slim and kubelab/node-base:bookworm via debootstrap
@@ -18,7 +19,7 @@ export KUBELAB_CACHE="${KUBELAB_CACHE:-/var/cache/kubelab}"
 # each step's own output goes to a log, shown when the step fails
 logdir="${KUBELAB_LOG_DIR:-/tmp/kubelab-offline-cluster}"
 mkdir -p "$logdir"
-steps=(docker-engine build-kind base-images build-k8s build-k8s-images node-image)
+steps=(prerequisites docker-engine build-kind base-images build-k8s build-k8s-images node-image)
 total_start=$EPOCHREALTIME
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }'; }
 for step in "${steps[@]}"; do
