@@ -98,7 +98,7 @@ def test_replicaset_recreates_deleted_pod(lab: LabContext) -> None:
     rs = lab.require("ReplicaSet", RS)
     before = lab.eventually(lambda: ready_pods(lab, rs, 3))
     victim = before[0]
-    lab.kube.delete("Pod", name_of(victim), lab.namespace)
+    lab.delete_pod(victim)
     old_uids = {field(p, "metadata.uid") for p in before}
 
     def healed() -> None:

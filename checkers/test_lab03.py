@@ -18,7 +18,6 @@ from typing import Any
 
 from kubernetes import client, watch
 
-from kubelab.apply import delete_namespace, labelled, ownership, scratch_namespace
 from kubelab.checks import (
     LabContext,
     assert_that,
@@ -31,6 +30,7 @@ from kubelab.checks import (
 )
 from kubelab.kube import exec_in_pod
 from kubelab.manifests import Obj
+from kubelab.ownership import labelled, ownership
 from kubelab.selectors import matches, to_query
 from kubelab.text import Text
 
@@ -418,6 +418,7 @@ class Recorder:
                 field_selector=f"metadata.name={DEPLOYMENT}",
                 resource_version=self.resource_version,
                 timeout_seconds=600,
+                _request_timeout=(5, 60),  # a watch is quiet between changes; the polls go on
             ):
                 status = event["object"].status
                 if self.stopped or event["type"] == "DELETED":
@@ -464,7 +465,7 @@ def test_rollout_keeps_four_available(lab: LabContext) -> None:
         final=True,
     )
     kube = lab.kube
-    namespace = scratch_namespace(kube, lab.lab, "rollout")
+    namespace = lab.scratch_namespace("rollout")
     owned = ownership(lab.lab.id, "rollout")
     pod_labels = dict(field(dep, "spec.template.metadata.labels") or {})
     recorder: Recorder | None = None
@@ -575,4 +576,3 @@ def test_rollout_keeps_four_available(lab: LabContext) -> None:
     finally:
         if recorder is not None:
             recorder.stop()
-        delete_namespace(kube, namespace)

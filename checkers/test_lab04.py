@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from kubelab.apply import delete_namespace, scratch_namespace
 from kubelab.checks import (
     LabContext,
     assert_that,
@@ -31,7 +30,6 @@ from kubelab.checks import (
     is_ready,
     name_of,
     pod_states,
-    spec_copy,
 )
 from kubelab.cluster import KIND_CONTEXT
 from kubelab.kube import ExecResult, exec_in_pod
@@ -187,20 +185,6 @@ def started_at(pod: Obj, container: str) -> int | None:
     return None
 
 
-def recreate_on(lab: LabContext, pod: Obj, node: str | None) -> None:
-    """lab.recreate, but on the same node (a hostPath is that node's directory)."""
-    wait_until(
-        lambda: assert_that(
-            lab.get("Pod", name_of(pod)) is None, lab.subject("Pod", name_of(pod)), "gone", "terminating"
-        ),
-        120,
-    )
-    copy = spec_copy(pod)
-    if node:
-        copy["spec"]["nodeName"] = node
-    lab.kube.apply(copy, lab.namespace)
-
-
 def ready_pod(lab: LabContext, name: str, old_uid: str | None = None) -> Obj:
     """The pod once every container is Ready (and it is not the pod with old_uid)."""
     pod = lab.require("Pod", name)
@@ -269,7 +253,7 @@ def host_path_of(root: Path, node_path: str) -> Path | None:
 def files_on_node_by_pod(lab: LabContext, node: str, directory: str) -> tuple[str, dict[str, FileSeen]]:
     """Look at a node directory through a throwaway pod on that node that mounts it
     (for clusters whose nodes are not folders on this machine)."""
-    namespace = scratch_namespace(lab.kube, lab.lab, "node")
+    namespace = lab.scratch_namespace("node")
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -288,23 +272,18 @@ def files_on_node_by_pod(lab: LabContext, node: str, directory: str) -> tuple[st
             ],
         },
     }
-    try:
-        lab.kube.apply(pod, namespace)
+    lab.kube.apply(pod, namespace)
 
-        def ready() -> None:
-            seen = lab.kube.get("Pod", "node-view", namespace)
-            assert_that(
-                seen is not None and is_ready(seen), f"Pod {namespace}/node-view", "Ready", "not Ready"
-            )
+    def ready() -> None:
+        seen = lab.kube.get("Pod", "node-view", namespace)
+        assert_that(seen is not None and is_ready(seen), f"Pod {namespace}/node-view", "Ready", "not Ready")
 
-        wait_until(ready, 60)
-        _, files = list_files(
-            lambda script: exec_in_pod(lab.kube, "node-view", namespace, ["sh", "-c", script], "view"),
-            "/node",
-            f"node {node}: {directory}",
-        )
-    finally:
-        delete_namespace(lab.kube, namespace)
+    wait_until(ready, 60)
+    _, files = list_files(
+        lambda script: exec_in_pod(lab.kube, "node-view", namespace, ["sh", "-c", script], "view"),
+        "/node",
+        f"node {node}: {directory}",
+    )
     return f"{directory} on node {node} (seen from a pod)", {f.rel: f for f in files}
 
 
@@ -325,11 +304,15 @@ def marker_name() -> str:
     return f"{MARKER}{secrets.token_hex(4)}"
 
 
-def remove_quietly(lab: LabContext, pod: str, container: str, path: str) -> bool:
-    try:
-        return sh(lab, pod, container, f"rm -f {shlex.quote(path)}").code == 0
-    except Exception:
-        return False
+def remove(lab: LabContext, pod: str, container: str, path: str) -> None:
+    """Remove a marker file through a container (an undo: it raises when it cannot)."""
+    done = sh(lab, pod, container, f"rm -f {shlex.quote(path)}")
+    assert_that(
+        done.code == 0,
+        f"{lab.subject('Pod', pod)} container {container}",
+        f"{path} removed",
+        done.stderr.strip()[:160],
+    )
 
 
 # --- shared-cache -------------------------------------------------------------------
@@ -428,31 +411,32 @@ def test_containers_share_one_emptydir(lab: LabContext) -> None:
     writer, others = mounts[0], mounts[1:]
     written = in_container(writer, name)
     assert written is not None
-    try:
-        done = sh(lab, SHARED, writer.container, f"echo {token} > {shlex.quote(written)}")
+    lab.defer(
+        f"remove {written} in {lab.subject('Pod', SHARED)}",
+        lambda: remove(lab, SHARED, writer.container, written),
+    )
+    done = sh(lab, SHARED, writer.container, f"echo {token} > {shlex.quote(written)}")
+    assert_that(
+        done.code == 0,
+        f"{lab.subject('Pod', SHARED)} container {writer.container}",
+        f"a file written at {written}",
+        f"exit {done.code}: {done.stderr.strip()[:160]}",
+    )
+    for other in others:
+        path = in_container(other, in_volume(writer, name))
+        read = sh(lab, SHARED, other.container, f"cat {shlex.quote(path or '/nonexistent')}")
         assert_that(
-            done.code == 0,
-            f"{lab.subject('Pod', SHARED)} container {writer.container}",
-            f"a file written at {written}",
-            f"exit {done.code}: {done.stderr.strip()[:160]}",
-        )
-        for other in others:
-            path = in_container(other, in_volume(writer, name))
-            read = sh(lab, SHARED, other.container, f"cat {shlex.quote(path or '/nonexistent')}")
-            assert_that(
-                read.stdout.strip() == token,
-                f"{lab.subject('Pod', SHARED)} container {other.container}",
-                f"the file written in {writer.container} at {written}, seen at {path}",
-                read.stderr.strip()[:160] or f"other content: {read.stdout.strip()[:60]!r}",
-                Text(
-                    f"{writer.container}와 {other.container}가 같은 볼륨의 다른 하위 경로(subPath)를 봅니다",
-                    f"{writer.container} and {other.container} see different subPaths of the volume",
-                )
-                if writer.sub_path != other.sub_path
-                else None,
+            read.stdout.strip() == token,
+            f"{lab.subject('Pod', SHARED)} container {other.container}",
+            f"the file written in {writer.container} at {written}, seen at {path}",
+            read.stderr.strip()[:160] or f"other content: {read.stdout.strip()[:60]!r}",
+            Text(
+                f"{writer.container}와 {other.container}가 같은 볼륨의 다른 하위 경로(subPath)를 봅니다",
+                f"{writer.container} and {other.container} see different subPaths of the volume",
             )
-    finally:
-        remove_quietly(lab, SHARED, writer.container, written)
+            if writer.sub_path != other.sub_path
+            else None,
+        )
 
 
 def test_writer_adds_a_line_every_second(lab: LabContext) -> None:
@@ -653,23 +637,25 @@ def marker_after_recreate(
     volume = volumes_of(pod).get(mount.volume) or {}
     marker = posixpath.join(mount.path, marker_name())
     token = secrets.token_hex(8)
+    node = str(field(pod, "spec.nodeName") or "") if same_node else None
+    lab.defer(f"remove {marker} in {subject}", lambda: remove_marker(lab, pod, volume, marker, mount))
     done = sh(lab, name, mount.container, f"echo {token} > {shlex.quote(marker)}")
     assert_that(
         done.code == 0, f"{subject} {mount.where()}", f"a marker written at {marker}", done.stderr.strip()
     )
-    lab.kube.delete("Pod", name, lab.namespace, grace_seconds=1)
-    kept = False
-    try:
-        node = str(field(pod, "spec.nodeName") or "") if same_node else None
-        recreate_on(lab, pod, node)
-        old_uid = str(field(pod, "metadata.uid"))
-        lab.eventually(lambda: ready_pod(lab, name, old_uid))
-        read = sh(lab, name, mount.container, f"cat {shlex.quote(marker)}")
-        kept = read.code == 0 and read.stdout.strip() == token
-    finally:
-        if not remove_quietly(lab, name, mount.container, marker):
-            clean_on_host(lab, pod, volume, marker, mount)
-    return mount, volume, kept
+    lab.delete_pod(pod, grace_seconds=1, same_node=same_node)
+    lab.put_back(pod, node)  # on the same node for a hostPath: it is that node's directory
+    old_uid = str(field(pod, "metadata.uid"))
+    lab.eventually(lambda: ready_pod(lab, name, old_uid))
+    read = sh(lab, name, mount.container, f"cat {shlex.quote(marker)}")
+    return mount, volume, read.code == 0 and read.stdout.strip() == token
+
+
+def remove_marker(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mount) -> None:
+    """Remove the marker through the pod; when the pod cannot run commands, from the host
+    folder of a hostPath (an emptyDir marker went with its pod)."""
+    if sh(lab, name_of(pod), mount.container, f"rm -f {shlex.quote(marker)}").code != 0:
+        clean_on_host(lab, pod, volume, marker, mount)
 
 
 def clean_on_host(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mount) -> None:

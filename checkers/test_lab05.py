@@ -20,7 +20,6 @@ written since the pod started.
 
 from __future__ import annotations
 
-import contextlib
 import posixpath
 import secrets
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ from typing import Any
 
 from kubernetes.utils import parse_quantity
 
-from kubelab.apply import delete_namespace, labelled, ownership, scratch_namespace
 from kubelab.checks import (
     LabContext,
     assert_that,
@@ -42,7 +40,6 @@ from kubelab.checks import (
     owner_uid,
     pod_states,
 )
-from kubelab.errors import CheckFailed
 from kubelab.kube import ExecResult
 from kubelab.manifests import Obj
 from kubelab.text import Text
@@ -655,6 +652,7 @@ def test_data_survives_pod_recreation(lab: LabContext) -> None:
     pod = lab.eventually(lambda: running_pod(lab))
     token = secrets.token_hex(4)
     marker = f"{MARKER}{token}"
+    lab.defer(f"remove {marker} from the claims of {subject}", lambda: remove_markers(lab, mounts, marker))
     for claim, mount in mounts.items():
         done = in_pod(lab, mount, 'echo "$2" > "$1/$3"', mount.path, f"{claim} {token}", marker)
         assert_that(
@@ -664,13 +662,13 @@ def test_data_survives_pod_recreation(lab: LabContext) -> None:
             f"exit {done.code}: {done.stderr.strip()[:160]}",
             final=True,
         )
-    lab.kube.delete("Pod", POD, lab.namespace, grace_seconds=1)
+    lab.delete_pod(pod, grace_seconds=1)
     if owner_uid(pod) is None:
-        lab.recreate(pod)  # put the learner's pod back, from the learner's own spec
+        lab.put_back(pod)  # the learner's pod again, from the learner's own spec
     lab.eventually(lambda: running_pod(lab, str(field(pod, "metadata.uid"))))
     read: dict[str, str] = {}
     for claim, mount in mounts.items():
-        done = in_pod(lab, mount, 'cat "$1/$2"; rc=$?; rm -f "$1/$2"; exit $rc', mount.path, marker)
+        done = in_pod(lab, mount, 'cat "$1/$2"', mount.path, marker)
         read[claim] = done.stdout.strip() if done.code == 0 else f"(missing: {done.stderr.strip()[:80]})"
     lost = [c for c in mounts if read[c] != f"{c} {token}"]
     assert_that(
@@ -686,6 +684,15 @@ def test_data_survives_pod_recreation(lab: LabContext) -> None:
     )
 
 
+def remove_markers(lab: LabContext, mounts: dict[str, Any], marker: str) -> None:
+    """Remove the checker's marker from every claim, through the learner's pod."""
+    for claim, mount in mounts.items():
+        done = in_pod(lab, mount, 'rm -f "$1/$2"', mount.path, marker)
+        assert_that(
+            done.code == 0, f"claim {claim}", f"{marker} removed", done.stderr.strip()[:160] or "no pod"
+        )
+
+
 def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
     original = require_pv_static(lab)
     subject = pv_subject(PV_STATIC)
@@ -699,7 +706,7 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
     token = secrets.token_hex(3)
     copy_name = f"{lab.lab.namespace}-retain-{token}"
     directory = f"retain-{token}"
-    scratch = scratch_namespace(lab.kube, lab.lab, "retain")
+    scratch = lab.scratch_namespace("retain")
     copy_subject = f"{pv_subject(copy_name)} (a copy of {PV_STATIC})"
     spec = {k: v for k, v in (original.get("spec") or {}).items() if k != "claimRef"}
     spec["hostPath"] = {"path": f"{NODE_DIR}/{directory}", "type": "DirectoryOrCreate"}
@@ -722,94 +729,92 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
             "volumeName": copy_name,
         },
     }
-    written, read = False, False
+    lab.create_scratch(body, "scratch")
+    lab.kube.apply(claim, scratch)
+    written = False
     node = ""
-    try:
-        lab.kube.apply(labelled(body, ownership(lab.lab.id, "scratch")))
-        lab.kube.apply(claim, scratch)
 
-        def claim_bound() -> None:
-            found = field(lab.kube.get("PersistentVolumeClaim", "claim", scratch), "status.phase")
-            assert_that(
-                found == "Bound",
-                f"PersistentVolumeClaim {scratch}/claim",
-                f"Bound to {copy_name}",
-                str(found),
-            )
+    def leave_no_directory() -> None:  # the copy's directory is on the node until read back
+        if written:
+            read_and_remove(lab, scratch, directory, node or writer_node(lab, scratch))
 
-        wait_until(claim_bound, 60)
-        lab.kube.apply(writer_pod(token), scratch)
-        written = True
-        writer = finished(lab, scratch, "writer")
-        node = str(field(writer, "spec.nodeName") or "")
-        lab.kube.delete("Pod", "writer", scratch, grace_seconds=1)
-        wait_gone(lab, "Pod", "writer", scratch)
-        lab.kube.delete("PersistentVolumeClaim", "claim", scratch)
-        wait_gone(lab, "PersistentVolumeClaim", "claim", scratch)
+    lab.defer(f"remove node directory {NODE_DIR}/{directory}", leave_no_directory)
 
-        def released() -> None:
-            pv = get_pv(lab, copy_name)
-            policy = (
-                field(pv, "spec.persistentVolumeReclaimPolicy")
-                if pv
-                else field(original, "spec.persistentVolumeReclaimPolicy")
-            )
-            phase = field(pv, "status.phase") if pv else "deleted"
-            why = Text(
-                f"리클레임 정책 {policy}: 클레임이 지워지자 쿠버네티스가 볼륨을 "
-                + (
-                    "지우려 했습니다 (hostPath는 지울 수 없어 Failed가 됩니다; "
-                    "클라우드라면 디스크가 지워집니다)"
-                    if policy == "Delete"
-                    else "회수하려 했습니다"
-                )
-                + ". Retain이면 Released로 남습니다",
-                f"reclaim policy {policy}: when the claim was deleted Kubernetes tried to "
-                + (
-                    "delete the volume (a hostPath cannot be deleted, so it is Failed; "
-                    "on a cloud the disk would be gone)"
-                    if policy == "Delete"
-                    else "reclaim the volume"
-                )
-                + ". With Retain it stays Released",
-            )
-            assert_that(
-                phase not in ("deleted", "Failed", "Available"),
-                copy_subject,
-                "Released after its claim was deleted",
-                str(phase),
-                why,
-                final=True,
-            )
-            assert_that(phase == "Released", copy_subject, "Released after its claim was deleted", str(phase))
-            assert_that(
-                policy == "Retain",
-                copy_subject,
-                "reclaim policy Retain (kept, Released)",
-                f"reclaim policy {policy}",
-                why,
-                final=True,
-            )
-
-        wait_until(released, 60)
-        read = True
-        succeeded, text = read_and_remove(lab, scratch, directory, node)
+    def claim_bound() -> None:
+        found = field(lab.kube.get("PersistentVolumeClaim", "claim", scratch), "status.phase")
         assert_that(
-            succeeded and text.strip() == token,
-            f"node directory {NODE_DIR}/{directory}",
-            f"still holds the file written through the deleted claim ({token})",
-            text.strip()[:160] or "nothing",
-            Text(
-                "Retain은 볼륨 객체뿐 아니라 데이터도 남깁니다",
-                "Retain keeps the data, not only the volume object",
-            ),
+            found == "Bound",
+            f"PersistentVolumeClaim {scratch}/claim",
+            f"Bound to {copy_name}",
+            str(found),
         )
-    finally:
-        if written and not read:  # the scratch directory may be on the node: remove it
-            with contextlib.suppress(CheckFailed):
-                read_and_remove(lab, scratch, directory, node or writer_node(lab, scratch))
-        delete_namespace(lab.kube, scratch)
-        lab.kube.delete("PersistentVolume", copy_name)
+
+    wait_until(claim_bound, 60)
+    lab.kube.apply(writer_pod(token), scratch)
+    written = True
+    writer = finished(lab, scratch, "writer")
+    node = str(field(writer, "spec.nodeName") or "")
+    lab.kube.delete("Pod", "writer", scratch, grace_seconds=1)
+    wait_gone(lab, "Pod", "writer", scratch)
+    lab.kube.delete("PersistentVolumeClaim", "claim", scratch)
+    wait_gone(lab, "PersistentVolumeClaim", "claim", scratch)
+
+    def released() -> None:
+        pv = get_pv(lab, copy_name)
+        policy = (
+            field(pv, "spec.persistentVolumeReclaimPolicy")
+            if pv
+            else field(original, "spec.persistentVolumeReclaimPolicy")
+        )
+        phase = field(pv, "status.phase") if pv else "deleted"
+        why = Text(
+            f"리클레임 정책 {policy}: 클레임이 지워지자 쿠버네티스가 볼륨을 "
+            + (
+                "지우려 했습니다 (hostPath는 지울 수 없어 Failed가 됩니다; 클라우드라면 디스크가 지워집니다)"
+                if policy == "Delete"
+                else "회수하려 했습니다"
+            )
+            + ". Retain이면 Released로 남습니다",
+            f"reclaim policy {policy}: when the claim was deleted Kubernetes tried to "
+            + (
+                "delete the volume (a hostPath cannot be deleted, so it is Failed; "
+                "on a cloud the disk would be gone)"
+                if policy == "Delete"
+                else "reclaim the volume"
+            )
+            + ". With Retain it stays Released",
+        )
+        assert_that(
+            phase not in ("deleted", "Failed", "Available"),
+            copy_subject,
+            "Released after its claim was deleted",
+            str(phase),
+            why,
+            final=True,
+        )
+        assert_that(phase == "Released", copy_subject, "Released after its claim was deleted", str(phase))
+        assert_that(
+            policy == "Retain",
+            copy_subject,
+            "reclaim policy Retain (kept, Released)",
+            f"reclaim policy {policy}",
+            why,
+            final=True,
+        )
+
+    wait_until(released, 60)
+    succeeded, text = read_and_remove(lab, scratch, directory, node)
+    written = False
+    assert_that(
+        succeeded and text.strip() == token,
+        f"node directory {NODE_DIR}/{directory}",
+        f"still holds the file written through the deleted claim ({token})",
+        text.strip()[:160] or "nothing",
+        Text(
+            "Retain은 볼륨 객체뿐 아니라 데이터도 남깁니다",
+            "Retain keeps the data, not only the volume object",
+        ),
+    )
 
 
 def writer_node(lab: LabContext, namespace: str) -> str:

@@ -68,10 +68,6 @@ NOT_IMMUTABLE = Text(
     "immutable이 없으면 누구나(실수한 애플리케이션도) 이 ConfigMap을 바꿀 수 있습니다",
     "without immutable anyone (a buggy application too) can change this ConfigMap",
 )
-LEFT_BEHIND = Text(
-    "검사기가 default.conf 끝에 붙인 줄이 남아 있을 수 있습니다: 매니페스트를 다시 apply 하세요",
-    "the line the checker appended to default.conf may still be there: apply your manifest again",
-)
 NOTHING_TO_FOLLOW = Text(
     "immutable ConfigMap은 바뀌지 않으므로 따라갈 것이 없습니다",
     "an immutable ConfigMap never changes, so there is nothing to follow",
@@ -540,7 +536,7 @@ def with_line(text: str, line: str) -> str:
     return text + ("\n" if text and not text.endswith("\n") else "") + line + "\n"
 
 
-def put_back(lab: LabContext, original: Obj) -> None:
+def restore(lab: LabContext, original: Obj) -> None:
     """Put a ConfigMap back exactly as it was: its data first, then its field ownership
     (managedFields), so the learner's next kubectl apply --server-side sees no conflict."""
     res = lab.kube.resource("ConfigMap", "v1")
@@ -569,6 +565,7 @@ def test_mounted_file_follows_configmap(lab: LabContext) -> None:
     )
     mark = f"# kubelab check {secrets.token_hex(4)}: this line is taken out again"
     data = original.get("data") or {}
+    lab.defer(f"put {subject} back as it was before the check", lambda: restore(lab, original))
     set_data(lab, NGINX_CONFIG, {key: with_line(str(data.get(key, "")), mark) for key in keys})
 
     def followed() -> None:
@@ -582,15 +579,4 @@ def test_mounted_file_follows_configmap(lab: LabContext) -> None:
                 SUBPATH_NEVER_FOLLOWS if mount.sub_path else KUBELET_SYNC,
             )
 
-    try:
-        lab.eventually(followed)
-    finally:
-        try:
-            put_back(lab, original)
-        except ApiException as e:
-            fail(
-                subject,
-                "put back as it was before the check",
-                f"could not be put back: {api_reason(e)}",
-                LEFT_BEHIND,
-            )
+    lab.eventually(followed)

@@ -1,45 +1,38 @@
 """Applying manifests into a lab namespace, and resetting what kubelab created.
 
-Everything kubelab creates carries `app.kubernetes.io/managed-by: kubelab` and the lab
-id (`kubelab.dev/lab`), so reset deletes exactly that and nothing else.
+Everything kubelab applies carries its labels (`app.kubernetes.io/managed-by: kubelab`,
+the lab id), for people and selectors. What it may delete is decided by kubelab.ownership:
+the namespaces and cluster-scoped objects it created, by UID. A cluster-scoped object
+that exists and is not kubelab's (a learner's PersistentVolume of the same name) is
+never changed or taken over: that document is refused.
 """
 
 from __future__ import annotations
 
-import copy
-import secrets
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kubernetes.client.exceptions import ApiException
 
-from kubelab.checks import assert_that
+from kubelab import deadline, ownership
+from kubelab.cleanup import Cleanup
 from kubelab.cluster import kubectl_path
 from kubelab.errors import InputError
 from kubelab.kube import Kube, Target, api_reason
 from kubelab.labspec import Lab, Step
-from kubelab.manifests import Document, Obj
-from kubelab.waiting import wait_until
+from kubelab.manifests import Document
+from kubelab.ownership import labelled
 
-MANAGED_BY = "app.kubernetes.io/managed-by"
-LAB = "kubelab.dev/lab"
-PURPOSE = "kubelab.dev/purpose"
 CLUSTER_SCOPED_KINDS = ("PersistentVolume", "Namespace")
-"""Cluster-scoped kinds kubelab may create; reset looks for its labels on these."""
-
-
-def ownership(lab_id: str, purpose: str = "lab") -> dict[str, str]:
-    return {MANAGED_BY: "kubelab", LAB: lab_id, PURPOSE: purpose}
-
-
-def selector(lab_id: str) -> str:
-    return f"{MANAGED_BY}=kubelab,{LAB}={lab_id}"
+"""Cluster-scoped kinds the labs create; reset reports labelled ones it did not create."""
+STEP_TIMEOUT = 300.0
+"""Seconds one kubectl step of a variant may take."""
 
 
 @dataclass(frozen=True)
 class Rejection:
-    """A document the API server refused, and its reason."""
+    """A document the API server (or kubelab) refused, and its reason."""
 
     where: str
     kind: str
@@ -50,96 +43,153 @@ class Rejection:
         return f"{self.where} ({self.kind} {self.name}): {self.reason}"
 
 
-def labelled(obj: Obj, labels: dict[str, str]) -> Obj:
-    """A copy of obj with labels added (the original is left as it was)."""
-    result = copy.deepcopy(obj)
-    metadata = result.setdefault("metadata", {})
-    metadata["labels"] = {**(metadata.get("labels") or {}), **labels}
-    return result
+def ensure_namespace(kube: Kube, name: str, lab_id: str) -> bool:
+    """The lab's namespace: created (and recorded) when missing; an existing one is used
+    as it is. True when kubelab created it now."""
+    if kube.get("Namespace", name) is not None:
+        return False
+    ownership.create_namespace(kube, name, lab_id, "lab")
+    return True
 
 
-def ensure_namespace(kube: Kube, name: str, lab_id: str, purpose: str = "lab") -> None:
-    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    kube.apply(labelled(body, ownership(lab_id, purpose)))
+def scratch_namespace(kube: Kube, lab: Lab, purpose: str, cleanup: Cleanup) -> str:
+    """A fresh namespace for verification or a disturbing check, removed by `cleanup`."""
+    owned = ownership.scratch_namespace(kube, lab.namespace, lab.id, purpose)
+    cleanup.remove(owned)
+    return owned.name
 
 
-def scratch_namespace(kube: Kube, lab: Lab, purpose: str) -> str:
-    """A fresh namespace for verification or a disturbing check, labelled as kubelab's."""
-    name = f"{lab.namespace}-{purpose}-{secrets.token_hex(3)}"[:63].rstrip("-")
-    ensure_namespace(kube, name, lab.id, purpose)
-    return name
+def _refuse_other_namespace(doc: Document, namespace: str) -> None:
+    declared = doc.obj.get("metadata", {}).get("namespace")
+    if declared and declared != namespace:
+        raise InputError(
+            f"{doc.where}: {doc.kind} {doc.name} is for namespace {declared}, "
+            f"but this lab uses {namespace} (remove metadata.namespace)",
+            f"{doc.where}: {doc.kind} {doc.name}의 네임스페이스는 {declared}이지만 "
+            f"이 실습은 {namespace}을(를) 씁니다 (metadata.namespace를 지우세요)",
+        )
+
+
+def _apply_one(
+    kube: Kube, doc: Document, namespace: str, lab_id: str, dry_run: bool, cleanup: Cleanup | None
+) -> Rejection | None:
+    """Apply one document; its refusal, or None."""
+    body = labelled(doc.obj, ownership.ownership(lab_id))
+    try:
+        if kube.is_namespaced(doc.kind, doc.obj.get("apiVersion")):
+            kube.apply(body, namespace, dry_run=dry_run)
+            return None
+        live = kube.get(doc.kind, doc.name)
+        if live is not None and ownership.is_ours(kube, live) is None:
+            return Rejection(
+                doc.where,
+                doc.kind,
+                doc.name,
+                "already exists and kubelab did not create it; kubelab does not change it "
+                f"(delete or rename yours: kubectl get {doc.kind.lower()} {doc.name})",
+            )
+        if live is not None or dry_run:
+            kube.apply(body, dry_run=dry_run)
+            return None
+        owned = ownership.create(kube, doc.obj, lab_id, "lab")
+        if cleanup is not None:
+            cleanup.remove(owned)
+    except ApiException as e:
+        return Rejection(doc.where, doc.kind, doc.name, api_reason(e))
+    except InputError as e:
+        return Rejection(doc.where, doc.kind, doc.name, e.en)
+    return None
 
 
 def apply_documents(
-    kube: Kube, docs: Iterable[Document], namespace: str, lab_id: str, *, strict: bool = True
+    kube: Kube,
+    docs: Iterable[Document],
+    namespace: str,
+    lab_id: str,
+    *,
+    strict: bool = True,
+    cleanup: Cleanup | None = None,
 ) -> list[Rejection]:
     """Apply each document (server-side, field manager kubelab) into `namespace`.
 
-    With strict, the first refusal is an InputError; otherwise refusals are returned.
+    strict (a learner's files): every document is first checked by the API server with
+    a dry run, and the first refusal is an InputError before anything is applied.
+    Otherwise (verify) what is accepted is applied and the refusals are returned.
+    Cluster-scoped objects kubelab creates are recorded, and removed by `cleanup` if given.
     """
-    rejected: list[Rejection] = []
+    docs = list(docs)
     for doc in docs:
-        declared = doc.obj.get("metadata", {}).get("namespace")
-        if declared and declared != namespace:
-            raise InputError(
-                f"{doc.where}: {doc.kind} {doc.name} is for namespace {declared}, "
-                f"but this lab uses {namespace} (remove metadata.namespace)",
-                f"{doc.where}: {doc.kind} {doc.name}의 네임스페이스는 {declared}이지만 "
-                f"이 실습은 {namespace}을(를) 씁니다 (metadata.namespace를 지우세요)",
-            )
-        try:
-            kube.apply(labelled(doc.obj, ownership(lab_id)), namespace)
-        except ApiException as e:
-            rejection = Rejection(doc.where, doc.kind, doc.name, api_reason(e))
+        _refuse_other_namespace(doc, namespace)
+    if strict:
+        for doc in docs:
+            refused = _apply_one(kube, doc, namespace, lab_id, True, None)
+            if refused is not None:
+                raise InputError(
+                    f"the API server refused {refused.line()}; nothing was applied",
+                    f"API 서버가 거부했습니다: {refused.line()}; 아무것도 적용하지 않았습니다",
+                )
+    rejected = []
+    for doc in docs:
+        refused = _apply_one(kube, doc, namespace, lab_id, False, cleanup)
+        if refused is not None:
             if strict:
                 raise InputError(
-                    f"the API server refused {rejection.line()}",
-                    f"API 서버가 거부했습니다: {rejection.line()}",
-                ) from e
-            rejected.append(rejection)
+                    f"the API server refused {refused.line()}",
+                    f"API 서버가 거부했습니다: {refused.line()}",
+                )
+            rejected.append(refused)
     return rejected
 
 
 def run_steps(target: Target, namespace: str, steps: Iterable[Step]) -> list[Rejection]:
     """Run a variant's kubectl steps in order (what a learner types after applying);
-    the first that fails stops the rest and is returned as a refusal."""
+    the first that fails (or runs out of time) stops the rest and is returned."""
     for step in steps:
         command = [str(kubectl_path()), *target.kubectl_flags(), "-n", namespace, *step]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=deadline.bound(STEP_TIMEOUT)
+            )
+        except subprocess.TimeoutExpired:
+            return [Rejection("kubectl " + " ".join(step), "step", "", "timed out")]
         if done.returncode != 0:
             reason = (done.stderr.strip() or done.stdout.strip() or f"exit {done.returncode}").splitlines()
             return [Rejection("kubectl " + " ".join(step), "step", "", reason[-1])]
     return []
 
 
-def delete_cluster_scoped(kube: Kube, docs: Iterable[Document]) -> None:
-    """Delete the cluster-scoped objects (e.g. PersistentVolumes) these documents made."""
-    for doc in docs:
-        if not kube.resource(doc.kind, doc.obj.get("apiVersion")).namespaced:
-            kube.delete(doc.kind, doc.name)
+@dataclass(frozen=True)
+class ResetReport:
+    """What `reset` did."""
+
+    removed: tuple[str, ...]
+    """Objects kubelab had created, now deleted."""
+    left_alone: tuple[str, ...]
+    """Objects that look like the lab's but that kubelab did not create: not touched."""
+    leftovers: tuple[str, ...]
+    """Objects kubelab created that could not be removed, with why."""
 
 
-def delete_namespace(kube: Kube, name: str, wait: float = 180) -> None:
-    """Delete a namespace and wait until it is gone (so its name can be used again)."""
-    kube.delete("Namespace", name)
-
-    def gone() -> None:
-        assert_that(kube.get("Namespace", name) is None, f"Namespace {name}", "deleted", "terminating")
-
-    wait_until(gone, wait)
-
-
-def reset(kube: Kube, lab: Lab) -> list[str]:
-    """Delete every namespace and cluster-scoped object kubelab created for this lab."""
-    deleted: list[str] = []
-    namespaces: list[str] = []
-    for kind in CLUSTER_SCOPED_KINDS:
-        for obj in kube.list(kind, selector=selector(lab.id)):
-            name = obj["metadata"]["name"]
-            kube.delete(kind, name)
-            deleted.append(f"{kind} {name}")
-            if kind == "Namespace":
-                namespaces.append(name)
-    for name in namespaces:
-        delete_namespace(kube, name)
-    return deleted
+def reset(kube: Kube, lab: Lab) -> ResetReport:
+    """Delete every namespace and cluster-scoped object kubelab created for this lab
+    (recorded by UID), and nothing else."""
+    live = []
+    for owned in ownership.recorded(kube, lab.id):
+        if ownership.gone(kube, owned):
+            ownership.forget(kube, owned)
+        else:
+            live.append(owned)
+    leftovers = ownership.remove_all(kube, live)
+    failed = {line.split(":", 1)[0] for line in leftovers}
+    removed = [o.describe() for o in live if o.describe() not in failed]
+    ours = {o.uid for o in live}
+    left_alone = [
+        f"{kind} {obj['metadata']['name']}"
+        for kind in CLUSTER_SCOPED_KINDS
+        for obj in kube.list(kind, selector=ownership.selector(lab.id))
+        if obj["metadata"].get("uid") not in ours
+    ]
+    lab_ns = f"Namespace {lab.namespace}"
+    if lab_ns not in removed and lab_ns not in left_alone and kube.get("Namespace", lab.namespace):
+        left_alone.append(lab_ns)
+    return ResetReport(tuple(removed), tuple(left_alone), tuple(leftovers))

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
+from kubelab import ownership
+from kubelab.cleanup import Cleanup
 from kubelab.cluster import KIND_CONTEXT
 from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import ExecResult, Kube, exec_in_pod
@@ -20,6 +22,9 @@ from kubelab.labspec import CheckSpec, Lab
 from kubelab.manifests import Obj
 from kubelab.text import Text
 from kubelab.waiting import wait_until
+
+GONE_WAIT = 120.0
+"""Seconds to wait for a deleted pod to be gone before it is created again."""
 
 T = TypeVar("T")
 
@@ -114,6 +119,8 @@ class LabContext:
     namespace: str
     spec: CheckSpec
     """The running check's metadata (its timeout is what `eventually` waits)."""
+    cleanup: Cleanup
+    """What the check changed, to undo when it ends however it ends (see defer)."""
 
     def subject(self, kind: str, name: str) -> str:
         return f"{kind} {self.namespace}/{name}"
@@ -159,16 +166,53 @@ class LabContext:
                     return f"http://{address['address']}:{node_port}{path}"
         fail("nodes", "a node with an InternalIP", "none", final=True)
 
-    def recreate(self, obj: Obj) -> None:
-        """Put back an object a disturbing check deleted, from the learner's own spec,
-        once the old one is gone."""
-        kind, name = obj["kind"], name_of(obj)
+    def defer(self, what: str, undo: Callable[[], None]) -> None:
+        """Undo something this check changed, when the check ends — passed, failed, out
+        of time or interrupted; undos run last-first, bounded, and one that fails is
+        listed as a leftover instead of changing the verdict."""
+        self.cleanup.add(what, undo)
+
+    def scratch_namespace(self, purpose: str) -> str:
+        """A namespace of kubelab's own for this check, removed when the check ends."""
+        owned = ownership.scratch_namespace(self.kube, self.lab.namespace, self.lab.id, purpose)
+        self.cleanup.remove(owned)
+        return owned.name
+
+    def create_scratch(self, obj: Obj, purpose: str) -> None:
+        """Create a cluster-scoped object of kubelab's own for this check (a volume to
+        experiment on), removed when the check ends."""
+        self.cleanup.remove(ownership.create(self.kube, obj, self.lab.id, purpose))
+
+    def delete_pod(self, pod: Obj, grace_seconds: int | None = None, same_node: bool = False) -> None:
+        """Delete one of the learner's pods to see what happens; a bare pod (no controller
+        to replace it) is put back from the learner's own spec (on its node, with
+        same_node) when the check ends, if it is not back by then."""
+        name = name_of(pod)
+        if owner_uid(pod) is None:
+            node = str(field(pod, "spec.nodeName") or "") or None if same_node else None
+            self.defer(f"put back {self.subject('Pod', name)}", lambda: self.put_back(pod, node))
+        self.kube.delete("Pod", name, self.namespace, grace_seconds)
+
+    def put_back(self, obj: Obj, node: str | None = None) -> None:
+        """Create a deleted object again from the learner's spec (on `node`, for a pod),
+        once the old one is gone — unless one of that name is already there again."""
+        kind, name, old = obj["kind"], name_of(obj), field(obj, "metadata.uid")
 
         def gone() -> None:
-            assert_that(self.get(kind, name) is None, self.subject(kind, name), "gone", "terminating")
+            now = self.get(kind, name)
+            assert_that(
+                now is None or field(now, "metadata.uid") != old,
+                self.subject(kind, name),
+                "gone",
+                "terminating",
+            )
 
-        wait_until(gone, 120)
-        self.kube.apply(spec_copy(obj), self.namespace)
+        wait_until(gone, GONE_WAIT)
+        if self.get(kind, name) is None:
+            copy = spec_copy(obj)
+            if node:
+                copy["spec"]["nodeName"] = node
+            self.kube.apply(copy, self.namespace)
 
     def last_words(self, pod: str, container: str, previous_first: bool = False) -> str:
         """A container's last lines, joined on one line, for a diagnosis: from its current

@@ -14,8 +14,28 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kubelab import apply, cluster, doctor, engine, images, labspec, lint, manifests, report, verify
-from kubelab.errors import EnvironmentProblem, ExitCode, InputError, KubelabError, LabContentError
+from kubelab import (
+    apply,
+    cluster,
+    doctor,
+    engine,
+    images,
+    interrupts,
+    labspec,
+    lint,
+    manifests,
+    ownership,
+    report,
+    verify,
+)
+from kubelab.errors import (
+    EnvironmentProblem,
+    ExitCode,
+    InputError,
+    Interrupted,
+    KubelabError,
+    LabContentError,
+)
 from kubelab.kube import Kube
 from kubelab.labspec import Lab
 from kubelab.text import Lang, Text, parse_lang
@@ -87,7 +107,15 @@ def start(lab_id: LabArg) -> None:
     """Bring the cluster up, prepare the lab, show its instructions. 실습 시작."""
     lab = labspec.find_lab(lab_id)
     kube = _prepare_cluster([lab])
-    apply.ensure_namespace(kube, lab.namespace, lab.id)
+    if not apply.ensure_namespace(kube, lab.namespace, lab.id) and not _ours(kube, lab.namespace):
+        say(
+            Text(
+                f"네임스페이스 {lab.namespace}이(가) 이미 있어 그대로 씁니다 (kubelab이 만든 것이 아니므로 "
+                "reset이 지우지 않습니다)",
+                f"namespace {lab.namespace} already exists and is used as it is (kubelab did not create it, "
+                "so reset will not delete it)",
+            )
+        )
     for lang in ("ko", "en") if Options.lang == "ko" else ("en", "ko"):
         console.rule(f"lab {lab.id} · {lang}")
         console.print(lab.instructions_text(lang), markup=False)
@@ -100,6 +128,16 @@ def start(lab_id: LabArg) -> None:
             f"When done: make check-{lab.id}",
         )
     )
+
+
+def _ours(kube: Kube, namespace: str) -> bool:
+    live = kube.get("Namespace", namespace)
+    return live is not None and ownership.is_ours(kube, live) is not None
+
+
+def _show_leftovers(leftovers: tuple[str, ...] | list[str]) -> None:
+    for line in leftovers:
+        say(Text(f"지우지 못했습니다: {line}", f"could not remove: {line}"))
 
 
 def _require_namespace(kube: Kube, lab: Lab, namespace: str) -> None:
@@ -129,6 +167,7 @@ def check(
     apply.apply_documents(kube, docs, target_ns, lab.id)
     card = engine.run_checks(lab, kube.target, target_ns, Options.lang, only or [])
     report.scorecard(card, Options.lang)
+    _show_leftovers(card.leftovers)
     raise typer.Exit(ExitCode.OK if card.passed else ExitCode.CHECKS_FAILED)
 
 
@@ -137,13 +176,24 @@ def reset(lab_id: LabArg) -> None:
     """Delete what kubelab created for the lab, nothing else. 초기화."""
     lab = labspec.find_lab(lab_id)
     kube = cluster.connect(Options.settings())
-    deleted = apply.reset(kube, lab)
+    done = apply.reset(kube, lab)
     say(
         Text(
-            f"지웠습니다: {', '.join(deleted) or '없음'}",
-            f"deleted: {', '.join(deleted) or 'nothing'}",
+            f"지웠습니다: {', '.join(done.removed) or '없음'}",
+            f"deleted: {', '.join(done.removed) or 'nothing'}",
         )
     )
+    if done.left_alone:
+        alone = ", ".join(done.left_alone)
+        say(
+            Text(
+                f"그대로 두었습니다 (kubelab이 만든 것이 아님): {alone}",
+                f"left alone (kubelab did not create them): {alone}",
+            )
+        )
+    _show_leftovers(done.leftovers)
+    if done.leftovers:
+        raise typer.Exit(ExitCode.ENVIRONMENT)
 
 
 @app.command()
@@ -215,6 +265,7 @@ def doctor_cmd() -> None:
 
 def main() -> None:
     """Entry point: one line and an exit code for every failure, never a traceback."""
+    interrupts.install()
     try:
         app()
     except KubelabError as e:
@@ -223,7 +274,8 @@ def main() -> None:
         print(e.line(Options.lang), file=sys.stderr)
         sys.exit(int(e.exit_code))
     except KeyboardInterrupt:
-        sys.exit(130)
+        print(Interrupted().line(Options.lang), file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as e:  # a bug in kubelab: say so, in one line
         if os.environ.get("KUBELAB_DEBUG"):
             raise

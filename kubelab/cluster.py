@@ -19,7 +19,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubelab import repo
 from kubelab.errors import CheckFailed, ClusterUnavailable, EnvironmentProblem, InputError
-from kubelab.kube import Kube, Target
+from kubelab.kube import CONNECT_BUDGET, Kube, Target
 from kubelab.text import Text
 from kubelab.waiting import wait_until
 
@@ -255,5 +255,5 @@ def connect(chosen: Settings, create: bool = False) -> Kube:
     if create and chosen.provider == "kind":
         target = ensure_kind_cluster(chosen)
     kube = Kube(target)
-    kube.server_version()
+    kube.server_version(budget=CONNECT_BUDGET)
     return kube

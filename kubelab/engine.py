@@ -3,21 +3,37 @@
 Checks are pytest tests, so a run is a pytest session over the lab's checker file with
 kubelab's plugin; it runs in a child process so every run starts clean, and the plugin's
 JSON file is how the result comes back.
+
+The child has a time limit (the sum of its checks' timeouts, plus room to start and to
+clean up) and a process group of its own, so a Ctrl-C in the terminal reaches kubelab
+only: kubelab passes one interrupt on, lets the child undo what its checks changed
+(bounded), and then stops with Interrupted (exit 130).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from kubelab import repo
-from kubelab.errors import EnvironmentProblem, ExitCode, KubelabError
+from kubelab import interrupts, repo
+from kubelab.errors import EnvironmentProblem, ExitCode, Interrupted, KubelabError
 from kubelab.kube import Target
 from kubelab.labspec import Lab
 from kubelab.results import Scorecard
 from kubelab.text import Lang
+from kubelab.waiting import timeout_scale
+
+START_SECONDS = 60.0
+"""Room for the child to start, collect and connect."""
+CHECK_CLEANUP_SECONDS = 60.0
+"""Room per check for undoing what it changed."""
+STOP_SECONDS = 240.0
+"""How long an interrupted child may take to undo what its checks changed."""
 
 
 def results_path(namespace: str) -> Path:
@@ -59,18 +75,73 @@ def pytest_command(
     return command
 
 
+def run_budget(lab: Lab, only: Iterable[str] = ()) -> float:
+    """Seconds a run of these checks may take in all."""
+    selected = list(only)
+    specs = [c for c in lab.checks if not selected or any(s in c.id for s in selected)]
+    return START_SECONDS + sum(c.timeout * timeout_scale() + CHECK_CLEANUP_SECONDS for c in specs)
+
+
+def _stop(child: subprocess.Popen[str]) -> None:
+    """Interrupt the child's process group once; kill it if it has not ended in time."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGINT)
+    try:
+        child.communicate(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+
+
+def _read(out: Path) -> Scorecard | None:
+    try:
+        return Scorecard.read(out)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def run_checks(lab: Lab, target: Target, namespace: str, lang: Lang, only: Iterable[str] = ()) -> Scorecard:
     """Run the lab's checks against `namespace` and return the scorecard."""
+    only = list(only)
     command = pytest_command(lab, target, namespace, lang, only)
     out = results_path(namespace)
     out.unlink(missing_ok=True)
-    done = subprocess.run(command, capture_output=True, text=True, cwd=repo.root())
-    if not out.exists():
-        tail = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
-        raise KubelabError(f"the checks did not run (pytest exit {done.returncode}): {tail}")
-    card = Scorecard.read(out)
+    budget = run_budget(lab, only)
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=repo.root(),
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = child.communicate(timeout=budget)
+    except subprocess.TimeoutExpired:
+        with interrupts.shielded():
+            _stop(child)
+        raise EnvironmentProblem(
+            f"the checks of lab {lab.id} did not finish within {budget:.0f} s and were stopped",
+            f"실습 {lab.id}의 검사가 {budget:.0f}초 안에 끝나지 않아 멈췄습니다",
+        ) from None
+    except KeyboardInterrupt:
+        print(
+            f"kubelab: stopping the checks; undoing what they changed (at most {STOP_SECONDS:.0f} s)…",
+            file=sys.stderr,
+            flush=True,
+        )
+        with interrupts.shielded():
+            _stop(child)
+        card = _read(out)
+        raise Interrupted(card.leftovers if card else ()) from None
+    card = _read(out)
+    if card is None:
+        tail = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]
+        raise KubelabError(f"the checks did not run (pytest exit {child.returncode}): {tail}")
     if card.error:
-        if done.returncode == ExitCode.ENVIRONMENT:
-            raise EnvironmentProblem(card.error, card.error_ko)
-        raise KubelabError(card.error, card.error_ko)
+        left = f"; could not remove: {'; '.join(card.leftovers)}" if card.leftovers else ""
+        if card.error_code == ExitCode.ENVIRONMENT or child.returncode == ExitCode.ENVIRONMENT:
+            raise EnvironmentProblem(card.error + left, (card.error_ko or card.error) + left)
+        raise KubelabError(card.error + left, (card.error_ko or card.error) + left)
     return card

@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     ENVIRONMENT = 3  #: Docker, kind, kubectl or the cluster is missing or not answering
     BAD_LAB = 4  #: kubelab's own lab content is broken (a bug for the course authors)
     INTERNAL = 70  #: a bug in kubelab itself
+    INTERRUPTED = 130  #: stopped with Ctrl-C (after undoing what the run changed)
 
 
 class KubelabError(Exception):
@@ -65,6 +66,27 @@ class LabContentError(KubelabError):
 
     exit_code = ExitCode.BAD_LAB
     label = "lab content"
+
+
+class Interrupted(KubelabError):
+    """The run was stopped (Ctrl-C, SIGINT) and has cleaned up after itself."""
+
+    exit_code = ExitCode.INTERRUPTED
+    label = "interrupted"
+
+    def __init__(self, leftovers: tuple[str, ...] | list[str] = ()) -> None:
+        self.leftovers = tuple(leftovers)
+        if self.leftovers:
+            listed = "; ".join(self.leftovers)
+            super().__init__(
+                f"stopped; could not remove: {listed}",
+                f"중단했습니다; 지우지 못한 것: {listed}",
+            )
+        else:
+            super().__init__(
+                "stopped; what this run changed was undone",
+                "중단했습니다; 이번 실행이 바꾼 것은 되돌렸습니다",
+            )
 
 
 class ChecksFailed(KubelabError):

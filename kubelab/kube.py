@@ -1,31 +1,91 @@
 """A small facade over the official `kubernetes` client, in kubectl's words.
 
 Objects come back as plain dicts (`Obj`), so checks read like the YAML a learner wrote:
-`rs["spec"]["replicas"]`. Connection problems become ClusterUnavailable with one line
-that says which cluster could not be reached.
+`rs["spec"]["replicas"]`.
+
+Every request is bounded: it takes its timeout from the deadline in force
+(kubelab.deadline), else REQUEST_TIMEOUT. A transient fault — no connection, a timeout,
+429 or 5xx, a broken exec stream — is the machine's, not the learner's: the call is
+tried again while the deadline (or TRANSIENT_BUDGET) lasts, each fault is counted in
+`Kube.faults`, and what is left at the end is ClusterUnavailable (exit 3), never a
+failed check.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3
+import websocket
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError, ResourceNotUniqueError
+from kubernetes.dynamic.exceptions import (
+    ConflictError,
+    NotFoundError,
+    ResourceNotFoundError,
+    ResourceNotUniqueError,
+)
+from kubernetes.stream import ws_client
 
+from kubelab import deadline, interrupts
 from kubelab.errors import ClusterUnavailable, InputError
 from kubelab.manifests import Obj
+from kubelab.waiting import retry_transient
 
 FIELD_MANAGER = "kubelab"
 T = TypeVar("T")
+
+REQUEST_TIMEOUT = 15.0
+"""Seconds one API request may take (less when a deadline is nearer)."""
+TRANSIENT_BUDGET = 30.0
+"""Seconds a call outside any deadline keeps retrying a transient fault."""
+CONNECT_BUDGET = 5.0
+"""Seconds the first contact with a cluster keeps trying (a stopped cluster is said at once)."""
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+"""API answers that say "not now" rather than "no"."""
+
+
+class StreamStalled(OSError):
+    """An exec stream that stayed open and said nothing within its time."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Is this a fault of the machine or cluster that may pass (retry), rather than an
+    answer about the learner's objects?"""
+    if isinstance(error, ApiException):
+        if error.status == 0:  # the exec websocket could not be opened
+            # "Handshake status 4xx": the API server said no (no such pod or container);
+            # anything else (refused, timed out, 5xx) is the connection's fault.
+            return not str(error.reason or "").startswith("Handshake status 4")
+        return error.status in TRANSIENT_STATUS
+    return isinstance(error, (urllib3.exceptions.HTTPError, OSError, websocket.WebSocketException))
+
+
+def fault_reason(error: BaseException) -> str:
+    """One line for a transient fault."""
+    if isinstance(error, ApiException):
+        return f"HTTP {error.status} {api_reason(error)}" if error.status else str(error.reason)[:200]
+    reason = getattr(error, "reason", None) or error
+    return (str(reason).splitlines() or [type(error).__name__])[0][:200]
+
+
+class _BoundedWebSocket(websocket.WebSocket):
+    """The kubernetes client opens exec websockets with no timeout, so a paused API
+    server holds a connect (and every later read) forever. This one connects and reads
+    within the deadline in force; ws_client uses it in place of websocket.WebSocket."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sock_opt.timeout = deadline.bound(REQUEST_TIMEOUT)
+
+
+setattr(ws_client, "WebSocket", _BoundedWebSocket)  # noqa: B010 (a library module's global)
 
 
 @dataclass(frozen=True)
@@ -45,41 +105,50 @@ class Target:
         return flags + ([f"--context={self.context}"] if self.context else [])
 
 
-@contextmanager
-def _talking_to(target: Target) -> Iterator[None]:
-    """Turn connection failures into one ClusterUnavailable line."""
-    try:
-        yield
-    except (urllib3.exceptions.HTTPError, OSError) as e:
-        reason = str(getattr(e, "reason", e)).splitlines()[0][:200]
-        raise ClusterUnavailable(
-            f"cannot reach the cluster ({target.describe()}): {reason}",
-            f"클러스터에 연결할 수 없습니다 ({target.describe()}): {reason}",
-        ) from e
-
-
 class Kube:
     """A connection to one cluster."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
+        settings = client.Configuration()
+        settings.retries = False  # kubelab retries transient faults itself, within the deadline
         try:
             self.api = config.new_client_from_config(
                 config_file=str(target.kubeconfig) if target.kubeconfig else None,
                 context=target.context,
+                client_configuration=settings,
             )
         except (ConfigException, OSError) as e:
             raise ClusterUnavailable(
                 f"no usable kubeconfig ({target.describe()}): {e}",
                 f"사용할 수 있는 kubeconfig가 없습니다 ({target.describe()}): {e}",
             ) from e
-        self.api.configuration.retries = 1
+        _bound_requests(self.api)
         self._dynamic: DynamicClient | None = None
+        self._cluster_id: str | None = None
+        self.faults: list[str] = []
+        """Every transient fault met so far (the plugin reads it to tell a learner's
+        failure from the machine's)."""
 
-    def call(self, fn: Callable[[], T]) -> T:
-        """Run one API call, with connection failures turned into ClusterUnavailable."""
-        with _talking_to(self.target):
-            return fn()
+    def call(self, fn: Callable[[], T], budget: float = TRANSIENT_BUDGET) -> T:
+        """Run one API call; transient faults are retried within the deadline (or
+        `budget`), and what is left is ClusterUnavailable."""
+
+        def seen(error: BaseException) -> None:
+            interrupts.raise_if_interrupted()  # the client turns a Ctrl-C into an ApiException
+            self.faults.append(fault_reason(error))
+
+        try:
+            return retry_transient(fn, is_transient, deadline.bound(budget), seen)
+        except Exception as e:
+            interrupts.raise_if_interrupted()
+            if not is_transient(e):
+                raise
+            self.faults.append(fault_reason(e))
+            raise ClusterUnavailable(
+                f"cannot reach the cluster ({self.target.describe()}): {fault_reason(e)}",
+                f"클러스터에 연결할 수 없습니다 ({self.target.describe()}): {fault_reason(e)}",
+            ) from e
 
     @property
     def dynamic(self) -> DynamicClient:
@@ -87,8 +156,16 @@ class Kube:
             self._dynamic = self.call(lambda: DynamicClient(self.api))
         return self._dynamic
 
-    def server_version(self) -> str:
-        info = self.call(lambda: client.VersionApi(self.api).get_code(_request_timeout=5))
+    def cluster_id(self) -> str:
+        """What tells this cluster from any other: its kube-system namespace's UID (a
+        cluster made again under the same name has a new one)."""
+        if self._cluster_id is None:
+            system = self.get("Namespace", "kube-system")
+            self._cluster_id = str((system or {}).get("metadata", {}).get("uid") or "unknown")
+        return self._cluster_id
+
+    def server_version(self, budget: float = TRANSIENT_BUDGET) -> str:
+        info = self.call(lambda: client.VersionApi(self.api).get_code(), budget)
         return str(info.git_version)
 
     def resource(self, kind: str, api_version: str | None = None) -> Any:
@@ -122,17 +199,37 @@ class Kube:
         return items
 
     def delete(
-        self, kind: str, name: str, namespace: str | None = None, grace_seconds: int | None = None
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        grace_seconds: int | None = None,
+        uid: str | None = None,
     ) -> bool:
-        """Delete one object; False when it was already gone. grace_seconds shortens a pod's
-        termination (a shell as PID 1 ignores SIGTERM, and the default is 30 s)."""
+        """Delete one object; False when it was already gone (or, with uid, when the object
+        of that name is another one: the API server checks the uid itself). grace_seconds
+        shortens a pod's termination (a shell as PID 1 ignores SIGTERM; the default is 30 s)."""
         res = self.resource(kind)
-        body = {"gracePeriodSeconds": grace_seconds} if grace_seconds is not None else None
+        body: dict[str, Any] = {}
+        if grace_seconds is not None:
+            body["gracePeriodSeconds"] = grace_seconds
+        if uid is not None:
+            body["preconditions"] = {"uid": uid}
         try:
-            self.call(lambda: res.delete(name=name, namespace=namespace, body=body))
+            self.call(lambda: res.delete(name=name, namespace=namespace, body=body or None))
         except NotFoundError:
             return False
+        except ConflictError:  # the uid precondition failed: not the object we meant
+            return False
         return True
+
+    def create(self, obj: Obj, namespace: str | None = None) -> Obj:
+        """Create one object (kubectl create); ConflictError when the name is taken."""
+        res = self.resource(obj["kind"], obj.get("apiVersion"))
+        ns = namespace if res.namespaced else None
+        created = self.call(lambda: res.create(body=obj, namespace=ns, field_manager=FIELD_MANAGER))
+        result: Obj = created.to_dict()
+        return result
 
     def logs(
         self,
@@ -173,8 +270,9 @@ class Kube:
         found.sort(key=lambda e: str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp or ""))
         return tuple(f"{e.reason}: {str(e.message or '').strip()[:300]}" for e in found)
 
-    def apply(self, obj: Obj, namespace: str | None = None) -> Obj:
-        """Server-side apply of one object with field manager `kubelab`."""
+    def apply(self, obj: Obj, namespace: str | None = None, dry_run: bool = False) -> Obj:
+        """Server-side apply of one object with field manager `kubelab` (dry_run: the API
+        server checks it and changes nothing)."""
         res = self.resource(obj["kind"], obj.get("apiVersion"))
         ns = namespace if res.namespaced else None
         applied = self.call(
@@ -184,10 +282,28 @@ class Kube:
                 namespace=ns,
                 field_manager=FIELD_MANAGER,
                 force_conflicts=True,
+                dry_run="All" if dry_run else None,
             )
         )
         result: Obj = applied.to_dict()
         return result
+
+    def is_namespaced(self, kind: str, api_version: str | None = None) -> bool:
+        return bool(self.resource(kind, api_version).namespaced)
+
+
+def _bound_requests(api: client.ApiClient) -> None:
+    """Give every request of this client a timeout from the deadline in force, unless
+    the caller chose one (a watch does)."""
+    rest = api.rest_client
+    send = rest.request
+
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("_request_timeout") is None:
+            kwargs["_request_timeout"] = deadline.bound(REQUEST_TIMEOUT)
+        return send(*args, **kwargs)
+
+    setattr(rest, "request", bounded)  # noqa: B010 (replaces the method on this instance)
 
 
 @dataclass(frozen=True)
@@ -207,14 +323,18 @@ def exec_in_pod(
     container: str | None = None,
     timeout: float = 30,
 ) -> ExecResult:
-    """Run a command in a pod's container and wait for it (kubectl exec POD -- COMMAND).
+    """Run a command in a pod's container and wait for it (kubectl exec POD -- COMMAND),
+    for at most `timeout` seconds (less when the deadline is nearer).
 
-    A container that cannot run commands (not started, gone, crashed) gives code -1 and
-    the reason in stderr, like any other failed command, so checks can wait it out.
+    A container that cannot run commands (no such pod or container, not started, gone
+    while the command ran) gives code -1 and the reason in stderr, like any failed
+    command, so checks can wait it out. A stream that breaks or goes silent is the
+    connection's fault: retried, then ClusterUnavailable.
     """
     from kubernetes.stream import stream
 
     def run() -> ExecResult:
+        limit = deadline.bound(timeout)
         api = client.CoreV1Api(kube.api)
         kwargs = {"container": container} if container else {}
         resp = stream(
@@ -229,18 +349,31 @@ def exec_in_pod(
             _preload_content=False,
             **kwargs,
         )
-        resp.run_forever(timeout=timeout)
-        out, err = resp.read_stdout(), resp.read_stderr()
-        code = resp.returncode
-        resp.close()
-        return ExecResult(code if code is not None else -1, out or "", err or "")
+        try:
+            resp.run_forever(timeout=limit)
+            if resp.is_open():
+                raise StreamStalled(f"exec in {namespace}/{pod} did not finish within {limit:g} s")
+            out, err, code = resp.read_stdout() or "", resp.read_stderr() or "", _exit_code(resp)
+            if code == -1 and not err:
+                err = "exec ended without an exit status (the container stopped?)"
+            return ExecResult(code, out, err)
+        finally:
+            resp.close()
 
     try:
         return kube.call(run)
     except ApiException as e:
         return ExecResult(-1, "", api_reason(e))
-    except ValueError as e:  # the exec channel closed without a status (container gone)
-        return ExecResult(-1, "", f"exec failed: {e}")
+
+
+def _exit_code(resp: Any) -> int:
+    """The command's exit code; -1 when the stream closed without one (the container
+    stopped while the command ran)."""
+    try:
+        code = resp.returncode
+    except (ValueError, TypeError, KeyError, IndexError):
+        return -1
+    return int(code) if code is not None else -1
 
 
 def api_reason(error: ApiException) -> str:

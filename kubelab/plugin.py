@@ -3,6 +3,11 @@
 It adds the options a check run needs, prints what a rerun needs in the report header,
 gives checks the `lab` fixture, turns CheckFailed into the learner's message, and
 writes the results as JSON (beside --junitxml, or where --kubelab-json says).
+
+Each check runs under its own deadline (its timeout from lab.yaml, scaled), and what it
+changed is undone when it ends (LabContext.defer), however it ends. A check that met a
+fault of the cluster (no answer, 5xx) is not the learner's failure: the run stops there
+and says so, with exit code 3.
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ from typing import Any
 
 import pytest
 
-from kubelab import cluster, labspec
+from kubelab import cluster, deadline, interrupts, labspec
 from kubelab.checks import LabContext
-from kubelab.errors import CheckFailed, KubelabError
-from kubelab.kube import Kube, Target
+from kubelab.cleanup import Cleanup
+from kubelab.errors import CheckFailed, EnvironmentProblem, KubelabError
+from kubelab.kube import CONNECT_BUDGET, Kube, Target
 from kubelab.labspec import CheckSpec, Lab
 from kubelab.results import CheckResult, Scorecard, failure_message
 from kubelab.text import parse_lang
+from kubelab.waiting import timeout_scale
 
 CHECKER = re.compile(r"^test_lab(\d\d)\.py$")
 SPEC_KEY = pytest.StashKey[CheckSpec]()
+FAULTS_KEY = pytest.StashKey[list[str]]()
 
 
 class _Run:
@@ -34,7 +42,8 @@ class _Run:
         self.namespace = ""
         self.results: list[CheckResult] = []
         self.error: KubelabError | None = None
-        self.started: dict[str, float] = {}
+        self.leftovers: list[str] = []
+        self.interrupted = False
 
 
 RUN_KEY = pytest.StashKey[_Run]()
@@ -81,6 +90,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(e.line("en")) from e
     if run.lab is not None:
         run.namespace = config.getoption("namespace") or run.lab.namespace
+        interrupts.install()
 
 
 def _target(config: pytest.Config) -> Target:
@@ -93,7 +103,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     target = _target(config)
     try:
-        version = Kube(target).server_version()
+        version = Kube(target).server_version(budget=CONNECT_BUDGET)
     except KubelabError as e:
         version = f"unreachable ({e.en})"
     return [f"kubelab: lab {wanted or '(from file)'}; cluster {target.describe()}; {version}"]
@@ -105,7 +115,7 @@ def kubelab_kube(request: pytest.FixtureRequest) -> Kube:
     run = request.config.stash[RUN_KEY]
     try:
         kube = Kube(_target(request.config))
-        kube.server_version()
+        kube.server_version(budget=CONNECT_BUDGET)
     except KubelabError as e:
         run.error = e
         pytest.exit(e.line(parse_lang(request.config.getoption("lang"))), returncode=int(e.exit_code))
@@ -114,12 +124,54 @@ def kubelab_kube(request: pytest.FixtureRequest) -> Kube:
 
 @pytest.fixture
 def lab(request: pytest.FixtureRequest, kubelab_kube: Kube) -> Iterator[LabContext]:
-    """The lab namespace as one check sees it (see kubelab.checks.LabContext)."""
+    """The lab namespace as one check sees it (see kubelab.checks.LabContext); what the
+    check changed is undone afterwards, and what could not be is kept as a leftover."""
     spec = request.node.stash.get(SPEC_KEY, None)
     run = request.config.stash[RUN_KEY]
     if spec is None or run.lab is None:
         raise pytest.UsageError("the `lab` fixture is for checks in checkers/test_labNN.py")
-    yield LabContext(kube=kubelab_kube, lab=run.lab, namespace=run.namespace, spec=spec)
+    cleanup = Cleanup(kubelab_kube)
+    try:
+        yield LabContext(kube=kubelab_kube, lab=run.lab, namespace=run.namespace, spec=spec, cleanup=cleanup)
+    finally:
+        try:
+            cleanup.run()
+        finally:
+            run.leftovers += cleanup.leftovers
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """One deadline per check: its timeout (scaled), for everything it waits on."""
+    spec = item.stash.get(SPEC_KEY, None)
+    context = getattr(item, "funcargs", {}).get("lab")
+    if spec is None or not isinstance(context, LabContext):
+        return (yield)
+    faults = getattr(context.kube, "faults", [])
+    before = len(faults)
+    try:
+        with deadline.within(spec.timeout * timeout_scale()):
+            return (yield)
+    finally:
+        item.stash[FAULTS_KEY] = list(faults[before:])
+
+
+def _environment_fault(
+    item: pytest.Item, call: pytest.CallInfo[None], failed: bool
+) -> EnvironmentProblem | None:
+    """Why this check's result is the machine's doing rather than the learner's, if it is."""
+    error = call.excinfo.value if call.excinfo else None
+    if isinstance(error, EnvironmentProblem):
+        return error
+    faults = item.stash.get(FAULTS_KEY, [])
+    if failed and faults:
+        return EnvironmentProblem(
+            f"the cluster failed to answer {len(faults)} time(s) during this check (last: {faults[-1]}); "
+            "its failure is not counted: run the check again",
+            f"이 검사 중에 클러스터가 {len(faults)}번 응답하지 못했습니다 (마지막: {faults[-1]}); "
+            "이 실패는 세지 않습니다: 다시 검사하세요",
+        )
+    return None
 
 
 def _message(call: pytest.CallInfo[None], spec: CheckSpec, config: pytest.Config) -> str:
@@ -140,20 +192,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     spec = item.stash.get(SPEC_KEY, None)
     if spec is None or (report.when != "call" and not report.failed):
         return
-    if report.failed:
+    run = item.config.stash[RUN_KEY]
+    fault = _environment_fault(item, call, report.failed) if report.when == "call" else None
+    if call.excinfo and call.excinfo.errisinstance(KeyboardInterrupt):
+        run.interrupted = True
+    if fault is not None:
+        run.error = run.error or fault
+        item.session.shouldstop = fault.en  # nothing after this can be judged fairly
+        message = fault.line(parse_lang(item.config.getoption("lang")))
+        report.longrepr = message
+    elif report.failed:
         message = _message(call, spec, item.config)
         if call.excinfo and isinstance(call.excinfo.value, KubelabError):
             report.longrepr = message
     else:
         message = ""
-    item.config.stash[RUN_KEY].results.append(
+    run.results.append(
         CheckResult(
             id=spec.id,
             title=spec.title,
-            passed=report.passed,
+            passed=report.passed and fault is None,
             points=spec.points,
             seconds=round(report.duration, 2),
             message=message,
+            fault=fault.en if fault else "",
         )
     )
 
@@ -166,7 +228,8 @@ def _json_path(config: pytest.Config) -> Path | None:
     return Path(junit).with_suffix(".kubelab.json") if junit else None
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(trylast=True)  # after pytest has torn the fixtures down (their leftovers)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash[RUN_KEY]
     path = _json_path(session.config)
     if path is None or (run.lab is None and run.error is None):
@@ -177,5 +240,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         results=tuple(run.results),
         error=run.error.en if run.error else None,
         error_ko=run.error.ko if run.error else None,
+        error_code=int(run.error.exit_code) if run.error else 0,
+        leftovers=tuple(run.leftovers),
+        interrupted=run.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED,
     )
     card.write(path)

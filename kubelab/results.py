@@ -52,6 +52,9 @@ class CheckResult:
     seconds: float
     message: str
     """Empty when passed; the learner's failure message otherwise."""
+    fault: str = ""
+    """Set when the check could not be judged because the cluster failed (not the
+    learner's doing): what went wrong."""
 
     @property
     def earned(self) -> int:
@@ -69,6 +72,12 @@ class Scorecard:
     """Set when the run could not check anything (e.g. the cluster was unreachable)."""
     error_ko: str | None = None
     """The same in Korean."""
+    error_code: int = 0
+    """The exit code that error means (3: the cluster or machine; see errors.ExitCode)."""
+    leftovers: tuple[str, ...] = ()
+    """What the checks changed and could not undo (or remove), one line each."""
+    interrupted: bool = False
+    """The run was stopped (Ctrl-C) before every check ran."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -106,7 +115,17 @@ class Scorecard:
                 points=r["points"],
                 seconds=r["seconds"],
                 message=r["message"],
+                fault=r.get("fault", ""),
             )
             for r in data["results"]
         )
-        return cls(data["lab"], data["namespace"], results, data.get("error"), data.get("error_ko"))
+        return cls(
+            data["lab"],
+            data["namespace"],
+            results,
+            data.get("error"),
+            data.get("error_ko"),
+            int(data.get("error_code") or 0),
+            tuple(data.get("leftovers") or ()),
+            bool(data.get("interrupted")),
+        )

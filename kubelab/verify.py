@@ -1,7 +1,9 @@
 """Verification of a lab's content against a real cluster (CI's and teachers' view).
 
 In a fresh namespace each: the reference solution passes every check; the starter
-fails at least one; each known-wrong answer fails the check it declares.
+fails at least one; each known-wrong answer fails the check it declares. What a variant
+created (its namespace, its cluster-scoped objects) is removed after it, however it
+ends; what could not be is reported with the outcome.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kubelab import apply, engine, manifests
+from kubelab.cleanup import Cleanup
+from kubelab.errors import Interrupted
 from kubelab.kube import Kube
 from kubelab.labspec import Lab, Step
 from kubelab.results import Scorecard
@@ -38,6 +42,8 @@ class Outcome:
     card: Scorecard
     rejected: tuple[str, ...]
     """Documents the API server refused (expected for some wrong answers)."""
+    leftovers: tuple[str, ...] = ()
+    """What the variant created and could not be removed afterwards."""
 
     @property
     def ok(self) -> bool:
@@ -57,7 +63,8 @@ class Outcome:
     def summary(self) -> str:
         failed = ", ".join(self.card.failed_ids()) or "none"
         refused = f"; refused: {len(self.rejected)}" if self.rejected else ""
-        return f"{self.card.earned}/{self.card.total} points; failed: {failed}{refused}"
+        left = f"; left behind: {', '.join(self.leftovers)}" if self.leftovers else ""
+        return f"{self.card.earned}/{self.card.total} points; failed: {failed}{refused}{left}"
 
 
 def variants(lab: Lab) -> list[Variant]:
@@ -70,17 +77,23 @@ def variants(lab: Lab) -> list[Variant]:
 
 
 def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcome:
-    """Apply one variant in a scratch namespace, run the checks, delete the namespace."""
+    """Apply one variant in a scratch namespace, run the checks, remove what it created."""
     docs = manifests.load([variant.folder])
-    namespace = apply.scratch_namespace(kube, lab, "verify")
+    cleanup = Cleanup(kube)
     try:
-        rejected = apply.apply_documents(kube, docs, namespace, lab.id, strict=False)
+        namespace = apply.scratch_namespace(kube, lab, "verify", cleanup)
+        rejected = apply.apply_documents(kube, docs, namespace, lab.id, strict=False, cleanup=cleanup)
         rejected += apply.run_steps(kube.target, namespace, variant.steps)
         card = engine.run_checks(lab, kube.target, namespace, lang)
+    except KeyboardInterrupt:
+        raise Interrupted(cleanup.run()) from None
+    except Interrupted as stopped:  # the checks were stopped and cleaned up after themselves
+        raise Interrupted((*stopped.leftovers, *cleanup.run())) from None
     finally:
-        apply.delete_namespace(kube, namespace)
-        apply.delete_cluster_scoped(kube, docs)
-    return Outcome(variant, card, tuple(r.line() for r in rejected))
+        cleanup.run()  # a no-op when an interrupt already ran it
+    return Outcome(
+        variant, card, tuple(r.line() for r in rejected), tuple(cleanup.leftovers + list(card.leftovers))
+    )
 
 
 def verify_lab(

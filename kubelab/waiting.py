@@ -2,8 +2,12 @@
 
 A check never sleeps. It hands an assertion (a function that raises CheckFailed while
 the cluster is not there yet) to `wait_until`, which polls it with tenacity until it
-passes or the check's timeout runs out, and then raises the *last* mismatch it saw —
-expected vs found — never a bare RetryError.
+passes or its time runs out — the timeout asked for, or less when the check's deadline
+(kubelab.deadline) is nearer — and then raises the *last* mismatch it saw, expected vs
+found, never a bare RetryError.
+
+`retry_transient` is the same idea one level down: an API call that met a fault of the
+machine (no connection, 503) is tried again, bounded, and the last fault is raised.
 """
 
 from __future__ import annotations
@@ -14,8 +18,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential,
+    wait_fixed,
+)
 
+from kubelab import deadline
 from kubelab.errors import CheckFailed
 
 T = TypeVar("T")
@@ -39,12 +51,14 @@ def _worth_waiting_for(error: BaseException) -> bool:
 def wait_until(assertion: Callable[[], T], timeout: float, interval: float = DEFAULT_INTERVAL) -> T:
     """Return what `assertion` returns once it stops raising CheckFailed.
 
-    On timeout, re-raise the last CheckFailed with the time waited added to its finding.
-    A final CheckFailed, or any other exception, goes through at once.
+    It is tried at least once, then until `timeout` (scaled) or the deadline, whichever
+    comes first. On timeout, re-raise the last CheckFailed with the time waited added to
+    its finding. A final CheckFailed, or any other exception, goes through at once.
     """
     started = time.monotonic()
+    budget = min(timeout * timeout_scale(), deadline.remaining(float("inf")))
     retrying = Retrying(
-        stop=stop_after_delay(timeout * timeout_scale()),
+        stop=stop_after_delay(max(budget, 0.0)),
         wait=wait_fixed(interval),
         retry=retry_if_exception(_worth_waiting_for),
         reraise=True,
@@ -54,3 +68,27 @@ def wait_until(assertion: Callable[[], T], timeout: float, interval: float = DEF
     except CheckFailed as last:
         waited = round(time.monotonic() - started, 1)
         raise CheckFailed(replace(last.finding, waited=waited), last.final) from last
+
+
+def retry_transient(
+    call: Callable[[], T],
+    transient: Callable[[BaseException], bool],
+    budget: float,
+    seen: Callable[[BaseException], None] = lambda _: None,
+) -> T:
+    """Return what `call` returns; while it fails with an error `transient` accepts, call
+    it again (backing off up to 2 s) for up to `budget` seconds, telling `seen` about
+    each fault. The last error is raised as it was."""
+
+    def before_sleep(state: RetryCallState) -> None:
+        if state.outcome is not None and state.outcome.exception() is not None:
+            seen(state.outcome.exception())  # type: ignore[arg-type]
+
+    retrying = Retrying(
+        stop=stop_after_delay(budget),
+        wait=wait_exponential(multiplier=0.25, max=2),
+        retry=retry_if_exception(transient),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(call)

@@ -1,3 +1,6 @@
+"""Applying a learner's or a variant's files, and resetting: only what kubelab created,
+by UID, is ever deleted; nothing of anyone else's is changed."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +9,8 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from kubelab import apply, labspec
+from kubelab import apply, labspec, ownership
+from kubelab.cleanup import Cleanup
 from kubelab.errors import InputError
 from kubelab.manifests import Document
 from tests.unit.fakes import FakeKube
@@ -19,9 +23,18 @@ def obj(kind: str, name: str, labels: dict[str, str] | None = None, ns: str | No
     return {"apiVersion": "v1", "kind": kind, "metadata": meta}
 
 
+def doc(o: dict[str, Any], index: int = 1) -> Document:
+    return Document(Path("a.yaml"), index, o)
+
+
+@pytest.fixture(autouse=True)
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBELAB_STATE", str(tmp_path / "state"))
+
+
 def test_labelled_adds_ownership_without_touching_the_original() -> None:
     original = obj("Pod", "p", {"app": "web"})
-    result = apply.labelled(original, apply.ownership("01"))
+    result = ownership.labelled(original, ownership.ownership("01"))
     assert result["metadata"]["labels"] == {
         "app": "web",
         "app.kubernetes.io/managed-by": "kubelab",
@@ -31,51 +44,114 @@ def test_labelled_adds_ownership_without_touching_the_original() -> None:
     assert original["metadata"]["labels"] == {"app": "web"}
 
 
-def test_reset_deletes_only_what_kubelab_made_for_that_lab(fake_kube: FakeKube) -> None:
-    ours = apply.ownership("01")
-    fake_kube.objects = {
-        FakeKube.key(o): o
-        for o in [
-            obj("Namespace", "lab-01", ours),
-            obj("Namespace", "lab-01-verify-abc", apply.ownership("01", "verify")),
-            obj("Namespace", "lab-02", apply.ownership("02")),
-            obj("Namespace", "my-own", {"team": "me"}),
-            obj("PersistentVolume", "pv-lab", ours),
-            obj("PersistentVolume", "pv-mine", {}),
-        ]
-    }
-    deleted = apply.reset(fake_kube, labspec.find_lab("01"))  # type: ignore[arg-type]
-    assert sorted(deleted) == [
-        "Namespace lab-01",
-        "Namespace lab-01-verify-abc",
-        "PersistentVolume pv-lab",
-    ]
-    assert {name for _, _, name in fake_kube.objects} == {"lab-02", "my-own", "pv-mine"}
+def test_reset_deletes_what_kubelab_created_for_that_lab_and_nothing_else(fake_kube: FakeKube) -> None:
+    kube: Any = fake_kube
+    apply.ensure_namespace(kube, "lab-01", "01")
+    ownership.scratch_namespace(kube, "lab-01", "01", "verify")
+    apply.ensure_namespace(kube, "lab-02", "02")
+    made = apply.apply_documents(kube, [doc(obj("PersistentVolume", "pv-lab"))], "lab-01", "01")
+    assert made == []
+    # labels copied from kubelab's objects (kubectl get -o yaml, applied under another name):
+    ours = ownership.ownership("01")
+    fake_kube.put(obj("PersistentVolume", "pv-saved-copy", ours))
+    fake_kube.put(obj("Namespace", "my-copy", ours))
+    fake_kube.put(obj("Namespace", "my-own", {"team": "me"}))
+
+    done = apply.reset(kube, labspec.find_lab("01"))
+
+    assert sorted(done.removed)[0] == "Namespace lab-01"
+    assert len(done.removed) == 3 and "PersistentVolume pv-lab" in done.removed
+    assert sorted(done.left_alone) == ["Namespace my-copy", "PersistentVolume pv-saved-copy"]
+    left = {name for _, _, name in fake_kube.objects}
+    assert left == {"lab-02", "pv-saved-copy", "my-copy", "my-own"}
+    assert apply.reset(kube, labspec.find_lab("01")).removed == ()  # the records are gone too
+
+
+def test_a_namespace_made_again_by_the_learner_is_not_deleted(fake_kube: FakeKube) -> None:
+    kube: Any = fake_kube
+    apply.ensure_namespace(kube, "lab-01", "01")
+    fake_kube.objects.clear()  # kubectl delete namespace lab-01 …
+    fake_kube.put(obj("Namespace", "lab-01", ownership.ownership("01")))  # … and made again
+    done = apply.reset(kube, labspec.find_lab("01"))
+    assert done.removed == () and done.left_alone == ("Namespace lab-01",)
+    assert fake_kube.get("Namespace", "lab-01") is not None
+
+
+def test_a_system_namespace_is_never_deleted_even_if_recorded(fake_kube: FakeKube) -> None:
+    kube: Any = fake_kube
+    system = fake_kube.put(obj("Namespace", "kube-system"))
+    forged = ownership.Owned("Namespace", "v1", "kube-system", system["metadata"]["uid"], "01", "lab")
+    ownership.record(kube, forged)
+    done = apply.reset(kube, labspec.find_lab("01"))
+    assert fake_kube.get("Namespace", "kube-system") is not None
+    assert done.leftovers == ("Namespace kube-system: refusing to delete system namespace kube-system",)
+
+
+def test_an_existing_namespace_is_used_not_taken_over(fake_kube: FakeKube) -> None:
+    kube: Any = fake_kube
+    fake_kube.put(obj("Namespace", "lab-01", {"team": "me"}))
+    assert apply.ensure_namespace(kube, "lab-01", "01") is False
+    assert fake_kube.get("Namespace", "lab-01")["metadata"]["labels"] == {"team": "me"}  # type: ignore[index]
+    assert ownership.recorded(kube) == []
 
 
 def test_documents_go_into_the_lab_namespace_with_labels(fake_kube: FakeKube) -> None:
-    docs = [Document(Path("a.yaml"), 1, obj("ConfigMap", "c"))]
-    assert apply.apply_documents(fake_kube, docs, "lab-01", "01") == []  # type: ignore[arg-type]
+    assert apply.apply_documents(fake_kube, [doc(obj("ConfigMap", "c"))], "lab-01", "01") == []  # type: ignore[arg-type]
     stored = fake_kube.get("ConfigMap", "c", "lab-01")
     assert stored is not None and stored["metadata"]["labels"]["kubelab.dev/lab"] == "01"
 
 
 def test_a_document_for_another_namespace_is_refused(fake_kube: FakeKube) -> None:
-    docs = [Document(Path("a.yaml"), 1, obj("ConfigMap", "c", ns="default"))]
     with pytest.raises(InputError, match="is for namespace default"):
-        apply.apply_documents(fake_kube, docs, "lab-01", "01")  # type: ignore[arg-type]
+        apply.apply_documents(fake_kube, [doc(obj("ConfigMap", "c", ns="default"))], "lab-01", "01")  # type: ignore[arg-type]
+
+
+def test_someone_elses_volume_of_the_same_name_is_never_taken_over(fake_kube: FakeKube) -> None:
+    kube: Any = fake_kube
+    learners = fake_kube.put({**obj("PersistentVolume", "pv-static", {"mine": "yes"}), "spec": {"x": 1}})
+    docs = [doc(obj("PersistentVolume", "pv-static")), doc(obj("ConfigMap", "c"), 2)]
+    cleanup = Cleanup(kube)
+    rejected = apply.apply_documents(kube, docs, "ns", "05", strict=False, cleanup=cleanup)
+    assert [r.kind for r in rejected] == ["PersistentVolume"]
+    assert "kubelab did not create it" in rejected[0].reason
+    assert cleanup.run() == []
+    assert fake_kube.get("PersistentVolume", "pv-static") == learners  # same UID, labels, spec
+    with pytest.raises(InputError, match="nothing was applied"):
+        apply.apply_documents(kube, docs, "lab-05", "05")
+    assert fake_kube.get("ConfigMap", "c", "lab-05") is None
+
+
+def test_a_volume_kubelab_created_is_removed_by_the_cleanup(fake_kube: FakeKube) -> None:
+    kube: Any = fake_kube
+    cleanup = Cleanup(kube)
+    apply.apply_documents(
+        kube, [doc(obj("PersistentVolume", "pv-static"))], "ns", "05", strict=False, cleanup=cleanup
+    )
+    assert fake_kube.get("PersistentVolume", "pv-static") is not None
+    assert cleanup.run() == []
+    assert fake_kube.get("PersistentVolume", "pv-static") is None
+    assert ownership.recorded(kube) == []
 
 
 class RefusingKube(FakeKube):
-    def apply(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
-        error = ApiException(status=422, reason="Unprocessable Entity")
-        error.body = '{"message": "selector does not match template labels"}'
-        raise error
+    """Refuses ReplicaSets, dry run or not."""
+
+    def apply(
+        self, obj: dict[str, Any], namespace: str | None = None, dry_run: bool = False
+    ) -> dict[str, Any]:
+        if obj["kind"] == "ReplicaSet":
+            error = ApiException(status=422, reason="Unprocessable Entity")
+            error.body = '{"message": "selector does not match template labels"}'
+            raise error
+        return super().apply(obj, namespace, dry_run)
 
 
-def test_refusals_are_one_line_or_collected() -> None:
-    docs = [Document(Path("rs.yaml"), 1, obj("ReplicaSet", "rs"))]
-    with pytest.raises(InputError, match=r"refused rs\.yaml#1 \(ReplicaSet rs\): selector does not match"):
-        apply.apply_documents(RefusingKube(), docs, "lab-01", "01")  # type: ignore[arg-type]
-    rejected = apply.apply_documents(RefusingKube(), docs, "ns", "01", strict=False)  # type: ignore[arg-type]
+def test_a_refused_document_leaves_nothing_applied() -> None:
+    kube = RefusingKube()
+    docs = [doc(obj("ConfigMap", "first")), doc(obj("ReplicaSet", "rs"), 2), doc(obj("ConfigMap", "last"), 3)]
+    with pytest.raises(InputError, match=r"refused a\.yaml#2 \(ReplicaSet rs\): selector does not match"):
+        apply.apply_documents(kube, docs, "lab-01", "01")  # type: ignore[arg-type]
+    assert kube.objects == {}
+    rejected = apply.apply_documents(kube, docs, "ns", "01", strict=False)  # type: ignore[arg-type]
     assert [r.reason for r in rejected] == ["selector does not match template labels"]
+    assert {name for _, _, name in kube.objects} == {"first", "last"}

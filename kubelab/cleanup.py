@@ -1,0 +1,72 @@
+"""Undoing what a check or a verification did: bounded, shielded, reported.
+
+A disturbing check deletes a learner's pod, writes a marker file, makes a scratch
+namespace or a volume; a verification makes a namespace per answer. Each registers its
+undo here as soon as it has done the thing, so the undo happens however the work ends:
+passed, failed, out of time, or interrupted with Ctrl-C. Undo steps run in reverse order
+(the last thing done is undone first), each under a fresh deadline of its own; then the
+objects kubelab created are removed together, namespaces first.
+
+Cleanup is best effort and never the verdict: an undo that fails or runs out of time
+becomes a leftover — one line naming what stayed and why — which the scorecard and the
+CLI list, instead of an error that would replace the check's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kubelab import deadline, interrupts, ownership
+from kubelab.errors import CheckFailed, KubelabError
+from kubelab.kube import Kube
+
+STEP_SECONDS = 60.0
+"""Seconds one undo step may take."""
+NOTICE = "kubelab: cleaning up what this run created (Ctrl-C again is ignored until it is done)"
+
+
+class Cleanup:
+    """What to undo, registered as it is done."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self._steps: list[tuple[str, Callable[[], None]]] = []
+        self._owned: list[ownership.Owned] = []
+        self.leftovers: list[str] = []
+        """What could not be undone, one line each (filled by `run`)."""
+
+    def add(self, what: str, undo: Callable[[], None]) -> None:
+        """Undo with `undo` (described as `what` if it fails)."""
+        self._steps.append((what, undo))
+
+    def remove(self, owned: ownership.Owned) -> None:
+        """Remove this object kubelab created, after the undo steps."""
+        self._owned.append(owned)
+
+    def run(self) -> list[str]:
+        """Undo everything, shielded from Ctrl-C; returns the leftovers (also kept in
+        `self.leftovers`, for a caller that an interrupt after the cleanup reaches)."""
+        with interrupts.shielded(NOTICE):
+            while self._steps:
+                what, undo = self._steps.pop()
+                with deadline.fresh(STEP_SECONDS):
+                    try:
+                        undo()
+                    except Exception as e:  # best effort: any failure is a leftover, never the verdict
+                        self.leftovers.append(f"{what}: {_reason(e)}")
+            owned, self._owned = self._owned, []
+            if owned:
+                with deadline.fresh(ownership.REMOVE_WAIT + STEP_SECONDS):
+                    try:
+                        self.leftovers += ownership.remove_all(self.kube, owned)
+                    except KubelabError as e:
+                        self.leftovers += [f"{o.describe()}: {e.en}" for o in owned]
+        return self.leftovers
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, CheckFailed):
+        return f"{error.finding.subject}: expected {error.finding.expected}, found {error.finding.found}"
+    if isinstance(error, KubelabError):
+        return error.en
+    return str(error) or type(error).__name__

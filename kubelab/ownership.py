@@ -1,0 +1,200 @@
+"""What kubelab created, by UID: the only objects it ever deletes.
+
+Labels say whose an object is, but anyone can copy labels (`kubectl get -o yaml` and
+apply under another name), so labels alone never decide a deletion. When kubelab creates
+a namespace or a cluster-scoped object, it records the UID the API server gave it, in
+its state folder, one file per object (concurrent runs never share a file). Deleting
+goes by that record, with the UID as a precondition the API server itself checks: an
+object of the same name made by someone else is never touched. A system namespace is
+never deleted, recorded or not.
+
+Namespaced objects inside a kubelab namespace go with their namespace; they need no
+record of their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kubernetes.dynamic.exceptions import ConflictError
+
+from kubelab import repo
+from kubelab.errors import CheckFailed, Finding, InputError, KubelabError
+from kubelab.kube import Kube
+from kubelab.manifests import Obj
+from kubelab.waiting import wait_until
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+LAB = "kubelab.dev/lab"
+PURPOSE = "kubelab.dev/purpose"
+
+SYSTEM_NAMESPACES = frozenset(
+    {"default", "kube-system", "kube-public", "kube-node-lease", "local-path-storage"}
+)
+"""Never deleted by kubelab (nor any namespace whose name starts with kube-)."""
+
+REMOVE_WAIT = 120.0
+"""Seconds to wait for removed objects to be gone (a namespace's pods terminate first)."""
+
+
+def ownership(lab_id: str, purpose: str = "lab") -> dict[str, str]:
+    """The labels on everything kubelab creates (for people and selectors, not for deleting)."""
+    return {MANAGED_BY: "kubelab", LAB: lab_id, PURPOSE: purpose}
+
+
+def selector(lab_id: str) -> str:
+    return f"{MANAGED_BY}=kubelab,{LAB}={lab_id}"
+
+
+def labelled(obj: Obj, labels: dict[str, str]) -> Obj:
+    """A copy of obj with labels added (the original is left as it was)."""
+    result = copy.deepcopy(obj)
+    metadata = result.setdefault("metadata", {})
+    metadata["labels"] = {**(metadata.get("labels") or {}), **labels}
+    return result
+
+
+def is_system_namespace(name: str) -> bool:
+    return name in SYSTEM_NAMESPACES or name.startswith("kube-")
+
+
+@dataclass(frozen=True)
+class Owned:
+    """One object kubelab created, as the API server named it."""
+
+    kind: str
+    api_version: str
+    name: str
+    uid: str
+    lab: str
+    purpose: str
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+def _ledger_dir(kube: Kube) -> Path:
+    path = repo.state_dir() / "owned" / kube.cluster_id()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def record(kube: Kube, owned: Owned) -> None:
+    path = _ledger_dir(kube) / f"{owned.uid}.json"
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(asdict(owned)), encoding="utf-8")
+    temporary.replace(path)
+
+
+def forget(kube: Kube, owned: Owned) -> None:
+    (_ledger_dir(kube) / f"{owned.uid}.json").unlink(missing_ok=True)
+
+
+def recorded(kube: Kube, lab_id: str | None = None) -> list[Owned]:
+    """What this machine's kubelab created on this cluster (for one lab, or all)."""
+    found: list[Owned] = []
+    for path in sorted(_ledger_dir(kube).glob("*.json")):
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            owned = Owned(**json.loads(path.read_text(encoding="utf-8")))
+            if lab_id is None or owned.lab == lab_id:
+                found.append(owned)
+    return found
+
+
+def is_ours(kube: Kube, obj: Obj) -> Owned | None:
+    """The record of this live object, if kubelab created it (same UID)."""
+    uid = str((obj.get("metadata") or {}).get("uid") or "")
+    return next((o for o in recorded(kube) if o.uid == uid), None) if uid else None
+
+
+def create(kube: Kube, obj: Obj, lab_id: str, purpose: str) -> Owned:
+    """Create a namespace or cluster-scoped object (never take one over) and record it.
+    A name already taken is an InputError that says so."""
+    body = labelled(obj, ownership(lab_id, purpose))
+    try:
+        made = kube.create(body)
+    except ConflictError as e:
+        raise InputError(
+            f"{obj['kind']} {obj['metadata']['name']} already exists and kubelab did not create it; "
+            "kubelab does not change or take over it",
+            f"{obj['kind']} {obj['metadata']['name']}이(가) 이미 있고 kubelab이 만든 것이 아닙니다; "
+            "kubelab은 그것을 바꾸거나 가져오지 않습니다",
+        ) from e
+    owned = Owned(
+        kind=obj["kind"],
+        api_version=str(obj.get("apiVersion", "v1")),
+        name=str(made["metadata"]["name"]),
+        uid=str(made["metadata"]["uid"]),
+        lab=lab_id,
+        purpose=purpose,
+    )
+    record(kube, owned)
+    return owned
+
+
+def create_namespace(kube: Kube, name: str, lab_id: str, purpose: str) -> Owned:
+    return create(
+        kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, lab_id, purpose
+    )
+
+
+def scratch_namespace(kube: Kube, base: str, lab_id: str, purpose: str) -> Owned:
+    """A fresh namespace `<base>-<purpose>-<random>`, recorded as kubelab's."""
+    for _ in range(5):
+        name = f"{base}-{purpose}-{secrets.token_hex(3)}"[:63].rstrip("-")
+        with contextlib.suppress(InputError):  # the name was taken: draw another
+            return create_namespace(kube, name, lab_id, purpose)
+    raise InputError(f"no free namespace name for {base}-{purpose}-…")
+
+
+def delete(kube: Kube, owned: Owned) -> None:
+    """Ask the API server to delete the object, if it is still the one kubelab created."""
+    if owned.kind == "Namespace" and is_system_namespace(owned.name):
+        raise KubelabError(f"refusing to delete system namespace {owned.name}")
+    kube.delete(owned.kind, owned.name, uid=owned.uid)
+
+
+def gone(kube: Kube, owned: Owned) -> bool:
+    """Is the object kubelab created no longer there (deleted, or replaced by another)?"""
+    live = kube.get(owned.kind, owned.name)
+    return live is None or str((live.get("metadata") or {}).get("uid")) != owned.uid
+
+
+def remove_all(kube: Kube, owned: list[Owned], wait: float = REMOVE_WAIT) -> list[str]:
+    """Delete these objects (namespaces first: a volume waits for its claims to go) and
+    wait until they are gone; forget each that is. Returns what is still there, each as
+    "Kind name: why"."""
+    ordered = sorted(owned, key=lambda o: o.kind != "Namespace")
+    problems: dict[str, str] = {}
+    for item in ordered:
+        try:
+            delete(kube, item)
+        except KubelabError as e:
+            problems[item.uid] = e.en
+    pending = [o for o in ordered if o.uid not in problems]
+
+    def all_gone() -> None:
+        still = [o for o in pending if not gone(kube, o)]
+        for o in pending:
+            if o not in still:
+                forget(kube, o)
+        pending[:] = still
+        if still:
+            names = ", ".join(o.describe() for o in still)
+            raise CheckFailed(Finding(subject=names, expected="gone", found="still there"))
+
+    try:
+        wait_until(all_gone, wait)
+    except CheckFailed:
+        for o in pending:
+            problems[o.uid] = f"still being deleted after {wait:g} s"
+    except KubelabError as e:
+        for o in pending:
+            problems[o.uid] = e.en
+    return [f"{o.describe()}: {problems[o.uid]}" for o in ordered if o.uid in problems]

@@ -1,0 +1,105 @@
+"""Faults of the machine are not the learner's: bounded, retried, and said as such."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import urllib3
+from kubernetes.client.exceptions import ApiException
+
+from kubelab import deadline
+from kubelab.errors import ClusterUnavailable
+from kubelab.kube import Kube, StreamStalled, Target, exec_in_pod, is_transient
+from kubelab.waiting import retry_transient
+
+
+def api_error(status: int, reason: str = "") -> ApiException:
+    return ApiException(status=status, reason=reason)
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_busy_or_broken_servers_are_transient(status: int) -> None:
+    assert is_transient(api_error(status))
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 422])
+def test_answers_about_the_objects_are_not(status: int) -> None:
+    assert not is_transient(api_error(status))
+
+
+def test_an_exec_refused_by_the_api_server_is_the_pods_business() -> None:
+    assert not is_transient(api_error(0, "Handshake status 404 Not Found -+-+- {...}"))
+    assert is_transient(api_error(0, "[Errno 111] Connection refused"))
+    assert is_transient(StreamStalled("exec in ns/p did not finish within 30 s"))
+    assert is_transient(urllib3.exceptions.ReadTimeoutError(None, "/", "read timed out"))
+
+
+def test_a_transient_fault_is_retried_until_it_passes() -> None:
+    answers = iter([api_error(503), api_error(429), "ok"])
+    seen: list[BaseException] = []
+
+    def call() -> str:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert retry_transient(call, is_transient, budget=5, seen=seen.append) == "ok"
+    assert [e.status for e in seen] == [503, 429]  # type: ignore[attr-defined]
+
+
+def test_a_refusal_is_not_retried() -> None:
+    calls = []
+
+    def call() -> None:
+        calls.append(1)
+        raise api_error(422)
+
+    with pytest.raises(ApiException):
+        retry_transient(call, is_transient, budget=5)
+    assert calls == [1]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that takes connections and never answers: an API server whose node is
+    paused (docker pause) looks like this."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield server.getsockname()[1]
+
+
+def kube_at(tmp_path: Path, port: int) -> Kube:
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        f"clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:{port}', "
+        "insecure-skip-tls-verify: true}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\n"
+    )
+    return Kube(Target(config, "c"))
+
+
+def test_a_silent_api_server_is_an_environment_fault_within_the_deadline(
+    tmp_path: Path, silent_server: int
+) -> None:
+    kube = kube_at(tmp_path, silent_server)
+    started = time.monotonic()
+    with deadline.within(2.0), pytest.raises(ClusterUnavailable, match="cannot reach the cluster"):
+        kube.get("ConfigMap", "c", "ns")
+    assert time.monotonic() - started < 6
+    assert kube.faults  # counted, so the check's failure is not blamed on the learner
+
+
+def test_an_exec_to_a_silent_api_server_ends_within_the_deadline(tmp_path: Path, silent_server: int) -> None:
+    kube = kube_at(tmp_path, silent_server)
+    kube._dynamic = object()  # type: ignore[assignment]  # exec needs no discovery
+    started = time.monotonic()
+    with deadline.within(2.0), pytest.raises(ClusterUnavailable):
+        exec_in_pod(kube, "p", "ns", ["true"])
+    assert time.monotonic() - started < 6
