@@ -1,23 +1,29 @@
 """Which cluster kubelab uses, and bringing kubelab's own kind cluster up.
 
-Provider `kind` (default): one kind cluster named `kubelab`, created through
-pytest-kind's KindCluster with our config (manifests/kind-cluster.yaml), reused when it
-exists; context `kind-kubelab` in the usual kubeconfig, so a learner's plain `kubectl`
-sees it too. Provider `existing`: any kubeconfig/context, e.g. a course's shared cluster.
+Provider `kind` (default): one kind cluster named `kubelab`, created with our config
+(manifests/kind-cluster.yaml), reused when it exists; context `kind-kubelab` in the usual
+kubeconfig, so a learner's plain `kubectl` sees it too. Provider `existing`: any
+kubeconfig/context, e.g. a course's shared cluster.
+
+The node image is KUBELAB_NODE_IMAGE when set; else kind's pinned image when Docker has
+it, else kubelab's own offline-built image when Docker has that (after `make
+offline-cluster`), else kind's pinned image, pulled (bounded) before kind runs, with one
+line that says what to do when it cannot be pulled. Every docker and kind command is
+bounded (kubelab.tools): kind's own create, run through pytest-kind, had no time limit.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from kubernetes.client.exceptions import ApiException
 
-from kubelab import repo
+from kubelab import repo, tools
 from kubelab.errors import CheckFailed, ClusterUnavailable, EnvironmentProblem, InputError
 from kubelab.kube import CONNECT_BUDGET, Kube, Target
 from kubelab.text import Text
@@ -27,6 +33,10 @@ CLUSTER_NAME = "kubelab"
 KIND_CONTEXT = f"kind-{CLUSTER_NAME}"
 NODE_PORTS = range(30080, 30085)
 """Node ports the kind config maps to the same host ports (for NodePort labs)."""
+CREATE_TIMEOUT = 600.0
+"""Seconds `kind create cluster` may take."""
+PULL_TIMEOUT = 1200.0
+"""Seconds pulling the node image may take."""
 
 
 @dataclass(frozen=True)
@@ -37,10 +47,11 @@ class Settings:
     """`kind` or `existing`."""
     kubeconfig: Path | None
     context: str | None
-    node_image: str
-    """KUBELAB_NODE_IMAGE, else kind's pinned node image (ci/versions.env)."""
+    node_image: str | None
+    """KUBELAB_NODE_IMAGE; None: chosen by `node_image` from what Docker has."""
     kind: str | None
-    """KUBELAB_KIND, else the `kind` on PATH; None when neither exists."""
+    """KUBELAB_KIND, else the `kind` on PATH; None when neither exists (then kubelab gets
+    the pinned one: tools.kind_binary)."""
 
     def target(self) -> Target:
         if self.provider == "kind":
@@ -59,7 +70,7 @@ def settings(
         provider=chosen,
         kubeconfig=Path(config).expanduser() if config else None,
         context=context or os.environ.get("KUBELAB_CONTEXT"),
-        node_image=os.environ.get("KUBELAB_NODE_IMAGE") or repo.versions()["KIND_NODE_IMAGE"],
+        node_image=os.environ.get("KUBELAB_NODE_IMAGE") or None,
         kind=os.environ.get("KUBELAB_KIND") or shutil.which("kind"),
     )
 
@@ -90,29 +101,19 @@ def hostpath_root() -> Path:
 
 def docker_problem() -> Text | None:
     """Why Docker cannot run kind's node, or None when it can."""
-    docker = shutil.which("docker")
-    if docker is None:
-        return Text(
-            "docker가 설치되어 있지 않습니다 (Docker를 설치한 뒤 다시 실행하세요)",
-            "docker is not installed (install Docker, then run this again)",
-        )
     try:
-        subprocess.run(
-            [docker, "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=True,
-        )
-    except subprocess.CalledProcessError as e:
-        lines = (e.stderr or e.stdout or "").strip().splitlines()
-        reason = lines[-1] if lines else "docker info failed"
-        return Text(f"Docker가 실행 중이 아닙니다 ({reason})", f"Docker is not running ({reason})")
-    except subprocess.TimeoutExpired:
+        done = tools.docker("info", "--format", "{{.ServerVersion}}", timeout=20)
+    except EnvironmentProblem as e:
+        if "not installed" in e.en:
+            return Text(e.ko, e.en)
         return Text(
             "Docker가 응답하지 않습니다 (docker info 시간 초과)",
             "Docker does not answer (docker info timed out)",
         )
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout or "").strip().splitlines()
+        reason = lines[-1] if lines else "docker info failed"
+        return Text(f"Docker가 실행 중이 아닙니다 ({reason})", f"Docker is not running ({reason})")
     return None
 
 
@@ -122,67 +123,85 @@ def require_docker() -> None:
         raise EnvironmentProblem(problem.en, problem.ko)
 
 
+def node_image(chosen: Settings) -> str:
+    """The kind node image to create the cluster from (see the module's docstring)."""
+    if chosen.node_image:
+        return chosen.node_image
+    pins = repo.versions()
+    for candidate in (pins["KIND_NODE_IMAGE"], pins["OFFLINE_NODE_IMAGE"]):
+        if tools.image_present(candidate):
+            return candidate
+    return pins["KIND_NODE_IMAGE"]
+
+
+def ensure_node_image(image: str) -> None:
+    """Pull the node image unless Docker has it; one line that says what to do if not."""
+    if tools.image_present(image):
+        return
+    print(f"kubelab: pulling {image} (once; about 1 GB)…", file=sys.stderr, flush=True)
+    done = tools.docker("pull", image, timeout=PULL_TIMEOUT)
+    if done.returncode != 0:
+        reason = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or ["no answer"]
+        offline = repo.versions()["OFFLINE_NODE_IMAGE"]
+        raise EnvironmentProblem(
+            f"cannot pull the kind node image {image} ({reason[0][:160]}); with no internet, run "
+            f"`make offline-cluster` once (it builds {offline} here), then run this again",
+            f"kind 노드 이미지 {image}을(를) 받을 수 없습니다 ({reason[0][:160]}); 인터넷이 없으면 "
+            f"`make offline-cluster`를 한 번 실행한 뒤 ({offline}을(를) 여기서 만듭니다) 다시 실행하세요",
+        )
+
+
+def kind_config(host_folder: Path) -> str:
+    """kubelab's kind config (manifests/kind-cluster.yaml) with the host folder mounted at
+    the node's /data; written as YAML data, so any path (spaces, #, quotes) stays one path."""
+    config = yaml.safe_load((repo.manifests_dir() / "kind-cluster.yaml").read_text(encoding="utf-8"))
+    for node in config.get("nodes") or []:
+        for mount in node.get("extraMounts") or []:
+            if mount.get("hostPath") == "__HOSTPATH__":
+                mount["hostPath"] = str(host_folder)
+    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+
+
 def _kind_config() -> Path:
-    template = (repo.manifests_dir() / "kind-cluster.yaml").read_text(encoding="utf-8")
     path = repo.state_dir() / "kind-cluster.yaml"
-    path.write_text(template.replace("__HOSTPATH__", str(hostpath_root())), encoding="utf-8")
+    path.write_text(kind_config(hostpath_root()), encoding="utf-8")
     return path
 
 
-def _kind_binary(chosen: Settings) -> Path:
-    """kind on PATH (or KUBELAB_KIND); else let pytest-kind download the pinned one."""
-    if chosen.kind:
-        return Path(chosen.kind)
-    version = repo.versions()["KIND_VERSION"]
-    os.environ.setdefault(
-        "KIND_DOWNLOAD_URL",
-        f"https://github.com/kubernetes-sigs/kind/releases/download/{version}/kind-linux-amd64",
-    )
-    return repo.state_dir() / f"kind-{version}"
-
-
-def run_kind(chosen: Settings, *args: str) -> str:
-    kind = _kind_binary(chosen)
-    try:
-        done = subprocess.run([str(kind), *args], capture_output=True, text=True, check=True)
-    except FileNotFoundError as e:
-        raise EnvironmentProblem(f"kind not found at {kind}", f"kind가 없습니다: {kind}") from e
-    except subprocess.CalledProcessError as e:
-        last = (e.stderr or e.stdout or "").strip().splitlines()
-        raise EnvironmentProblem(
-            f"kind {' '.join(args)} failed: {last[-1] if last else e.returncode}",
-            f"kind {' '.join(args)} 실패: {last[-1] if last else e.returncode}",
-        ) from e
-    return done.stdout
+def run_kind(chosen: Settings, *args: str, timeout: float = tools.KIND_TIMEOUT) -> str:
+    return tools.run_kind(tools.kind_binary(chosen.kind), *args, timeout=timeout)
 
 
 def kind_cluster_exists(chosen: Settings) -> bool:
-    return CLUSTER_NAME in run_kind(chosen, "get", "clusters").split()
+    return CLUSTER_NAME in run_kind(chosen, "get", "clusters", timeout=30).split()
 
 
 def ensure_kind_cluster(chosen: Settings) -> Target:
     """Create kubelab's kind cluster, or reuse it; export its context; wait for the node."""
-    from pytest_kind import KindCluster
-
     require_docker()
     kubeconfig = chosen.kubeconfig or default_kubeconfig()
     kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-    kind = KindCluster(
-        CLUSTER_NAME,
-        kubeconfig=kubeconfig,
-        image=chosen.node_image,
-        kind_path=_kind_binary(chosen),
-        kubectl_path=kubectl_path(),
-    )
-    try:
-        kind.create(config_file=_kind_config())
-    except Exception as e:  # kind's or pytest-kind's failure, as one line
-        raise EnvironmentProblem(
-            f"could not create the kind cluster {CLUSTER_NAME}: {e}",
-            f"kind 클러스터 {CLUSTER_NAME}을(를) 만들 수 없습니다: {e}",
-        ) from e
+    if not kind_cluster_exists(chosen):
+        image = node_image(chosen)
+        ensure_node_image(image)
+        print(
+            f"kubelab: creating the kind cluster {CLUSTER_NAME} from {image} (about a minute)…",
+            file=sys.stderr,
+        )
+        run_kind(
+            chosen,
+            "create",
+            "cluster",
+            f"--name={CLUSTER_NAME}",
+            f"--kubeconfig={kubeconfig}",
+            f"--image={image}",
+            f"--config={_kind_config()}",
+            timeout=CREATE_TIMEOUT,
+        )
     _start_node_if_stopped()
-    run_kind(chosen, "export", "kubeconfig", "--name", CLUSTER_NAME, "--kubeconfig", str(kubeconfig))
+    run_kind(
+        chosen, "export", "kubeconfig", "--name", CLUSTER_NAME, "--kubeconfig", str(kubeconfig), timeout=60
+    )
     target = Target(kubeconfig, KIND_CONTEXT)
     kube = Kube(target)
     wait_for_api(kube)
@@ -193,11 +212,9 @@ def ensure_kind_cluster(chosen: Settings) -> Target:
 def _start_node_if_stopped() -> None:
     """After Docker restarts (a reboot), kind's node container stays stopped: start it."""
     node = f"{CLUSTER_NAME}-control-plane"
-    state = subprocess.run(
-        ["docker", "inspect", "--format", "{{.State.Running}}", node], capture_output=True, text=True
-    )
+    state = tools.docker("inspect", "--format", "{{.State.Running}}", node)
     if state.stdout.strip() == "false":
-        subprocess.run(["docker", "start", node], capture_output=True)
+        tools.docker("start", node, timeout=120)
 
 
 def _answers(kube: Kube) -> bool:

@@ -8,7 +8,7 @@ import socket
 import subprocess
 from dataclasses import dataclass
 
-from kubelab import cluster, repo
+from kubelab import cluster, repo, tools
 
 MIN_FREE_MIB = 2048
 
@@ -36,10 +36,33 @@ def docker() -> Finding:
 
 def kind(chosen: cluster.Settings) -> Finding:
     pinned = repo.versions()["KIND_VERSION"]
-    if chosen.kind is None:
-        return Finding("kind", False, f"not on PATH (install kind {pinned}, or set KUBELAB_KIND)")
-    found = _version([chosen.kind, "version"])
+    path = _kind_here(chosen)
+    if path is None:
+        how = "built with Go" if shutil.which("go") else f"downloaded for {tools.platform_name()} if pinned"
+        return Finding("kind", True, f"not installed: kubelab gets kind {pinned} when first needed ({how})")
+    found = _version([path, "version"])
     return Finding("kind", pinned in found, f"{found} (pinned {pinned})")
+
+
+def _kind_here(chosen: cluster.Settings) -> str | None:
+    """The kind binary kubelab would run, if it is already here (doctor installs nothing)."""
+    kept = repo.state_dir() / "bin" / f"kind-{repo.versions()['KIND_VERSION']}"
+    return chosen.kind or (str(kept) if kept.is_file() else None)
+
+
+def node_image(chosen: cluster.Settings, cluster_up: bool) -> Finding:
+    """Which node image a new cluster would start from, and whether Docker has it."""
+    if cluster_up:
+        return Finding("node image", True, "not needed: the cluster exists")
+    image = cluster.node_image(chosen)
+    if tools.image_present(image):
+        return Finding("node image", True, f"{image} (here)")
+    offline = repo.versions()["OFFLINE_NODE_IMAGE"]
+    return Finding(
+        "node image",
+        True,
+        f"{image} must be pulled (needs internet; without it: make offline-cluster builds {offline})",
+    )
 
 
 def kubectl() -> Finding:
@@ -85,14 +108,15 @@ def diagnose() -> list[Finding]:
     chosen = cluster.settings()
     findings = [docker(), kind(chosen), kubectl(), memory()]
     up = False
-    if findings[0].ok and findings[1].ok:
+    if findings[0].ok and findings[1].ok and _kind_here(chosen):
         try:
             up = cluster.kind_cluster_exists(chosen)
         except Exception:  # reported through the kind finding already
             up = False
         findings.append(Finding("cluster", True, "kubelab exists" if up else "not created yet (make lab-01)"))
     findings.append(ports(up))
-    findings.append(Finding("node image", True, chosen.node_image))
+    if findings[0].ok:
+        findings.append(node_image(chosen, up))
     if os.environ.get("KUBELAB_PROVIDER") == "existing":
         findings.append(Finding("provider", True, "existing (Docker and kind are not needed)"))
     return findings

@@ -9,14 +9,14 @@ node already has.
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from kubelab import cluster, repo
+from kubelab import cluster, repo, tools
 from kubelab.errors import EnvironmentProblem, LabContentError
 
+BUILD_TIMEOUT = 1200.0
+"""Seconds one image build may take (apt-get inside it is the slow part)."""
 PREFIX = "kubelab/"
 HASH_LABEL = "dev.kubelab.content-hash"
 
@@ -43,15 +43,8 @@ def content_hash(short: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def _docker(*args: str) -> subprocess.CompletedProcess[str]:
-    docker = shutil.which("docker")
-    if docker is None:
-        raise EnvironmentProblem("docker is not installed", "docker가 설치되어 있지 않습니다")
-    return subprocess.run([docker, *args], capture_output=True, text=True)
-
-
 def built_hash(name: str) -> str | None:
-    done = _docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{HASH_LABEL}"}}}}', name)
+    done = tools.docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{HASH_LABEL}"}}}}', name)
     return done.stdout.strip() if done.returncode == 0 else None
 
 
@@ -61,7 +54,7 @@ def build(short: str) -> bool:
     if built_hash(name) == wanted:
         return False
     version = short.split(":", 1)[1]
-    done = _docker(
+    done = tools.docker(
         "build",
         "--tag",
         name,
@@ -70,6 +63,7 @@ def build(short: str) -> bool:
         "--label",
         f"{HASH_LABEL}={wanted}",
         str(context_dir(short)),
+        timeout=BUILD_TIMEOUT,
     )
     if done.returncode != 0:
         last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-3:]

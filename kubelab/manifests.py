@@ -2,11 +2,19 @@
 
 Reading never changes a file. Problems are the learner's input problems (InputError)
 and say which file, which document and what is wrong, in one line.
+
+A learner's files are untrusted input, read within limits: regular files only (a FIFO
+or a device never blocks a read), at most MAX_FILE_BYTES each (refused from its size,
+before reading), at most MAX_DOCUMENTS objects, and YAML aliases may not expand a file
+beyond MAX_NODES values (a few lines of anchors can otherwise stand for gigabytes).
+A file that holds no object at all is said so, not applied as nothing.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +30,13 @@ from kubelab.errors import InputError
 
 Obj = dict[str, Any]
 """A Kubernetes object as plain data (what YAML or the API gives back)."""
+
+MAX_FILE_BYTES = 1024 * 1024
+"""A manifest file's size limit (the API server stores at most ~1.5 MiB per object)."""
+MAX_DOCUMENTS = 100
+"""Objects one file may hold."""
+MAX_NODES = 100_000
+"""Values (mappings, lists, scalars) a file may hold once its aliases are expanded."""
 
 SCHEMA_VERSION = "1.36.0"
 """OpenAPI schemas of the pinned Kubernetes minor (K8S_VERSION in ci/versions.env)."""
@@ -55,17 +70,98 @@ def manifest_files(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             files += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
-        elif path.is_file():
+        elif path.exists() or path.is_symlink():
             files.append(path)
         else:
             raise InputError(f"{path}: no such file or folder", f"{path}: 파일이나 폴더가 없습니다")
     return files
 
 
+def read_text(path: Path) -> str:
+    """A regular file's text, refused from its size alone when too big; a FIFO, socket
+    or device is refused without waiting on it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise InputError(
+            f"{path}: cannot read ({e.strerror})", f"{path}: 읽을 수 없습니다 ({e.strerror})"
+        ) from e
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(
+                f"{path} is not a regular file (a manifest is a .yaml file)",
+                f"{path}은(는) 일반 파일이 아닙니다 (매니페스트는 .yaml 파일입니다)",
+            )
+        if info.st_size > MAX_FILE_BYTES:
+            raise InputError(
+                f"{path} is {info.st_size / 1024 / 1024:.1f} MiB; a manifest may be at most "
+                f"{MAX_FILE_BYTES // 1024} KiB",
+                f"{path}의 크기가 {info.st_size / 1024 / 1024:.1f} MiB입니다; 매니페스트는 "
+                f"{MAX_FILE_BYTES // 1024} KiB까지입니다",
+            )
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:  # it grew while being read
+        raise InputError(f"{path} is larger than {MAX_FILE_BYTES // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text ({e.reason})", f"{path}: UTF-8 텍스트가 아닙니다") from e
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """How many values the node stands for once every alias is expanded (memoized, so
+    shared nodes are counted as many times as they are used, in linear time)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_nodes:
+        raise ValueError("an alias refers to itself")
+    open_nodes.add(key)
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(child, sizes, open_nodes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(
+            _expanded_size(k, sizes, open_nodes) + _expanded_size(v, sizes, open_nodes) for k, v in node.value
+        )
+    open_nodes.discard(key)
+    sizes[key] = min(total, MAX_NODES + 1)
+    return sizes[key]
+
+
+def _load_all(path: Path, text: str) -> list[Any]:
+    """yaml.safe_load_all, within MAX_DOCUMENTS and MAX_NODES."""
+    loader = yaml.SafeLoader(text)
+    loaded: list[Any] = []
+    expanded = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            expanded += _expanded_size(node, {}, set())
+            if expanded > MAX_NODES:
+                raise InputError(
+                    f"{path}: its YAML aliases expand to more than {MAX_NODES} values",
+                    f"{path}: YAML 별칭(alias)을 펼치면 값이 {MAX_NODES}개를 넘습니다",
+                )
+            if len(loaded) >= MAX_DOCUMENTS:
+                raise InputError(
+                    f"{path} holds more than {MAX_DOCUMENTS} documents",
+                    f"{path}에 문서가 {MAX_DOCUMENTS}개보다 많습니다",
+                )
+            loaded.append(loader.construct_document(node))
+    finally:
+        loader.dispose()
+    return loaded
+
+
 def read_documents(path: Path) -> list[Document]:
     """Every non-empty document of one file, each checked to be a Kubernetes object."""
+    text = read_text(path)
     try:
-        loaded = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        loaded = _load_all(path, text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
@@ -74,9 +170,15 @@ def read_documents(path: Path) -> list[Document]:
             f"{path}:{line} is not valid YAML ({problem})",
             f"{path}:{line} YAML 문법 오류 ({problem})",
         ) from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read ({e})", f"{path}: 읽을 수 없습니다 ({e})") from e
+    except (ValueError, RecursionError) as e:
+        reason = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+        raise InputError(f"{path}: {reason}", f"{path}: 읽을 수 없는 YAML입니다 ({reason})") from e
     docs = [Document(path, i, obj) for i, obj in enumerate(loaded, start=1) if obj is not None]
+    if not docs:
+        raise InputError(
+            f"{path} holds no Kubernetes object (it is empty or only comments)",
+            f"{path}에 쿠버네티스 오브젝트가 없습니다 (비어 있거나 주석뿐입니다)",
+        )
     for doc in docs:
         _require_object(doc)
     return docs

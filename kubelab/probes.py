@@ -7,9 +7,14 @@ that a manifest is spelled a certain way.
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
+import http.client
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from kubelab import deadline
+
+MAX_BODY = 64 * 1024
+"""Bytes of a body kept (a probe wants to know who answered, not a download)."""
 
 
 @dataclass(frozen=True)
@@ -29,13 +34,21 @@ class HttpAnswer:
 
 
 def http_get(url: str, timeout: float = 3) -> HttpAnswer:
-    """GET a URL from this machine (the learner's laptop, or CI's host)."""
+    """GET a URL from this machine (the learner's laptop, or CI's host): that address and
+    nothing else — no redirect is followed and no HTTP proxy from the environment is
+    used, so what answers is the NodePort asked about. Bounded by `timeout` (or the
+    check's deadline)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        return HttpAnswer(url, 0, {}, "", "only http://host:port/ addresses are probed")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=deadline.bound(timeout))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            body = resp.read().decode("utf-8", "replace")
-            return HttpAnswer(url, resp.status, dict(resp.headers.items()), body)
-    except urllib.error.HTTPError as e:
-        return HttpAnswer(url, e.code, dict(e.headers.items()), e.read().decode("utf-8", "replace"))
-    except (urllib.error.URLError, OSError) as e:
-        reason = getattr(e, "reason", e)
-        return HttpAnswer(url, 0, {}, "", str(reason))
+        connection.request("GET", target, headers={"Connection": "close"})
+        response = connection.getresponse()
+        body = response.read(MAX_BODY).decode("utf-8", "replace")
+        return HttpAnswer(url, response.status, dict(response.getheaders()), body)
+    except (OSError, http.client.HTTPException) as e:
+        return HttpAnswer(url, 0, {}, "", str(e) or type(e).__name__)
+    finally:
+        connection.close()

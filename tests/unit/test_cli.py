@@ -109,7 +109,7 @@ def test_no_docker_installed(env: dict[str, str], tmp_path: Path) -> None:
 def test_doctor_reports_missing_kind(env: dict[str, str], tmp_path: Path) -> None:
     done = kubelab({**env, "PATH": str(tmp_path)}, "doctor")
     assert done.returncode == ExitCode.ENVIRONMENT
-    assert "kind        not on PATH" in done.stdout
+    assert "kind        not installed: kubelab gets kind v0.32.0 when first needed" in done.stdout
     assert "docker is not installed" in done.stdout
 
 
@@ -129,3 +129,15 @@ def test_list_shows_both_languages(env: dict[str, str]) -> None:
     done = kubelab(env, "list")
     assert done.returncode == 0
     assert "ReplicaSet과 자가 치유 / ReplicaSet self-healing" in done.stdout
+
+
+@pytest.mark.parametrize("folder", ["my labs/node-data", "labs #1/node-data", "it's: here/node-data"])
+def test_the_kind_config_keeps_any_checkout_path_whole(folder: str) -> None:
+    import yaml
+
+    from kubelab.cluster import kind_config
+
+    config = yaml.safe_load(kind_config(Path("/home/learner") / folder))
+    [node] = config["nodes"]
+    assert node["extraMounts"] == [{"hostPath": f"/home/learner/{folder}", "containerPath": "/data"}]
+    assert [m["hostPort"] for m in node["extraPortMappings"]] == [30080, 30081, 30082, 30083, 30084]

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -87,3 +90,75 @@ def test_folders_are_read_in_name_order(tmp_path: Path) -> None:
     write(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n", "1.yml")
     write(tmp_path, "not yaml at all: [", "notes.txt")
     assert [d.name for d in manifests.load([tmp_path])] == ["a", "b"]
+
+
+# --- untrusted input: limits -------------------------------------------------------------
+
+
+def refused_quickly(path: Path, *words: str) -> None:
+    """Reading `path` is refused with these words, in well under a second, without hanging."""
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            manifests.load([path])
+            outcome.append(None)
+        except BaseException as e:
+            outcome.append(e)
+
+    started = time.monotonic()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=5)
+    assert outcome, f"reading {path.name} did not end within 5 s"
+    assert time.monotonic() - started < 1
+    assert isinstance(outcome[0], InputError), outcome[0]
+    for word in words:
+        assert word in outcome[0].en
+
+
+def test_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "x.yaml"
+    os.mkfifo(fifo)
+    refused_quickly(fifo, "not a regular file")
+    refused_quickly(tmp_path, "not a regular file")  # found in a folder too
+
+
+def test_a_huge_file_is_refused_from_its_size(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as out:
+        out.truncate(50 * 1024 * 1024)
+    refused_quickly(huge, "50.0 MiB", "at most 1024 KiB")
+
+
+def test_aliases_cannot_expand_a_small_file_into_gigabytes(tmp_path: Path) -> None:
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: lol}", "data:", '  a0: &a0 ["lol"]']
+    for level in range(1, 10):
+        earlier = ", ".join([f"*a{level - 1}"] * 9)
+        lines.append(f"  a{level}: &a{level} [{earlier}]")
+    bomb = write(tmp_path, "\n".join(lines) + "\n")
+    assert bomb.stat().st_size < 1024
+    refused_quickly(bomb, "aliases expand to more than")
+
+
+def test_an_alias_to_itself_is_refused(tmp_path: Path) -> None:
+    refused_quickly(
+        write(tmp_path, "apiVersion: v1\nkind: List\nmetadata: {name: x}\nitems: &a [*a]\n"), "itself"
+    )
+
+
+def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: &l {app: web}}\ndata: {x: '1'}\n"
+    text += "x-copy: *l\n"
+    [doc] = manifests.load([write(tmp_path, text)])
+    assert doc.obj["x-copy"] == {"app": "web"}
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n---\n"])
+def test_a_file_with_no_object_is_said_so(tmp_path: Path, text: str) -> None:
+    refused_quickly(write(tmp_path, text), "holds no Kubernetes object")
+
+
+def test_too_many_documents_are_refused(tmp_path: Path) -> None:
+    one = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    refused_quickly(write(tmp_path, "---\n".join([one] * 101)), "more than 100 documents")

@@ -52,3 +52,36 @@ def test_no_server_is_no_answer() -> None:
     answer = http_get(f"http://127.0.0.1:{port}/", timeout=1)
     assert answer.status == 0
     assert answer.describe().startswith(f"no answer from http://127.0.0.1:{port}/")
+
+
+class Redirect(http.server.BaseHTTPRequestHandler):
+    target = ""
+
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", self.target)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_redirect_is_an_answer_not_an_errand(server: str) -> None:
+    """A NodePort that answers 302 elsewhere must not make kubelab fetch another address."""
+    Redirect.target = server + "/"
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        answer = http_get(f"http://127.0.0.1:{httpd.server_address[1]}/")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert answer.status == 302 and answer.headers["Location"] == server + "/"
+
+
+def test_the_environments_proxy_is_not_used(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert http_get(server + "/").status == 200
