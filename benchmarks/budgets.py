@@ -11,21 +11,24 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-from kubelab import cluster, labspec, lint, repo
-from kubelab.errors import KubelabError
+from kubelab import cluster, labspec, lint, manifests, repo
+from kubelab.errors import InputError, KubelabError
 from kubelab.kube import Kube
 
-LINT, CHECK, START, VERIFY = (
+LINT, REFUSE, CHECK, START, VERIFY = (
     "lint all labs",
+    "refuse a 50 MB manifest",
     "check lab 01 (solution applied)",
     "start lab 01 (cluster reused)",
     "verify lab 01",
 )
-BUDGETS = {LINT: 2.0, CHECK: 60.0, START: 60.0, VERIFY: 900.0}
+BUDGETS = {LINT: 2.0, REFUSE: 1.0, CHECK: 60.0, START: 60.0, VERIFY: 900.0}
 """Seconds (median) each may take on the 2-core build machine."""
 
 
@@ -54,7 +57,7 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
 
 
 def kubelab(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "kubelab", *args], check=False, capture_output=True)
+    subprocess.run([sys.executable, "-m", "kubelab", *args], check=False, capture_output=True, timeout=3600)
 
 
 def cluster_answers() -> bool:
@@ -65,9 +68,22 @@ def cluster_answers() -> bool:
     return True
 
 
+def refuse(path: Path) -> None:
+    """A learner's file that must be refused (from its size, not by parsing it)."""
+    try:
+        manifests.load([path])
+    except InputError:
+        return
+    raise AssertionError(f"{path} was accepted")
+
+
 def measure() -> list[Measure]:
     lint_all = lambda: [list(lint.lab_problems(lab)) for lab in labspec.all_labs()]  # noqa: E731
     found = [Measure(LINT, BUDGETS[LINT], timed(lint_all, 5))]
+    with tempfile.TemporaryDirectory() as folder:
+        huge = Path(folder) / "huge.yaml"
+        huge.write_bytes(b"# filler\n" * (50 * 1024 * 1024 // 9))
+        found.append(Measure(REFUSE, BUDGETS[REFUSE], timed(lambda: refuse(huge), 5)))
     if not cluster_answers():
         print("no cluster: cluster budgets not measured (make lab-01 first)")
         return found

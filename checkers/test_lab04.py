@@ -16,12 +16,12 @@ import posixpath
 import secrets
 import shlex
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from kubelab import tools
 from kubelab.checks import (
     LabContext,
     assert_that,
@@ -32,6 +32,7 @@ from kubelab.checks import (
     pod_states,
 )
 from kubelab.cluster import KIND_CONTEXT
+from kubelab.errors import EnvironmentProblem
 from kubelab.kube import ExecResult, exec_in_pod
 from kubelab.manifests import Obj
 from kubelab.text import Text
@@ -224,18 +225,12 @@ def ready_pod(lab: LabContext, name: str, old_uid: str | None = None) -> Obj:
 def host_data_root(lab: LabContext, node: str) -> Path | None:
     """The host folder a kind node mounts at /data, found by docker inspect (the cluster may
     have been created from another checkout); None when it cannot be seen from here."""
-    docker = shutil.which("docker")
-    if lab.kube.target.context != KIND_CONTEXT or docker is None or not node:
+    if lab.kube.target.context != KIND_CONTEXT or shutil.which("docker") is None or not node:
         return None
     try:
-        done = subprocess.run(
-            [docker, "inspect", node, "--format", "{{json .Mounts}}"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        done = tools.docker("inspect", node, "--format", "{{json .Mounts}}", timeout=20)
         mounts = json.loads(done.stdout or "null") if done.returncode == 0 else None
-    except (subprocess.TimeoutExpired, ValueError, OSError):
+    except (EnvironmentProblem, ValueError):
         return None
     for mount in mounts or []:
         if mount.get("Destination") == NODE_ROOT:

@@ -146,10 +146,9 @@ def run_steps(target: Target, namespace: str, steps: Iterable[Step]) -> list[Rej
     the first that fails (or runs out of time) stops the rest and is returned."""
     for step in steps:
         command = [str(kubectl_path()), *target.kubectl_flags(), "-n", namespace, *step]
+        limit = deadline.bound(STEP_TIMEOUT)
         try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=deadline.bound(STEP_TIMEOUT)
-            )
+            done = subprocess.run(command, capture_output=True, text=True, timeout=limit)
         except subprocess.TimeoutExpired:
             return [Rejection("kubectl " + " ".join(step), "step", "", "timed out")]
         if done.returncode != 0:

