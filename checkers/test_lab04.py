@@ -32,7 +32,7 @@ from kubelab.checks import (
     pod_states,
 )
 from kubelab.cluster import KIND_CONTEXT
-from kubelab.errors import EnvironmentProblem
+from kubelab.errors import EnvironmentProblem, KubelabError
 from kubelab.kube import ExecResult, exec_in_pod
 from kubelab.manifests import Obj
 from kubelab.text import Text
@@ -647,22 +647,32 @@ def marker_after_recreate(
 
 
 def remove_marker(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mount) -> None:
-    """Remove the marker through the pod; when the pod cannot run commands, from the host
-    folder of a hostPath (an emptyDir marker went with its pod)."""
-    if sh(lab, name_of(pod), mount.container, f"rm -f {shlex.quote(marker)}").code != 0:
-        clean_on_host(lab, pod, volume, marker, mount)
+    """Remove the marker through the pod once it is Ready again; when it cannot run
+    commands, from the host folder of a hostPath. An emptyDir's marker went with the pod
+    it was written in."""
+    try:
+        wait_until(lambda: ready_pod(lab, name_of(pod)), 45)
+        if sh(lab, name_of(pod), mount.container, f"rm -f {shlex.quote(marker)}").code == 0:
+            return
+    except KubelabError:
+        pass
+    if volume_type(volume) == "hostPath":
+        assert_that(clean_on_host(lab, pod, volume, marker, mount), marker, "removed", "not reachable")
 
 
-def clean_on_host(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mount) -> None:
-    """Remove a marker left in a hostPath through the host folder (when the pod is not there)."""
+def clean_on_host(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mount) -> bool:
+    """Remove a marker left in a hostPath through the host folder; False when the node's
+    folder cannot be seen from here."""
     path = field(volume, "hostPath.path")
     root = host_data_root(lab, str(field(pod, "spec.nodeName") or ""))
     if not path or root is None:
-        return
+        return False
     node_path = posixpath.join(str(path), mount.sub_path, posixpath.basename(marker))
     host = host_path_of(root, node_path)
-    if host is not None:
-        host.unlink(missing_ok=True)
+    if host is None:
+        return False
+    host.unlink(missing_ok=True)
+    return True
 
 
 def test_emptydir_dies_with_its_pod(lab: LabContext) -> None:

@@ -685,7 +685,9 @@ def test_data_survives_pod_recreation(lab: LabContext) -> None:
 
 
 def remove_markers(lab: LabContext, mounts: dict[str, Any], marker: str) -> None:
-    """Remove the checker's marker from every claim, through the learner's pod."""
+    """Remove the checker's marker from every claim, through the learner's pod once it
+    is Ready (again)."""
+    wait_until(lambda: running_pod(lab), 60)
     for claim, mount in mounts.items():
         done = in_pod(lab, mount, 'rm -f "$1/$2"', mount.path, marker)
         assert_that(

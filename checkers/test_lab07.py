@@ -19,6 +19,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from kubelab import deadline
 from kubelab.checks import LabContext, assert_that, deleting, fail, field, is_ready, name_of
 from kubelab.manifests import Obj
 from kubelab.text import Text
@@ -134,7 +135,7 @@ def first_log_line(lab: LabContext, pod: str, container: str) -> str:
     try:
         text = lab.kube.call(
             lambda: api.read_namespaced_pod_log(
-                pod, lab.namespace, container=container, limit_bytes=300, _request_timeout=10
+                pod, lab.namespace, container=container, limit_bytes=300, _request_timeout=deadline.bound(10)
             )
         )
     except ApiException:
@@ -436,10 +437,15 @@ def test_web_mount_is_read_only(lab: LabContext) -> None:
     assert_that(volume is not None, subject, f"a volume mounted at {SERVED}", mounts(found.web), final=True)
     read_only = bool((mount_of(found.web, str(volume)) or {}).get("readOnly"))
     probe = f"{SERVED}/.kubelab-write-test"
-    done = lab.exec(found.name, ["touch", probe], container=found.web.get("name"))
+    container = str(found.web.get("name"))
+
+    def take_out() -> None:
+        gone = lab.exec(found.name, ["rm", "-f", probe], container=container)
+        assert_that(gone.code == 0, subject, f"{probe} removed", gone.stderr.strip()[:160])
+
+    lab.defer(f"remove {probe} from {subject}", take_out)
+    done = lab.exec(found.name, ["touch", probe], container=container)
     wrote = done.code == 0
-    if wrote:
-        lab.exec(found.name, ["rm", "-f", probe], container=found.web.get("name"))
     said = "succeeded" if wrote else f"failed ({done.stderr.strip()[:100] or f'exit {done.code}'})"
     assert_that(
         read_only and not wrote,

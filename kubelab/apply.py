@@ -70,6 +70,9 @@ def _refuse_other_namespace(doc: Document, namespace: str) -> None:
         )
 
 
+NOT_OURS = "already exists and kubelab did not create it; kubelab does not change it"
+
+
 def _apply_one(
     kube: Kube, doc: Document, namespace: str, lab_id: str, dry_run: bool, cleanup: Cleanup | None
 ) -> Rejection | None:
@@ -81,13 +84,7 @@ def _apply_one(
             return None
         live = kube.get(doc.kind, doc.name)
         if live is not None and ownership.is_ours(kube, live) is None:
-            return Rejection(
-                doc.where,
-                doc.kind,
-                doc.name,
-                "already exists and kubelab did not create it; kubelab does not change it "
-                f"(delete or rename yours: kubectl get {doc.kind.lower()} {doc.name})",
-            )
+            return Rejection(doc.where, doc.kind, doc.name, NOT_OURS)
         if live is not None or dry_run:
             kube.apply(body, dry_run=dry_run)
             return None
@@ -101,6 +98,17 @@ def _apply_one(
     return None
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What apply_documents did."""
+
+    rejected: tuple[Rejection, ...] = ()
+    """Documents refused (only when not strict)."""
+    kept: tuple[str, ...] = ()
+    """Cluster-scoped objects that exist and are not kubelab's, left as they are
+    (keep_existing)."""
+
+
 def apply_documents(
     kube: Kube,
     docs: Iterable[Document],
@@ -108,37 +116,49 @@ def apply_documents(
     lab_id: str,
     *,
     strict: bool = True,
+    keep_existing: bool = False,
     cleanup: Cleanup | None = None,
-) -> list[Rejection]:
+) -> Applied:
     """Apply each document (server-side, field manager kubelab) into `namespace`.
 
     strict (a learner's files): every document is first checked by the API server with
     a dry run, and the first refusal is an InputError before anything is applied.
     Otherwise (verify) what is accepted is applied and the refusals are returned.
+    A cluster-scoped object that exists and is not kubelab's is refused — or, with
+    keep_existing (a learner's own volume, applied by the learner before), left as it is.
     Cluster-scoped objects kubelab creates are recorded, and removed by `cleanup` if given.
     """
     docs = list(docs)
     for doc in docs:
         _refuse_other_namespace(doc, namespace)
+    kept: list[str] = []
     if strict:
         for doc in docs:
             refused = _apply_one(kube, doc, namespace, lab_id, True, None)
-            if refused is not None:
+            if refused is not None and keep_existing and refused.reason == NOT_OURS:
+                kept.append(f"{doc.kind} {doc.name}")
+            elif refused is not None:
                 raise InputError(
                     f"the API server refused {refused.line()}; nothing was applied",
                     f"API 서버가 거부했습니다: {refused.line()}; 아무것도 적용하지 않았습니다",
                 )
     rejected = []
+    applied: list[str] = []
     for doc in docs:
+        if f"{doc.kind} {doc.name}" in kept:
+            continue
         refused = _apply_one(kube, doc, namespace, lab_id, False, cleanup)
-        if refused is not None:
-            if strict:
-                raise InputError(
-                    f"the API server refused {refused.line()}",
-                    f"API 서버가 거부했습니다: {refused.line()}",
-                )
+        if refused is None:
+            applied.append(f"{doc.kind} {doc.name}")
+        elif strict:  # accepted in the dry run, refused now: say what is applied already
+            done = ", ".join(applied) or "nothing"
+            raise InputError(
+                f"the API server refused {refused.line()} (already applied: {done})",
+                f"API 서버가 거부했습니다: {refused.line()} (이미 적용됨: {done})",
+            )
+        else:
             rejected.append(refused)
-    return rejected
+    return Applied(tuple(rejected), tuple(kept))
 
 
 def run_steps(target: Target, namespace: str, steps: Iterable[Step]) -> list[Rejection]:
@@ -191,4 +211,5 @@ def reset(kube: Kube, lab: Lab) -> ResetReport:
     lab_ns = f"Namespace {lab.namespace}"
     if lab_ns not in removed and lab_ns not in left_alone and kube.get("Namespace", lab.namespace):
         left_alone.append(lab_ns)
+    left_alone = [o for o in left_alone if o not in failed]  # ours, still being deleted
     return ResetReport(tuple(removed), tuple(left_alone), tuple(leftovers))

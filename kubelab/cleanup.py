@@ -28,6 +28,9 @@ NOTICE = "kubelab: cleaning up what this run created (Ctrl-C again is ignored un
 class Cleanup:
     """What to undo, registered as it is done."""
 
+    TOTAL_SECONDS = 180.0
+    """Seconds all of one cleanup may take (each step also at most STEP_SECONDS)."""
+
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
         self._steps: list[tuple[str, Callable[[], None]]] = []
@@ -46,21 +49,20 @@ class Cleanup:
     def run(self) -> list[str]:
         """Undo everything, shielded from Ctrl-C; returns the leftovers (also kept in
         `self.leftovers`, for a caller that an interrupt after the cleanup reaches)."""
-        with interrupts.shielded(NOTICE):
+        with interrupts.shielded(NOTICE), deadline.fresh(self.TOTAL_SECONDS):
             while self._steps:
                 what, undo = self._steps.pop()
-                with deadline.fresh(STEP_SECONDS):
+                with deadline.within(STEP_SECONDS):
                     try:
                         undo()
                     except Exception as e:  # best effort: any failure is a leftover, never the verdict
                         self.leftovers.append(f"{what}: {_reason(e)}")
             owned, self._owned = self._owned, []
             if owned:
-                with deadline.fresh(ownership.REMOVE_WAIT + STEP_SECONDS):
-                    try:
-                        self.leftovers += ownership.remove_all(self.kube, owned)
-                    except KubelabError as e:
-                        self.leftovers += [f"{o.describe()}: {e.en}" for o in owned]
+                try:
+                    self.leftovers += ownership.remove_all(self.kube, owned)
+                except KubelabError as e:
+                    self.leftovers += [f"{o.describe()}: {e.en}" for o in owned]
         return self.leftovers
 
 

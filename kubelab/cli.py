@@ -164,7 +164,15 @@ def check(
     kube = cluster.connect(Options.settings())
     target_ns = namespace or lab.namespace
     _require_namespace(kube, lab, target_ns)
-    apply.apply_documents(kube, docs, target_ns, lab.id)
+    applied = apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True)
+    if applied.kept:
+        kept = ", ".join(applied.kept)
+        say(
+            Text(
+                f"이미 있는 것은 그대로 두었습니다 (kubelab이 만든 것이 아님): {kept}",
+                f"left as they are (they exist, and kubelab did not create them): {kept}",
+            )
+        )
     card = engine.run_checks(lab, kube.target, target_ns, Options.lang, only or [])
     report.scorecard(card, Options.lang)
     _show_leftovers(card.leftovers)

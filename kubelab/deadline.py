@@ -18,8 +18,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-MIN_BOUND = 1.0
-"""Seconds any single operation gets, even at the deadline (a request needs a moment)."""
+MIN_BOUND = 5.0
+"""Seconds any single operation gets, even at the deadline: a request or a short command
+normally takes milliseconds, so one that needs more than this is the machine's fault,
+not a squeeze at the end of a check."""
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,13 @@ def kind(chosen: cluster.Settings) -> Finding:
     pinned = repo.versions()["KIND_VERSION"]
     path = _kind_here(chosen)
     if path is None:
-        how = "built with Go" if shutil.which("go") else f"downloaded for {tools.platform_name()} if pinned"
-        return Finding("kind", True, f"not installed: kubelab gets kind {pinned} when first needed ({how})")
+        pinned_sha = f"KIND_SHA256_{tools.platform_name().replace('-', '_').upper()}" in repo.versions()
+        if shutil.which("go") or pinned_sha:
+            how = "built with Go" if shutil.which("go") else f"downloaded for {tools.platform_name()}"
+            return Finding(
+                "kind", True, f"not installed: kubelab gets kind {pinned} when first needed ({how})"
+            )
+        return Finding("kind", False, f"not installed: install kind {pinned} (or Go), or set KUBELAB_KIND")
     found = _version([path, "version"])
     return Finding("kind", pinned in found, f"{found} (pinned {pinned})")
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kubelab import interrupts, repo
+from kubelab.cleanup import Cleanup
 from kubelab.errors import EnvironmentProblem, ExitCode, Interrupted, KubelabError
 from kubelab.kube import Target
 from kubelab.labspec import Lab
@@ -30,10 +31,10 @@ from kubelab.waiting import timeout_scale
 
 START_SECONDS = 60.0
 """Room for the child to start, collect and connect."""
-CHECK_CLEANUP_SECONDS = 60.0
+CHECK_CLEANUP_SECONDS = Cleanup.TOTAL_SECONDS
 """Room per check for undoing what it changed."""
-STOP_SECONDS = 240.0
-"""How long an interrupted child may take to undo what its checks changed."""
+STOP_SECONDS = Cleanup.TOTAL_SECONDS + 60.0
+"""How long an interrupted child may take to undo what its checks changed and end."""
 
 
 def results_path(namespace: str) -> Path:
@@ -82,16 +83,20 @@ def run_budget(lab: Lab, only: Iterable[str] = ()) -> float:
     return START_SECONDS + sum(c.timeout * timeout_scale() + CHECK_CLEANUP_SECONDS for c in specs)
 
 
-def _stop(child: subprocess.Popen[str]) -> None:
-    """Interrupt the child's process group once; kill it if it has not ended in time."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGINT)
-    try:
-        child.communicate(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
+def _stop(child: subprocess.Popen[str]) -> bool:
+    """Interrupt the child's process group once, and let it undo what its checks changed;
+    kill it if it has not ended in time. True when it ended by itself."""
+    with interrupts.shielded(reraise=False):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)
-        child.communicate()
+            os.killpg(child.pid, signal.SIGINT)
+        try:
+            child.communicate(timeout=STOP_SECONDS)
+            return True
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            return False
 
 
 def _read(out: Path) -> Scorecard | None:
@@ -119,11 +124,13 @@ def run_checks(lab: Lab, target: Target, namespace: str, lang: Lang, only: Itera
     try:
         stdout, stderr = child.communicate(timeout=budget)
     except subprocess.TimeoutExpired:
-        with interrupts.shielded():
-            _stop(child)
+        ended = _stop(child)
+        card = _read(out)
+        left = f"; could not remove: {'; '.join(card.leftovers)}" if card and card.leftovers else ""
+        unsure = "" if ended and card else "; kubelab reset removes what it created"
         raise EnvironmentProblem(
-            f"the checks of lab {lab.id} did not finish within {budget:.0f} s and were stopped",
-            f"실습 {lab.id}의 검사가 {budget:.0f}초 안에 끝나지 않아 멈췄습니다",
+            f"the checks of lab {lab.id} did not finish within {budget:.0f} s and were stopped{left}{unsure}",
+            f"실습 {lab.id}의 검사가 {budget:.0f}초 안에 끝나지 않아 멈췄습니다{left}{unsure}",
         ) from None
     except KeyboardInterrupt:
         print(
@@ -131,10 +138,11 @@ def run_checks(lab: Lab, target: Target, namespace: str, lang: Lang, only: Itera
             file=sys.stderr,
             flush=True,
         )
-        with interrupts.shielded():
-            _stop(child)
+        ended = _stop(child)
         card = _read(out)
-        raise Interrupted(card.leftovers if card else ()) from None
+        if not ended or card is None:
+            raise Interrupted(undone=False) from None
+        raise Interrupted(card.leftovers, undone=True) from None
     card = _read(out)
     if card is None:
         tail = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]

@@ -69,24 +69,35 @@ class LabContentError(KubelabError):
 
 
 class Interrupted(KubelabError):
-    """The run was stopped (Ctrl-C, SIGINT) and has cleaned up after itself."""
+    """The run was stopped (Ctrl-C, SIGINT), after undoing what it could."""
 
     exit_code = ExitCode.INTERRUPTED
     label = "interrupted"
 
-    def __init__(self, leftovers: tuple[str, ...] | list[str] = ()) -> None:
+    def __init__(self, leftovers: tuple[str, ...] | list[str] = (), undone: bool | None = None) -> None:
         self.leftovers = tuple(leftovers)
+        self.undone = undone
+        """True: the undo ran to its end; False: it could not be confirmed; None: the
+        command had nothing to undo."""
         if self.leftovers:
             listed = "; ".join(self.leftovers)
             super().__init__(
-                f"stopped; could not remove: {listed}",
-                f"중단했습니다; 지우지 못한 것: {listed}",
+                f"stopped; could not remove: {listed}", f"중단했습니다; 지우지 못한 것: {listed}"
             )
-        else:
+        elif undone:
             super().__init__(
                 "stopped; what this run changed was undone",
                 "중단했습니다; 이번 실행이 바꾼 것은 되돌렸습니다",
             )
+        elif undone is False:
+            super().__init__(
+                "stopped; kubelab could not confirm that it undid what the checks changed "
+                "(kubelab reset NN removes what it created)",
+                "중단했습니다; 검사가 바꾼 것을 모두 되돌렸는지 확인하지 못했습니다 "
+                "(kubelab reset NN 이 kubelab이 만든 것을 지웁니다)",
+            )
+        else:
+            super().__init__("stopped", "중단했습니다")
 
 
 class ChecksFailed(KubelabError):

@@ -44,9 +44,10 @@ def raise_if_interrupted() -> None:
 
 
 @contextmanager
-def shielded(notice: str = "") -> Iterator[None]:
+def shielded(notice: str = "", reraise: bool = True) -> Iterator[None]:
     """Run cleanup that a Ctrl-C must not cut short: while inside, SIGINT only prints
-    `notice` (once); a Ctrl-C that came inside is raised when the cleanup is done."""
+    `notice` (once); a Ctrl-C that came inside is raised when the cleanup is done (unless
+    the caller is already stopping because of one: reraise=False)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -63,6 +64,6 @@ def shielded(notice: str = "") -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if came.is_set():
+    if came.is_set() and reraise:
         _interrupted.set()
         raise KeyboardInterrupt

@@ -14,6 +14,7 @@ failed check.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +52,7 @@ TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 """API answers that say "not now" rather than "no"."""
 
 
-class StreamStalled(OSError):
-    """An exec stream that stayed open and said nothing within its time."""
+_HANDSHAKE = re.compile(r"Handshake status (\d{3})")
 
 
 def is_transient(error: BaseException) -> bool:
@@ -60,9 +60,11 @@ def is_transient(error: BaseException) -> bool:
     answer about the learner's objects?"""
     if isinstance(error, ApiException):
         if error.status == 0:  # the exec websocket could not be opened
-            # "Handshake status 4xx": the API server said no (no such pod or container);
-            # anything else (refused, timed out, 5xx) is the connection's fault.
-            return not str(error.reason or "").startswith("Handshake status 4")
+            # An HTTP answer to the upgrade is the API server's (or kubelet's) word about
+            # the pod — "container not found" comes as a 500 — unless it says "not now";
+            # no HTTP answer at all (refused, timed out) is the connection's fault.
+            answered = _HANDSHAKE.match(str(error.reason or ""))
+            return answered is None or int(answered.group(1)) in TRANSIENT_STATUS - {500}
         return error.status in TRANSIENT_STATUS
     return isinstance(error, (urllib3.exceptions.HTTPError, OSError, websocket.WebSocketException))
 
@@ -326,18 +328,20 @@ def exec_in_pod(
     """Run a command in a pod's container and wait for it (kubectl exec POD -- COMMAND),
     for at most `timeout` seconds (less when the deadline is nearer).
 
-    A container that cannot run commands (no such pod or container, not started, gone
-    while the command ran) gives code -1 and the reason in stderr, like any failed
-    command, so checks can wait it out. A stream that breaks or goes silent is the
-    connection's fault: retried, then ClusterUnavailable.
+    Whatever the pod makes of it is a result, like any failed command, so checks can
+    wait it out: no such pod or container, a container not running (code -1 and the API
+    server's reason), a command that did not finish in time, a stream that closed or
+    broke while it ran (code -1). Only an exec that never reached the API server (no
+    connection, 429, 5xx from the API server itself) is tried again — the command has
+    not run then — and, when that lasts, is ClusterUnavailable. A broken stream is noted
+    in `kube.faults`, so a check that fails after it is not blamed on the learner.
     """
     from kubernetes.stream import stream
 
-    def run() -> ExecResult:
-        limit = deadline.bound(timeout)
+    def connect() -> Any:
         api = client.CoreV1Api(kube.api)
         kwargs = {"container": container} if container else {}
-        resp = stream(
+        return stream(
             api.connect_get_namespaced_pod_exec,
             pod,
             namespace,
@@ -349,21 +353,26 @@ def exec_in_pod(
             _preload_content=False,
             **kwargs,
         )
-        try:
-            resp.run_forever(timeout=limit)
-            if resp.is_open():
-                raise StreamStalled(f"exec in {namespace}/{pod} did not finish within {limit:g} s")
-            out, err, code = resp.read_stdout() or "", resp.read_stderr() or "", _exit_code(resp)
-            if code == -1 and not err:
-                err = "exec ended without an exit status (the container stopped?)"
-            return ExecResult(code, out, err)
-        finally:
-            resp.close()
 
     try:
-        return kube.call(run)
+        resp = kube.call(connect)
     except ApiException as e:
         return ExecResult(-1, "", api_reason(e))
+    limit = deadline.bound(timeout)
+    try:
+        resp.run_forever(timeout=limit)
+        if resp.is_open():
+            return ExecResult(-1, resp.read_stdout() or "", f"no answer within {limit:g} s")
+        out, err, code = resp.read_stdout() or "", resp.read_stderr() or "", _exit_code(resp)
+        if code == -1 and not err:
+            err = "exec ended without an exit status (the container stopped?)"
+        return ExecResult(code, out, err)
+    except (OSError, websocket.WebSocketException) as e:
+        interrupts.raise_if_interrupted()
+        kube.faults.append(f"exec stream broke: {fault_reason(e)}")
+        return ExecResult(-1, "", f"the exec stream broke: {fault_reason(e)}")
+    finally:
+        resp.close()
 
 
 def _exit_code(resp: Any) -> int:
@@ -377,9 +386,14 @@ def _exit_code(resp: Any) -> int:
 
 
 def api_reason(error: ApiException) -> str:
-    """The API server's own message for a refused request, one line."""
+    """The API server's own message for a refused request, one line (for a refused exec,
+    the message in the body of its handshake answer)."""
+    body = error.body
+    reason = str(error.reason or "")
+    if not body and "-+-+-" in reason:  # websocket: "Handshake status … -+-+- headers -+-+- body"
+        body = reason.rsplit("-+-+-", 1)[-1].strip()
     try:
-        message = json.loads(error.body or "{}").get("message")
+        message = json.loads(body or "{}").get("message")
     except (ValueError, AttributeError):
         message = None
-    return str(message or error.reason or error).splitlines()[0]
+    return (str(message or reason or error).splitlines() or ["refused"])[0][:300]

@@ -33,6 +33,9 @@ from kubelab.waiting import wait_until
 MANAGED_BY = "app.kubernetes.io/managed-by"
 LAB = "kubelab.dev/lab"
 PURPOSE = "kubelab.dev/purpose"
+CREATION = "kubelab.dev/creation"
+"""Annotation with a token of one create call: when the API server's answer to a create
+was lost and the retry meets "already exists", the token tells our own object apart."""
 
 SYSTEM_NAMESPACES = frozenset(
     {"default", "kube-system", "kube-public", "kube-node-lease", "local-path-storage"}
@@ -117,15 +120,22 @@ def create(kube: Kube, obj: Obj, lab_id: str, purpose: str) -> Owned:
     """Create a namespace or cluster-scoped object (never take one over) and record it.
     A name already taken is an InputError that says so."""
     body = labelled(obj, ownership(lab_id, purpose))
+    token = secrets.token_hex(8)
+    metadata = body["metadata"]
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), CREATION: token}
     try:
         made = kube.create(body)
     except ConflictError as e:
-        raise InputError(
-            f"{obj['kind']} {obj['metadata']['name']} already exists and kubelab did not create it; "
-            "kubelab does not change or take over it",
-            f"{obj['kind']} {obj['metadata']['name']}이(가) 이미 있고 kubelab이 만든 것이 아닙니다; "
-            "kubelab은 그것을 바꾸거나 가져오지 않습니다",
-        ) from e
+        live = kube.get(obj["kind"], obj["metadata"]["name"])
+        if live is not None and (live["metadata"].get("annotations") or {}).get(CREATION) == token:
+            made = live  # our own create: its answer was lost, and the retry found it
+        else:
+            raise InputError(
+                f"{obj['kind']} {obj['metadata']['name']} already exists and kubelab did not create it; "
+                "kubelab does not change or take over it",
+                f"{obj['kind']} {obj['metadata']['name']}이(가) 이미 있고 kubelab이 만든 것이 아닙니다; "
+                "kubelab은 그것을 바꾸거나 가져오지 않습니다",
+            ) from e
     owned = Owned(
         kind=obj["kind"],
         api_version=str(obj.get("apiVersion", "v1")),

@@ -43,7 +43,6 @@ class _Run:
         self.results: list[CheckResult] = []
         self.error: KubelabError | None = None
         self.leftovers: list[str] = []
-        self.interrupted = False
 
 
 RUN_KEY = pytest.StashKey[_Run]()
@@ -194,8 +193,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     run = item.config.stash[RUN_KEY]
     fault = _environment_fault(item, call, report.failed) if report.when == "call" else None
-    if call.excinfo and call.excinfo.errisinstance(KeyboardInterrupt):
-        run.interrupted = True
     if fault is not None:
         run.error = run.error or fault
         item.session.shouldstop = fault.en  # nothing after this can be judged fairly
@@ -242,6 +239,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         error_ko=run.error.ko if run.error else None,
         error_code=int(run.error.exit_code) if run.error else 0,
         leftovers=tuple(run.leftovers),
-        interrupted=run.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED,
+        interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
     )
     card.write(path)

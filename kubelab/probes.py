@@ -8,6 +8,7 @@ that a manifest is spelled a certain way.
 from __future__ import annotations
 
 import http.client
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -42,12 +43,18 @@ def http_get(url: str, timeout: float = 3) -> HttpAnswer:
     if parts.scheme != "http" or not parts.hostname:
         return HttpAnswer(url, 0, {}, "", "only http://host:port/ addresses are probed")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=deadline.bound(timeout))
+    limit = deadline.bound(timeout)
+    ends = time.monotonic() + limit
+    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=limit)
     try:
         connection.request("GET", target, headers={"Connection": "close"})
         response = connection.getresponse()
-        body = response.read(MAX_BODY).decode("utf-8", "replace")
-        return HttpAnswer(url, response.status, dict(response.getheaders()), body)
+        body = b""
+        while len(body) < MAX_BODY and (chunk := response.read1(MAX_BODY - len(body))):
+            body += chunk
+            if time.monotonic() > ends:  # a server that drips its answer does not hold the check
+                raise TimeoutError(f"the answer did not end within {limit:g} s")
+        return HttpAnswer(url, response.status, dict(response.getheaders()), body.decode("utf-8", "replace"))
     except (OSError, http.client.HTTPException) as e:
         return HttpAnswer(url, 0, {}, "", str(e) or type(e).__name__)
     finally:

@@ -82,13 +82,15 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
     cleanup = Cleanup(kube)
     try:
         namespace = apply.scratch_namespace(kube, lab, "verify", cleanup)
-        rejected = apply.apply_documents(kube, docs, namespace, lab.id, strict=False, cleanup=cleanup)
+        rejected = list(
+            apply.apply_documents(kube, docs, namespace, lab.id, strict=False, cleanup=cleanup).rejected
+        )
         rejected += apply.run_steps(kube.target, namespace, variant.steps)
         card = engine.run_checks(lab, kube.target, namespace, lang)
     except KeyboardInterrupt:
-        raise Interrupted(cleanup.run()) from None
+        raise Interrupted(cleanup.run(), undone=True) from None
     except Interrupted as stopped:  # the checks were stopped and cleaned up after themselves
-        raise Interrupted((*stopped.leftovers, *cleanup.run())) from None
+        raise Interrupted((*stopped.leftovers, *cleanup.run()), undone=stopped.undone) from None
     finally:
         cleanup.run()  # a no-op when an interrupt already ran it
     return Outcome(

@@ -260,7 +260,9 @@ def test_a_learners_volume_of_the_same_name_is_not_taken_over(kube: Kube) -> Non
     try:
         namespace = apply.scratch_namespace(kube, lab, "verify", cleanup)
         docs = manifests.load([lab.solution])
-        rejected = apply.apply_documents(kube, docs, namespace, lab.id, strict=False, cleanup=cleanup)
+        rejected = apply.apply_documents(
+            kube, docs, namespace, lab.id, strict=False, cleanup=cleanup
+        ).rejected
         assert [r.name for r in rejected] == ["pv-static"]
         assert "kubelab did not create it" in rejected[0].reason
     finally:

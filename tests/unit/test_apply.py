@@ -50,7 +50,7 @@ def test_reset_deletes_what_kubelab_created_for_that_lab_and_nothing_else(fake_k
     ownership.scratch_namespace(kube, "lab-01", "01", "verify")
     apply.ensure_namespace(kube, "lab-02", "02")
     made = apply.apply_documents(kube, [doc(obj("PersistentVolume", "pv-lab"))], "lab-01", "01")
-    assert made == []
+    assert made == apply.Applied()
     # labels copied from kubelab's objects (kubectl get -o yaml, applied under another name):
     ours = ownership.ownership("01")
     fake_kube.put(obj("PersistentVolume", "pv-saved-copy", ours))
@@ -96,7 +96,7 @@ def test_an_existing_namespace_is_used_not_taken_over(fake_kube: FakeKube) -> No
 
 
 def test_documents_go_into_the_lab_namespace_with_labels(fake_kube: FakeKube) -> None:
-    assert apply.apply_documents(fake_kube, [doc(obj("ConfigMap", "c"))], "lab-01", "01") == []  # type: ignore[arg-type]
+    assert apply.apply_documents(fake_kube, [doc(obj("ConfigMap", "c"))], "lab-01", "01") == apply.Applied()  # type: ignore[arg-type]
     stored = fake_kube.get("ConfigMap", "c", "lab-01")
     assert stored is not None and stored["metadata"]["labels"]["kubelab.dev/lab"] == "01"
 
@@ -111,7 +111,7 @@ def test_someone_elses_volume_of_the_same_name_is_never_taken_over(fake_kube: Fa
     learners = fake_kube.put({**obj("PersistentVolume", "pv-static", {"mine": "yes"}), "spec": {"x": 1}})
     docs = [doc(obj("PersistentVolume", "pv-static")), doc(obj("ConfigMap", "c"), 2)]
     cleanup = Cleanup(kube)
-    rejected = apply.apply_documents(kube, docs, "ns", "05", strict=False, cleanup=cleanup)
+    rejected = apply.apply_documents(kube, docs, "ns", "05", strict=False, cleanup=cleanup).rejected
     assert [r.kind for r in rejected] == ["PersistentVolume"]
     assert "kubelab did not create it" in rejected[0].reason
     assert cleanup.run() == []
@@ -119,6 +119,11 @@ def test_someone_elses_volume_of_the_same_name_is_never_taken_over(fake_kube: Fa
     with pytest.raises(InputError, match="nothing was applied"):
         apply.apply_documents(kube, docs, "lab-05", "05")
     assert fake_kube.get("ConfigMap", "c", "lab-05") is None
+    # a learner's `check -f`: their own volume, applied by them before, is left as it is
+    kept = apply.apply_documents(kube, docs, "lab-05", "05", keep_existing=True)
+    assert kept.kept == ("PersistentVolume pv-static",)
+    assert fake_kube.get("PersistentVolume", "pv-static") == learners
+    assert fake_kube.get("ConfigMap", "c", "lab-05") is not None
 
 
 def test_a_volume_kubelab_created_is_removed_by_the_cleanup(fake_kube: FakeKube) -> None:
@@ -152,6 +157,24 @@ def test_a_refused_document_leaves_nothing_applied() -> None:
     with pytest.raises(InputError, match=r"refused a\.yaml#2 \(ReplicaSet rs\): selector does not match"):
         apply.apply_documents(kube, docs, "lab-01", "01")  # type: ignore[arg-type]
     assert kube.objects == {}
-    rejected = apply.apply_documents(kube, docs, "ns", "01", strict=False)  # type: ignore[arg-type]
+    rejected = apply.apply_documents(kube, docs, "ns", "01", strict=False).rejected  # type: ignore[arg-type]
     assert [r.reason for r in rejected] == ["selector does not match template labels"]
     assert {name for _, _, name in kube.objects} == {"first", "last"}
+
+
+class LostAnswerKube(FakeKube):
+    """The create reached the API server, its answer was lost, and the retry (Kube.call)
+    met "already exists"."""
+
+    def create(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        super().create(obj, namespace)
+        return super().create(obj, namespace)
+
+
+def test_a_create_whose_answer_was_lost_is_still_recorded_as_ours() -> None:
+    kube: Any = LostAnswerKube()
+    owned = ownership.create_namespace(kube, "lab-01", "01", "lab")
+    assert ownership.recorded(kube) == [owned]
+    kube.put(obj("Namespace", "taken"))
+    with pytest.raises(InputError, match="already exists and kubelab did not create it"):
+        ownership.create_namespace(kube, "taken", "01", "lab")

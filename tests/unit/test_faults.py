@@ -13,7 +13,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubelab import deadline
 from kubelab.errors import ClusterUnavailable
-from kubelab.kube import Kube, StreamStalled, Target, exec_in_pod, is_transient
+from kubelab.kube import Kube, Target, api_reason, exec_in_pod, is_transient
 from kubelab.waiting import retry_transient
 
 
@@ -31,10 +31,23 @@ def test_answers_about_the_objects_are_not(status: int) -> None:
     assert not is_transient(api_error(status))
 
 
-def test_an_exec_refused_by_the_api_server_is_the_pods_business() -> None:
-    assert not is_transient(api_error(0, "Handshake status 404 Not Found -+-+- {...}"))
+NOT_RUNNING = (
+    "Handshake status 500 Internal Server Error -+-+- {'content-type': 'application/json'} -+-+- "
+    '{"kind":"Status","apiVersion":"v1","status":"Failure",'
+    '"message":"unable to upgrade connection: container not found (\\"web\\")","code":500}'
+)
+
+
+def test_an_exec_the_api_server_answered_is_the_pods_business() -> None:
+    """A container that is not running is answered with a 500: that is the learner's pod
+    (crash-looping, say), not the cluster failing."""
+    assert not is_transient(api_error(0, "Handshake status 404 Not Found -+-+- {} -+-+- None"))
+    assert not is_transient(api_error(0, NOT_RUNNING))
+    assert (
+        api_reason(api_error(0, NOT_RUNNING)) == 'unable to upgrade connection: container not found ("web")'
+    )
+    assert is_transient(api_error(0, "Handshake status 503 Service Unavailable -+-+- {} -+-+- None"))
     assert is_transient(api_error(0, "[Errno 111] Connection refused"))
-    assert is_transient(StreamStalled("exec in ns/p did not finish within 30 s"))
     assert is_transient(urllib3.exceptions.ReadTimeoutError(None, "/", "read timed out"))
 
 
