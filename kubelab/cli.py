@@ -135,6 +135,17 @@ def _ours(kube: Kube, namespace: str) -> bool:
     return live is not None and ownership.is_ours(kube, live) is not None
 
 
+def _say_left_alone(objects: tuple[str, ...]) -> None:
+    if objects:
+        alone = ", ".join(objects)
+        say(
+            Text(
+                f"그대로 두었습니다 (kubelab이 만든 것이 아님): {alone}",
+                f"left alone (kubelab did not create them): {alone}",
+            )
+        )
+
+
 def _show_leftovers(leftovers: tuple[str, ...] | list[str]) -> None:
     for line in leftovers:
         say(Text(f"지우지 못했습니다: {line}", f"could not remove: {line}"))
@@ -164,15 +175,7 @@ def check(
     kube = cluster.connect(Options.settings())
     target_ns = namespace or lab.namespace
     _require_namespace(kube, lab, target_ns)
-    applied = apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True)
-    if applied.kept:
-        kept = ", ".join(applied.kept)
-        say(
-            Text(
-                f"이미 있는 것은 그대로 두었습니다 (kubelab이 만든 것이 아님): {kept}",
-                f"left as they are (they exist, and kubelab did not create them): {kept}",
-            )
-        )
+    _say_left_alone(apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True).kept)
     card = engine.run_checks(lab, kube.target, target_ns, Options.lang, only or [])
     report.scorecard(card, Options.lang)
     _show_leftovers(card.leftovers)
@@ -191,14 +194,7 @@ def reset(lab_id: LabArg) -> None:
             f"deleted: {', '.join(done.removed) or 'nothing'}",
         )
     )
-    if done.left_alone:
-        alone = ", ".join(done.left_alone)
-        say(
-            Text(
-                f"그대로 두었습니다 (kubelab이 만든 것이 아님): {alone}",
-                f"left alone (kubelab did not create them): {alone}",
-            )
-        )
+    _say_left_alone(done.left_alone)
     _show_leftovers(done.leftovers)
     if done.leftovers:
         raise typer.Exit(ExitCode.ENVIRONMENT)
