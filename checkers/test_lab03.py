@@ -493,7 +493,7 @@ def test_rollout_keeps_four_available(lab: LabContext) -> None:
         script = f"for i in $(seq {ATTEMPTS}); do curl -sf -m 2 {url} && exit 0; echo RETRY; done; echo DOWN"
 
         def ask() -> str:
-            done = exec_in_pod(kube, PROBE, namespace, ["sh", "-c", script], "curl", timeout=10)
+            done = exec_in_pod(kube, PROBE, namespace, ["sh", "-c", script], "curl", timeout=ATTEMPTS * 2 + 5)
             out = done.stdout
             if "DOWN" in out or done.code != 0:
                 return "down"
