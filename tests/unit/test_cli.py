@@ -164,3 +164,23 @@ def test_the_node_image_is_what_docker_has(
     assert cluster.node_image(cluster.settings()) == names[chosen]
     monkeypatch.setenv("KUBELAB_NODE_IMAGE", "my/node:v1")
     assert cluster.node_image(cluster.settings()) == "my/node:v1"
+
+
+def test_a_node_image_that_cannot_be_pulled_says_what_to_run(
+    lab_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess as sp
+
+    from kubelab import cluster, tools
+    from kubelab.errors import EnvironmentProblem
+
+    monkeypatch.setattr(tools, "image_present", lambda image: False)
+    refused = sp.CompletedProcess(
+        ["docker"], 1, "", "Error response from daemon: dial tcp: lookup registry-1.docker.io"
+    )
+    monkeypatch.setattr(tools, "docker", lambda *args, **kwargs: refused)
+    with pytest.raises(EnvironmentProblem) as caught:
+        cluster.ensure_node_image("kindest/node:v1.36.1@sha256:abc")
+    assert "run `make offline-cluster` once" in caught.value.en
+    assert "lookup registry-1.docker.io" in caught.value.en
+    assert "\n" not in caught.value.line("ko")
