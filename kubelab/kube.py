@@ -394,6 +394,6 @@ def api_reason(error: ApiException) -> str:
         body = reason.rsplit("-+-+-", 1)[-1].strip()
     try:
         message = json.loads(body or "{}").get("message")
-    except (ValueError, AttributeError):
-        message = None
+    except (ValueError, AttributeError):  # a plain-text answer (the kubelet's) is the message
+        message = body if body and body != "None" else None
     return (str(message or reason or error).splitlines() or ["refused"])[0][:300]
