@@ -29,4 +29,5 @@ def test_lab_verifies(lab_id: str) -> None:
     print(done.stdout, done.stderr)
     assert done.returncode == 0, f"kubelab verify {lab_id} failed:\n{done.stdout}\n{done.stderr}"
     assert "✗" not in done.stdout
+    assert "left behind" not in done.stdout  # every variant's objects were removed after it
     assert "solution" in done.stdout and "starter" in done.stdout
