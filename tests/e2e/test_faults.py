@@ -208,21 +208,18 @@ def make(kube: Kube, obj: dict[str, Any]) -> dict[str, Any]:
     return kube.create(obj)
 
 
+def learners_volume(
+    name: str, path: str, labels: dict[str, str] | None = None, **spec: Any
+) -> dict[str, Any]:
+    """A PersistentVolume as a learner writes one (labels: copied from kubelab's, say)."""
+    metadata: dict[str, Any] = {"name": name, **({"labels": labels} if labels else {})}
+    body = {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": path}}
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": metadata, "spec": {**body, **spec}}
+
+
 def test_reset_leaves_alone_what_kubelab_did_not_create(kube: Kube) -> None:
     labels = ownership.ownership("01")
-    saved_copy = make(
-        kube,
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolume",
-            "metadata": {"name": "my-saved-pv", "labels": labels},
-            "spec": {
-                "capacity": {"storage": "1Gi"},
-                "accessModes": ["ReadWriteOnce"],
-                "hostPath": {"path": "/data/mine"},
-            },
-        },
-    )
+    saved_copy = make(kube, learners_volume("my-saved-pv", "/data/mine", labels))
     labelled_ns = make(
         kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "my-labelled", "labels": labels}}
     )
@@ -242,20 +239,7 @@ def test_reset_leaves_alone_what_kubelab_did_not_create(kube: Kube) -> None:
 
 def test_a_learners_volume_of_the_same_name_is_not_taken_over(kube: Kube) -> None:
     lab = labspec.find_lab("05")
-    mine = make(
-        kube,
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolume",
-            "metadata": {"name": "pv-static"},
-            "spec": {
-                "capacity": {"storage": "2Gi"},
-                "accessModes": ["ReadWriteOnce"],
-                "storageClassName": "mine",
-                "hostPath": {"path": "/data/learner"},
-            },
-        },
-    )
+    mine = make(kube, learners_volume("pv-static", "/data/learner", storageClassName="mine"))
     cleanup = Cleanup(kube)
     try:
         namespace = apply.scratch_namespace(kube, lab, "verify", cleanup)

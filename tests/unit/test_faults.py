@@ -46,7 +46,7 @@ def test_an_exec_the_api_server_answered_is_the_pods_business() -> None:
     assert (
         api_reason(api_error(0, NOT_RUNNING)) == 'unable to upgrade connection: container not found ("web")'
     )
-    plain = "Handshake status 500 Internal Server Error -+-+- {} -+-+- container not found (\"crash\")"
+    plain = 'Handshake status 500 Internal Server Error -+-+- {} -+-+- container not found ("crash")'
     assert not is_transient(api_error(0, plain))  # as the kubelet answers for a crashed container
     assert api_reason(api_error(0, plain)) == 'container not found ("crash")'
     assert is_transient(api_error(0, "Handshake status 503 Service Unavailable -+-+- {} -+-+- None"))

@@ -8,14 +8,13 @@ process group of the process that called the engine, as a terminal sends it.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tests.unit.test_plugin import CONFTEST, DEMO_LAB
+from tests.unit.test_plugin import DEMO_LAB, write_demo_repo
 
 LAB = DEMO_LAB.replace("default_timeout: 0.3", "default_timeout: 60")
 
@@ -53,14 +52,7 @@ print("FINISHED")
 
 
 def test_ctrl_c_lets_the_checks_undo_what_they_did(tmp_path: Path) -> None:
-    root = tmp_path / "repo"
-    (root / "labs" / "99-demo").mkdir(parents=True)
-    (root / "labs" / "99-demo" / "lab.yaml").write_text(LAB, encoding="utf-8")
-    (root / "checkers").mkdir()
-    (root / "checkers" / "test_lab99.py").write_text(CHECKER, encoding="utf-8")
-    (root / "checkers" / "conftest.py").write_text(CONFTEST, encoding="utf-8")
-    (root / "ci").mkdir()
-    shutil.copy(Path(__file__).parents[2] / "ci" / "versions.env", root / "ci" / "versions.env")
+    root = write_demo_repo(tmp_path / "repo", LAB, CHECKER)
     started, undone = tmp_path / "started", tmp_path / "undone"
     env = {
         **os.environ,

@@ -79,18 +79,23 @@ def kubelab_kube():
 """
 
 
-@pytest.fixture
-def demo(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    root = pytester.path
+def write_demo_repo(root: Path, lab_yaml: str = DEMO_LAB, checker: str = CHECKER) -> Path:
+    """A repository with one lab, 99, whose checks run against the fake cluster above."""
     (root / "labs" / "99-demo").mkdir(parents=True)
-    (root / "labs" / "99-demo" / "lab.yaml").write_text(DEMO_LAB, encoding="utf-8")
+    (root / "labs" / "99-demo" / "lab.yaml").write_text(lab_yaml, encoding="utf-8")
     (root / "checkers").mkdir()
-    (root / "checkers" / "test_lab99.py").write_text(CHECKER, encoding="utf-8")
+    (root / "checkers" / "test_lab99.py").write_text(checker, encoding="utf-8")
     (root / "checkers" / "conftest.py").write_text(CONFTEST, encoding="utf-8")
     (root / "ci").mkdir()
     (root / "ci" / "versions.env").write_text(
         (Path(__file__).parents[2] / "ci" / "versions.env").read_text(), encoding="utf-8"
     )
+    return root
+
+
+@pytest.fixture
+def demo(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    root = write_demo_repo(pytester.path)
     monkeypatch.setenv("KUBELAB_ROOT", str(root))
     repo.versions.cache_clear()
     return pytester
