@@ -1,5 +1,5 @@
 """`python -m kubelab` is the `kubelab` command."""
 
-from kubelab.cli import main
+from kubelab import main
 
 main()

@@ -208,6 +208,13 @@ def reset(kube: Kube, lab: Lab) -> ResetReport:
         for obj in kube.list(kind, selector=ownership.selector(lab.id))
         if obj["metadata"].get("uid") not in ours
     ]
+    left_alone += [  # a learner's own volumes that the lab's claims used
+        f"PersistentVolume {pv['metadata']['name']}"
+        for pv in kube.list("PersistentVolume")
+        if ((pv.get("spec") or {}).get("claimRef") or {}).get("namespace") == lab.namespace
+        and pv["metadata"].get("uid") not in ours
+        and f"PersistentVolume {pv['metadata']['name']}" not in left_alone
+    ]
     lab_ns = f"Namespace {lab.namespace}"
     if lab_ns not in removed and lab_ns not in left_alone and kube.get("Namespace", lab.namespace):
         left_alone.append(lab_ns)

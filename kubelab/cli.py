@@ -107,15 +107,8 @@ def start(lab_id: LabArg) -> None:
     """Bring the cluster up, prepare the lab, show its instructions. 실습 시작."""
     lab = labspec.find_lab(lab_id)
     kube = _prepare_cluster([lab])
-    if not apply.ensure_namespace(kube, lab.namespace, lab.id) and not _ours(kube, lab.namespace):
-        say(
-            Text(
-                f"네임스페이스 {lab.namespace}이(가) 이미 있어 그대로 씁니다 (kubelab이 만든 것이 아니므로 "
-                "reset이 지우지 않습니다)",
-                f"namespace {lab.namespace} already exists and is used as it is (kubelab did not create it, "
-                "so reset will not delete it)",
-            )
-        )
+    if not apply.ensure_namespace(kube, lab.namespace, lab.id):
+        _say_namespace_kept(kube, lab)
     for lang in ("ko", "en") if Options.lang == "ko" else ("en", "ko"):
         console.rule(f"lab {lab.id} · {lang}")
         console.print(lab.instructions_text(lang), markup=False)
@@ -149,6 +142,29 @@ def _say_left_alone(objects: tuple[str, ...]) -> None:
 def _show_leftovers(leftovers: tuple[str, ...] | list[str]) -> None:
     for line in leftovers:
         say(Text(f"지우지 못했습니다: {line}", f"could not remove: {line}"))
+
+
+def _say_namespace_kept(kube: Kube, lab: Lab) -> None:
+    """The lab's namespace was there already: say whose it is and what is in it."""
+    pods = len(kube.list("Pod", lab.namespace))
+    if not _ours(kube, lab.namespace):
+        say(
+            Text(
+                f"네임스페이스 {lab.namespace}이(가) 이미 있어 그대로 씁니다 "
+                f"(파드 {pods}개; kubelab이 만든 것이 아니므로 reset이 지우지 않습니다)",
+                f"namespace {lab.namespace} already exists and is used as it is "
+                f"({pods} pods; kubelab did not create it, so reset will not delete it)",
+            )
+        )
+    elif pods:
+        say(
+            Text(
+                f"네임스페이스 {lab.namespace}에 지난번 것이 남아 있습니다 (파드 {pods}개): 처음부터 하려면 "
+                f"make reset-{lab.id} 후 make lab-{lab.id}",
+                f"namespace {lab.namespace} still holds what was there before ({pods} pods): "
+                f"for a fresh start, make reset-{lab.id} then make lab-{lab.id}",
+            )
+        )
 
 
 def _require_namespace(kube: Kube, lab: Lab, namespace: str) -> None:
@@ -201,17 +217,21 @@ def reset(lab_id: LabArg) -> None:
 
 
 @app.command()
-def solve(lab_id: LabArg) -> None:
+def solve(
+    lab_id: LabArg,
+    namespace: Annotated[str | None, typer.Option(help="namespace to solve in (default: the lab's)")] = None,
+) -> None:
     """Apply the reference solution (for teachers and CI). 정답 적용."""
     lab = labspec.find_lab(lab_id)
+    target_ns = namespace or lab.namespace
     kube = _prepare_cluster([lab])
-    apply.ensure_namespace(kube, lab.namespace, lab.id)
+    apply.ensure_namespace(kube, target_ns, lab.id)
     docs = manifests.load([lab.solution])
-    apply.apply_documents(kube, docs, lab.namespace, lab.id)
-    failed = apply.run_steps(kube.target, lab.namespace, lab.solution_steps)
+    apply.apply_documents(kube, docs, target_ns, lab.id)
+    failed = apply.run_steps(kube.target, target_ns, lab.solution_steps)
     if failed:
         raise LabContentError(f"a solution step failed: {failed[0].line()}")
-    say(Text(f"정답을 {lab.namespace}에 적용했습니다", f"applied the solution to {lab.namespace}"))
+    say(Text(f"정답을 {target_ns}에 적용했습니다", f"applied the solution to {target_ns}"))
 
 
 @app.command("verify")

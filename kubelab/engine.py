@@ -26,7 +26,7 @@ from kubelab.errors import EnvironmentProblem, ExitCode, Interrupted, KubelabErr
 from kubelab.kube import Target
 from kubelab.labspec import Lab
 from kubelab.results import Scorecard
-from kubelab.text import Lang
+from kubelab.text import Lang, Text
 from kubelab.waiting import timeout_scale
 
 START_SECONDS = 60.0
@@ -133,16 +133,15 @@ def run_checks(lab: Lab, target: Target, namespace: str, lang: Lang, only: Itera
             f"실습 {lab.id}의 검사가 {budget:.0f}초 안에 끝나지 않아 멈췄습니다{left}{unsure}",
         ) from None
     except KeyboardInterrupt:
-        print(
-            f"kubelab: stopping the checks; undoing what they changed (at most {STOP_SECONDS:.0f} s)…",
-            file=sys.stderr,
-            flush=True,
+        stopping = Text(
+            f"검사를 멈추고, 검사가 바꾼 것을 되돌리는 중입니다 (최대 {STOP_SECONDS:.0f}초)…",
+            f"stopping the checks and undoing what they changed (at most {STOP_SECONDS:.0f} s)…",
         )
-        ended = _stop(child)
-        card = _read(out)
-        if not ended or card is None:
+        print(f"kubelab: {stopping.both(lang)}", file=sys.stderr, flush=True)
+        if not _stop(child):
             raise Interrupted(undone=False) from None
-        raise Interrupted(card.leftovers, undone=True) from None
+        card = _read(out)  # none: stopped before any check began, so nothing to undo
+        raise Interrupted(card.leftovers if card else (), undone=True) from None
     card = _read(out)
     if card is None:
         tail = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]

@@ -91,10 +91,10 @@ class Interrupted(KubelabError):
             )
         elif undone is False:
             super().__init__(
-                "stopped; kubelab could not confirm that it undid what the checks changed "
-                "(kubelab reset NN removes what it created)",
-                "중단했습니다; 검사가 바꾼 것을 모두 되돌렸는지 확인하지 못했습니다 "
-                "(kubelab reset NN 이 kubelab이 만든 것을 지웁니다)",
+                "stopped; the checks did not finish undoing what they changed in time and were "
+                "killed: a pod they deleted or a scratch namespace may be left (kubectl get pods,namespaces)",
+                "중단했습니다; 검사가 바꾼 것을 제때 되돌리지 못해 강제로 끝냈습니다: 지운 파드나 임시 "
+                "네임스페이스가 남았을 수 있습니다 (kubectl get pods,namespaces)",
             )
         else:
             super().__init__("stopped", "중단했습니다")

@@ -69,7 +69,13 @@ def manifest_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+            if not found:
+                raise InputError(
+                    f"{path}: no .yaml or .yml file in this folder (its subfolders are not read)",
+                    f"{path}: 이 폴더에 .yaml 이나 .yml 파일이 없습니다 (하위 폴더는 읽지 않습니다)",
+                )
+            files += found
         elif path.exists() or path.is_symlink():
             files.append(path)
         else:

@@ -67,6 +67,18 @@ def test_reset_deletes_what_kubelab_created_for_that_lab_and_nothing_else(fake_k
     assert apply.reset(kube, labspec.find_lab("01")).removed == ()  # the records are gone too
 
 
+def test_reset_names_the_learners_own_volume_the_labs_claims_used(fake_kube: FakeKube) -> None:
+    kube: Any = fake_kube
+    apply.ensure_namespace(kube, "lab-05", "05")
+    pv = obj("PersistentVolume", "pv-static")
+    pv["spec"] = {"claimRef": {"namespace": "lab-05", "name": "pvc-static"}}
+    fake_kube.put(pv)
+    done = apply.reset(kube, labspec.find_lab("05"))
+    assert done.removed == ("Namespace lab-05",)
+    assert done.left_alone == ("PersistentVolume pv-static",)
+    assert fake_kube.get("PersistentVolume", "pv-static") is not None
+
+
 def test_a_namespace_made_again_by_the_learner_is_not_deleted(fake_kube: FakeKube) -> None:
     kube: Any = fake_kube
     apply.ensure_namespace(kube, "lab-01", "01")

@@ -184,3 +184,30 @@ def test_a_node_image_that_cannot_be_pulled_says_what_to_run(
     assert "run `make offline-cluster` once" in caught.value.en
     assert "lookup registry-1.docker.io" in caught.value.en
     assert "\n" not in caught.value.line("ko")
+
+
+def test_ctrl_c_while_kubelab_is_still_starting_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import builtins
+
+    import kubelab
+
+    real_import = builtins.__import__
+
+    def interrupted_import(name: str, *args: object, **kwargs: object) -> object:
+        if name == "kubelab.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    with pytest.raises(SystemExit) as stopped:
+        kubelab.main()
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "interrupted: 중단했습니다 / stopped\n"
+
+
+def test_a_folder_with_no_manifest_is_said_so(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / "notes.txt").write_text("my notes")
+    one_line(kubelab(env, "check", "01", "-f", str(tmp_path / "answers")), ExitCode.BAD_INPUT, "no .yaml")
