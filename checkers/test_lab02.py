@@ -21,7 +21,6 @@ from kubelab.selectors import matches, to_query
 from kubelab.text import Text
 
 SERVICE = "eva"
-NODE_PORT = 30080
 EVA, WEST, EAST = "app=eva", "app=eva,release=west", "app=eva,release=east"
 SAMPLES = 20
 """Requests sent to see which pods answer (both west pods answer with near certainty)."""
@@ -63,17 +62,19 @@ def releases_of(lab: LabContext, names: set[str]) -> str:
 
 def nodeport_url(lab: LabContext) -> tuple[str, str]:
     """The URL the host reaches the Service at, and how a failure names it; fails at once
-    unless the Service is a NodePort on 30080 (no request could reach it otherwise)."""
+    unless the Service is a NodePort on the lab's node port (no request could reach it
+    otherwise)."""
+    node_port = lab.param("node_port")
     svc = lab.require("Service", SERVICE)
     ports = [p.get("nodePort") for p in field(svc, "spec.ports") or []]
     assert_that(
-        field(svc, "spec.type") == "NodePort" and NODE_PORT in ports,
+        field(svc, "spec.type") == "NodePort" and node_port in ports,
         lab.subject("Service", SERVICE),
-        f"a NodePort Service on {NODE_PORT} (to be reached from outside)",
+        f"a NodePort Service on {node_port} (to be reached from outside)",
         f"spec.type {field(svc, 'spec.type')}, node ports {ports or 'none'}",
         final=True,
     )
-    url = lab.node_url(NODE_PORT)
+    url = lab.node_url(node_port)
     return url, f"Service {lab.namespace}/{SERVICE} at {url}"
 
 
@@ -92,7 +93,8 @@ def test_two_groups_of_two_pods(lab: LabContext) -> None:
     lab.eventually(groups)
 
 
-def test_service_is_nodeport_30080(lab: LabContext) -> None:
+def test_service_is_nodeport(lab: LabContext) -> None:
+    node_port = lab.param("node_port")
     svc = lab.require("Service", SERVICE)
     subject = lab.subject("Service", SERVICE)
     kind = field(svc, "spec.type")
@@ -111,9 +113,9 @@ def test_service_is_nodeport_30080(lab: LabContext) -> None:
     ports = field(svc, "spec.ports") or []
     found = ", ".join(f"port {p.get('port')} → nodePort {p.get('nodePort')}" for p in ports) or "no ports"
     assert_that(
-        any(p.get("port") == 80 and p.get("nodePort") == NODE_PORT for p in ports),
+        any(p.get("port") == 80 and p.get("nodePort") == node_port for p in ports),
         subject,
-        f"port 80 → nodePort {NODE_PORT}",
+        f"port 80 → nodePort {node_port}",
         found,
     )
 

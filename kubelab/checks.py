@@ -15,7 +15,7 @@ from typing import Any, NoReturn, TypeVar
 
 from kubelab import ownership
 from kubelab.cleanup import Cleanup
-from kubelab.cluster import KIND_CONTEXT
+from kubelab.cluster import KIND_CONTEXT, NODE_PORTS
 from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import ExecResult, Kube, exec_in_pod
 from kubelab.labspec import CheckSpec, Lab
@@ -122,6 +122,10 @@ class LabContext:
     cleanup: Cleanup
     """What the check changed, to undo when it ends however it ends (see defer)."""
 
+    def param(self, name: str) -> Any:
+        """A parameter's value for the answer under check (lab.yaml's params)."""
+        return self.lab.param(name)
+
     def subject(self, kind: str, name: str) -> str:
         return f"{kind} {self.namespace}/{name}"
 
@@ -157,8 +161,8 @@ class LabContext:
 
     def node_url(self, node_port: int, path: str = "/") -> str:
         """How the learner's machine reaches a NodePort: through kind's port mapping on
-        localhost, or a node's InternalIP on any other cluster."""
-        if self.kube.target.context == KIND_CONTEXT:
+        localhost (for the ports kubelab's kind config maps), else a node's InternalIP."""
+        if self.kube.target.context == KIND_CONTEXT and node_port in NODE_PORTS:
             return f"http://127.0.0.1:{node_port}{path}"
         for node in self.kube.list("Node"):
             for address in field(node, "status.addresses") or []:

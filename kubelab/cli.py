@@ -226,7 +226,7 @@ def solve(
     target_ns = namespace or lab.namespace
     kube = _prepare_cluster([lab])
     apply.ensure_namespace(kube, target_ns, lab.id)
-    docs = manifests.load([lab.solution])
+    docs = lab.manifests(lab.solution)
     apply.apply_documents(kube, docs, target_ns, lab.id)
     failed = apply.run_steps(kube.target, target_ns, lab.solution_steps)
     if failed:

@@ -31,7 +31,7 @@ from kubelab.waiting import wait_until
 
 CLUSTER_NAME = "kubelab"
 KIND_CONTEXT = f"kind-{CLUSTER_NAME}"
-NODE_PORTS = range(30080, 30085)
+NODE_PORTS = range(30080, 30100)
 """Node ports the kind config maps to the same host ports (for NodePort labs)."""
 CREATE_TIMEOUT = 600.0
 """Seconds `kind create cluster` may take."""

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from kubelab import interrupts, repo
+from kubelab import interrupts, params, repo
 from kubelab.cleanup import Cleanup
 from kubelab.errors import EnvironmentProblem, ExitCode, Interrupted, KubelabError
 from kubelab.kube import Target
@@ -38,15 +39,15 @@ STOP_SECONDS = Cleanup.TOTAL_SECONDS + 60.0
 
 
 def results_path(namespace: str) -> Path:
-    """Where a check run against this namespace writes its JSON results."""
-    return repo.state_dir() / "results" / f"{namespace}.json"
+    """A file of its own for one check run against this namespace (runs at the same time
+    never share one)."""
+    return repo.state_dir() / "results" / f"{namespace}.{os.getpid()}.{secrets.token_hex(4)}.json"
 
 
-def pytest_command(
-    lab: Lab, target: Target, namespace: str, lang: Lang, only: Iterable[str] = ()
-) -> list[str]:
-    """The pytest command line that runs a lab's checks (a grader can run it too)."""
-    out = results_path(namespace)
+def pytest_command(lab: Lab, target: Target, lang: Lang, out: Path, only: Iterable[str] = ()) -> list[str]:
+    """The pytest command line that runs a lab's checks against the namespace and
+    parameter values of `lab` (a grader can run it too), writing results to `out`."""
+    namespace = lab.answer_namespace
     command = [
         sys.executable,
         "-m",
@@ -66,6 +67,8 @@ def pytest_command(
         "--kubelab-json",
         str(out),
     ]
+    for setting in params.settings_of(lab.params, lab.values):
+        command += ["--set", setting]
     if target.kubeconfig:
         command += ["--kubeconfig", str(target.kubeconfig)]
     if target.context:
@@ -106,12 +109,20 @@ def _read(out: Path) -> Scorecard | None:
         return None
 
 
-def run_checks(lab: Lab, target: Target, namespace: str, lang: Lang, only: Iterable[str] = ()) -> Scorecard:
-    """Run the lab's checks against `namespace` and return the scorecard."""
+def run_checks(lab: Lab, target: Target, lang: Lang, only: Iterable[str] = ()) -> Scorecard:
+    """Run the lab's checks against its answer's namespace (lab.with_values) and return
+    the scorecard."""
     only = list(only)
-    command = pytest_command(lab, target, namespace, lang, only)
-    out = results_path(namespace)
-    out.unlink(missing_ok=True)
+    out = results_path(lab.answer_namespace)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run(lab, target, lang, out, only)
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def _run(lab: Lab, target: Target, lang: Lang, out: Path, only: list[str]) -> Scorecard:
+    command = pytest_command(lab, target, lang, out, only)
     budget = run_budget(lab, only)
     child = subprocess.Popen(
         command,

@@ -7,7 +7,8 @@ CLI, the pytest plugin, lint and verify all see the same lab.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-from kubelab import repo
+from kubelab import manifests, params, repo
 from kubelab.errors import InputError, LabContentError
+from kubelab.manifests import Document
 from kubelab.text import Text
 
 DEFAULT_TIMEOUT = 30.0
@@ -38,7 +40,7 @@ class CheckSpec:
     hint: Text
     """What to look at when it fails."""
     kubectl: str
-    """The kubectl command that shows what the check looks at ({namespace} filled in)."""
+    """The kubectl command that shows what the check looks at (parameters filled in)."""
     disturbs: bool
     """True when the check changes the cluster (deletes a pod, …) to prove behaviour."""
 
@@ -64,7 +66,8 @@ class WrongAnswer:
 
 @dataclass(frozen=True)
 class Lab:
-    """One lab, as its lab.yaml describes it."""
+    """One lab, as its lab.yaml describes it, with its parameters filled in: the defaults
+    in the lab's own namespace (load_lab), or one answer's values (with_values)."""
 
     id: str
     folder: Path
@@ -76,7 +79,6 @@ class Lab:
     """Repo images the lab runs, as name:tag (built from images/<name>/)."""
     kinds: tuple[str, ...]
     """Kinds a learner's manifest for this lab may hold."""
-    node_ports: tuple[int, ...]
     instructions: Text
     """Paths (relative to the lab folder) of the instructions in each language."""
     starter: Path
@@ -86,6 +88,47 @@ class Lab:
     """kubectl commands that finish the solution (what a learner types after applying)."""
     starter_steps: tuple[Step, ...]
     checks: tuple[CheckSpec, ...]
+    params: Mapping[str, params.Param] = field(default_factory=dict)
+    """What lab.yaml declares; the values filled in are `values`."""
+    values: Mapping[str, params.Value] = field(default_factory=dict)
+    """Each parameter's value in this copy of the lab, and `namespace`."""
+    source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """lab.yaml as read (templates not yet rendered)."""
+
+    @property
+    def answer_namespace(self) -> str:
+        """The namespace this copy of the lab is for (the lab's own by default)."""
+        return str(self.values.get("namespace", self.namespace))
+
+    @property
+    def node_ports(self) -> tuple[int, ...]:
+        """The node ports this copy of the lab uses."""
+        return tuple(int(self.values[p.name]) for p in self.params.values() if p.unique == "port")
+
+    def param(self, name: str) -> Any:
+        """A parameter's value in this copy of the lab."""
+        if name not in self.params:
+            raise LabContentError(f"lab {self.id} has no parameter {name!r} in lab.yaml")
+        return self.values[name]
+
+    def with_values(
+        self,
+        namespace: str | None = None,
+        chosen: Mapping[str, params.Value] | None = None,
+        slot: int | None = None,
+    ) -> Lab:
+        """This lab for one answer: in `namespace`, with the chosen values (a sandbox's
+        own unique values with `slot`)."""
+        values = params.resolve(self.params, namespace or self.namespace, chosen, slot)
+        return _build(self.folder, self.source, values)
+
+    def render(self, text: str, where: str) -> str:
+        """A text or manifest of this lab with its parameter values filled in."""
+        return params.render(text, self.values, where)
+
+    def manifests(self, folder: Path) -> list[Document]:
+        """The documents of one of the lab's own manifest folders, rendered."""
+        return manifests.load([folder], self.render)
 
     def check(self, check_id: str) -> CheckSpec:
         for spec in self.checks:
@@ -104,7 +147,8 @@ class Lab:
 
     def instructions_text(self, lang: str) -> str:
         relative = self.instructions.ko if lang == "ko" else self.instructions.en
-        return (self.folder / relative).read_text(encoding="utf-8")
+        path = self.folder / relative
+        return self.render(path.read_text(encoding="utf-8"), str(path))
 
 
 @cache
@@ -135,7 +179,7 @@ def _check(data: dict[str, Any], default_timeout: float) -> CheckSpec:
 
 
 def load_lab(folder: Path) -> Lab:
-    """Read and validate `folder/lab.yaml`."""
+    """Read and validate `folder/lab.yaml`; its parameters at their defaults."""
     path = folder / "lab.yaml"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -145,6 +189,19 @@ def load_lab(folder: Path) -> Lab:
     except jsonschema.ValidationError as e:
         where = "/".join(str(p) for p in e.absolute_path) or "(top)"
         raise LabContentError(f"{path}: {where}: {e.message}") from e
+    try:
+        declared = params.parse_params(data.get("params"))
+    except InputError as e:
+        raise LabContentError(f"{path}: params: {e.en}") from e
+    return _build(folder, data, params.resolve(declared, data["namespace"]))
+
+
+def _build(folder: Path, source: Mapping[str, Any], values: Mapping[str, params.Value]) -> Lab:
+    """The Lab from lab.yaml's data, every text rendered with `values`."""
+    declared = params.parse_params(source.get("params"))
+    data = params.render_data(
+        {k: v for k, v in source.items() if k != "params"}, values, str(folder / "lab.yaml")
+    )
     timeout = float(data.get("default_timeout", DEFAULT_TIMEOUT))
     return Lab(
         id=data["id"],
@@ -155,7 +212,6 @@ def load_lab(folder: Path) -> Lab:
         namespace=data["namespace"],
         images=tuple(data["images"]),
         kinds=tuple(data["kinds"]),
-        node_ports=tuple(data.get("node_ports", [])),
         instructions=Text(ko=data["instructions"]["ko"], en=data["instructions"]["en"]),
         starter=folder / data["starter"],
         solution=folder / data["solution"],
@@ -168,6 +224,9 @@ def load_lab(folder: Path) -> Lab:
         solution_steps=_steps(data.get("solution_steps")),
         starter_steps=_steps(data.get("starter_steps")),
         checks=tuple(_check(c, timeout) for c in data["checks"]),
+        params=declared,
+        values=dict(values),
+        source=source,
     )
 
 

@@ -79,9 +79,13 @@ def document_problems(doc: Document, lab: Lab | None, wrong: bool) -> Iterator[s
                 yield f"{doc.where}: nodePort {node_port} is outside 30000-32767"
 
 
-def manifest_problems(folder: Path, lab: Lab | None = None, wrong: bool = False) -> Iterator[str]:
+def manifest_problems(
+    folder: Path, lab: Lab | None = None, wrong: bool = False, content: bool = False
+) -> Iterator[str]:
+    """Problems of the manifests in `folder`: the lab's own (content: templates, rendered
+    with the lab's values) or a learner's files."""
     try:
-        docs = manifests.load([folder])
+        docs = lab.manifests(folder) if lab and content else manifests.load([folder])
     except InputError as e:
         yield e.en
         return
@@ -109,9 +113,9 @@ def lab_problems(lab: Lab) -> Iterator[str]:
     for wrong in lab.wrong:
         if wrong.fails not in {c.id for c in lab.checks}:
             yield f"{where}: wrong answer {wrong.name} declares unknown check {wrong.fails}"
-        yield from manifest_problems(wrong.dir, lab, wrong=True)
-    yield from manifest_problems(lab.starter, lab)
-    yield from manifest_problems(lab.solution, lab)
+        yield from manifest_problems(wrong.dir, lab, wrong=True, content=True)
+    yield from manifest_problems(lab.starter, lab, content=True)
+    yield from manifest_problems(lab.solution, lab, content=True)
     for short in lab.images:
         try:
             images.context_dir(short)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -163,9 +163,16 @@ def _load_all(path: Path, text: str) -> list[Any]:
     return loaded
 
 
-def read_documents(path: Path) -> list[Document]:
-    """Every non-empty document of one file, each checked to be a Kubernetes object."""
+Render = Callable[[str, str], str]
+"""A lab's template renderer: (text, where) -> text with its parameters filled in."""
+
+
+def read_documents(path: Path, render: Render | None = None) -> list[Document]:
+    """Every non-empty document of one file, each checked to be a Kubernetes object; a
+    lab's own file is a template, rendered first (a learner's file never is)."""
     text = read_text(path)
+    if render is not None:
+        text = render(text, str(path))
     try:
         loaded = _load_all(path, text)
     except yaml.YAMLError as e:
@@ -205,9 +212,9 @@ def _require_object(doc: Document) -> None:
         )
 
 
-def load(paths: Iterable[Path]) -> list[Document]:
+def load(paths: Iterable[Path], render: Render | None = None) -> list[Document]:
     """All documents of all the manifest files named (folders expanded)."""
-    return [doc for path in manifest_files(paths) for doc in read_documents(path)]
+    return [doc for path in manifest_files(paths) for doc in read_documents(path, render)]
 
 
 @cache

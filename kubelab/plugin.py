@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from kubelab import cluster, deadline, interrupts, labspec
+from kubelab import cluster, deadline, interrupts, labspec, params
 from kubelab.checks import LabContext
 from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, EnvironmentProblem, KubelabError
@@ -55,6 +55,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--context", help="kubeconfig context (default: kubelab's cluster)")
     group.addoption("--namespace", help="namespace to check (default: the lab's, e.g. lab-01)")
     group.addoption("--kubelab-json", help="write check results as JSON to this file")
+    group.addoption(
+        "--set",
+        action="append",
+        default=[],
+        dest="kubelab_set",
+        metavar="NAME=VALUE",
+        help="a lab parameter's value for this answer (lab.yaml params; repeatable)",
+    )
     # --kubeconfig is pytest-kind's option (a dependency); kubelab reads the same one.
 
 
@@ -83,13 +91,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if lab_id is None:
             continue
         try:
-            run.lab = run.lab or labspec.find_lab(lab_id)
+            run.lab = run.lab or _lab_for_answer(config, lab_id)
             item.stash[SPEC_KEY] = run.lab.check(item.name.removeprefix("test_"))
         except KubelabError as e:
             raise pytest.UsageError(e.line("en")) from e
     if run.lab is not None:
-        run.namespace = config.getoption("namespace") or run.lab.namespace
+        run.namespace = run.lab.answer_namespace
         interrupts.install()
+
+
+def _lab_for_answer(config: pytest.Config, lab_id: str) -> Lab:
+    """The lab with the answer's namespace and parameter values (--namespace, --set)."""
+    lab = labspec.find_lab(lab_id)
+    chosen = params.parse_settings(lab.params, config.getoption("kubelab_set"))
+    return lab.with_values(config.getoption("namespace") or lab.namespace, chosen)
 
 
 def _target(config: pytest.Config) -> Target:

@@ -36,7 +36,7 @@ def failure_message(finding: Finding, spec: CheckSpec, namespace: str, lang: Lan
     if finding.detail:
         rows.append(row("detail", finding.detail.both(lang)))
     rows.append(row("hint", spec.hint.both(lang)))
-    rows.append(row("see", spec.kubectl.format(namespace=namespace)))
+    rows.append(row("see", spec.kubectl))
     return "\n".join(rows)
 
 

@@ -78,7 +78,7 @@ def variants(lab: Lab) -> list[Variant]:
 
 def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcome:
     """Apply one variant in a scratch namespace, run the checks, remove what it created."""
-    docs = manifests.load([variant.folder])
+    docs = lab.manifests(variant.folder)
     cleanup = Cleanup(kube)
     try:
         namespace = apply.scratch_namespace(kube, lab, "verify", cleanup)

@@ -30,12 +30,12 @@ checks:
     points: 1
     title: {ko: 설정이 있다, en: the config exists}
     hint: {ko: 설정을 만드세요, en: create the config}
-    kubectl: kubectl -n {namespace} get configmaps
+    kubectl: kubectl -n {{ namespace }} get configmaps
   - id: color_is_blue
     points: 2
     title: {ko: 색은 파랑, en: the color is blue}
     hint: {ko: data.color를 보세요, en: look at data.color}
-    kubectl: kubectl -n {namespace} get configmap settings -o yaml
+    kubectl: kubectl -n {{ namespace }} get configmap settings -o yaml
 """
 
 CHECKER = """\
