@@ -39,7 +39,6 @@ from kubelab.text import Text
 from kubelab.waiting import wait_until
 
 SHARED, STORE = "shared-cache", "node-store"
-NODE_DIR = "/data/lab-04"
 NODE_ROOT = "/data"
 """The kind node mounts a host folder here (manifests/kind-cluster.yaml)."""
 WEB_IMAGE = "kubelab/web:v1"
@@ -485,35 +484,36 @@ def test_reader_shows_what_writer_wrote(lab: LabContext) -> None:
 # --- node-store ----------------------------------------------------------------------
 
 
-def store_mounts(pod: Obj) -> list[Mount]:
-    """Mounts of a hostPath volume whose path is /data/lab-04."""
+def store_mounts(pod: Obj, node_dir: str) -> list[Mount]:
+    """Mounts of a hostPath volume whose path is the lab's node directory (host_dir)."""
     volumes = volumes_of(pod)
     return [
         m
         for m in mounts_of(pod)
-        if posixpath.normpath(str(field(volumes.get(m.volume), "hostPath.path") or "/-")) == NODE_DIR
+        if posixpath.normpath(str(field(volumes.get(m.volume), "hostPath.path") or "/-")) == node_dir
     ]
 
 
 def require_store_mount(lab: LabContext, pod: Obj) -> Mount:
-    mounts = store_mounts(pod)
+    mounts = store_mounts(pod, lab.param("host_dir"))
     assert_that(
         bool(mounts),
         lab.subject("Pod", STORE),
-        f"a hostPath volume {NODE_DIR} mounted in a container",
+        f"a hostPath volume {lab.param('host_dir')} mounted in a container",
         describe_volumes(pod),
         final=True,
     )
     return mounts[0]
 
 
-def test_node_store_mounts_data_lab04(lab: LabContext) -> None:
+def test_node_store_mounts_host_dir(lab: LabContext) -> None:
+    host_dir = lab.param("host_dir")
     pod = lab.eventually(lambda: lab.require("Pod", STORE))
     subject = lab.subject("Pod", STORE)
     volumes = volumes_of(pod)
     host_paths = {n: v["hostPath"] for n, v in volumes.items() if v.get("hostPath")}
     mounted = {m.volume for m in mounts_of(pod)}
-    wanted = [n for n, h in host_paths.items() if posixpath.normpath(str(h.get("path"))) == NODE_DIR]
+    wanted = [n for n, h in host_paths.items() if posixpath.normpath(str(h.get("path"))) == host_dir]
     not_hostpath = Text(
         "hostPath 볼륨이 없습니다: 컨테이너 안이나 emptyDir에 쓴 파일은 파드와 함께 사라집니다",
         "there is no hostPath volume: a file written in the container or to an emptyDir dies with the pod",
@@ -521,7 +521,7 @@ def test_node_store_mounts_data_lab04(lab: LabContext) -> None:
     assert_that(
         bool(wanted),
         subject,
-        f"a hostPath volume with path {NODE_DIR}",
+        f"a hostPath volume with path {host_dir}",
         describe_volumes(pod),
         None if host_paths else not_hostpath,
         final=True,
@@ -559,7 +559,8 @@ def test_node_store_running(lab: LabContext) -> None:
 def test_node_store_file_on_node(lab: LabContext) -> None:
     pod = lab.require("Pod", STORE)
     mount = require_store_mount(lab, pod)
-    node_dir = posixpath.join(NODE_DIR, mount.sub_path) if mount.sub_path else NODE_DIR
+    host_dir = lab.param("host_dir")
+    node_dir = posixpath.join(host_dir, mount.sub_path) if mount.sub_path else host_dir
     subject = lab.subject("Pod", STORE)
 
     def written() -> tuple[Obj, list[FileSeen]]:
@@ -609,11 +610,11 @@ def test_node_store_file_on_node(lab: LabContext) -> None:
 # --- lifetime -------------------------------------------------------------------------
 
 
-def lifetime_volume(pod: Obj, prefer: str) -> Mount | None:
-    """The mount to test: the shared one (shared-cache) or the /data/lab-04 one (node-store);
+def lifetime_volume(pod: Obj, prefer: str, node_dir: str) -> Mount | None:
+    """The mount to test: the shared one (shared-cache) or the node_dir one (node-store);
     else any mount of a volume of the preferred type; else any mount."""
     volumes = volumes_of(pod)
-    first = (shared_mounts(pod) if prefer == "emptyDir" else store_mounts(pod))[:1]
+    first = (shared_mounts(pod) if prefer == "emptyDir" else store_mounts(pod, node_dir))[:1]
     typed = [m for m in mounts_of(pod) if volume_type(volumes.get(m.volume)) == prefer]
     candidates = first + typed + mounts_of(pod)
     return candidates[0] if candidates else None
@@ -626,7 +627,7 @@ def marker_after_recreate(
     is the marker still there? Returns the mount, the volume and the answer."""
     pod = lab.eventually(lambda: ready_pod(lab, name))
     subject = lab.subject("Pod", name)
-    mount = lifetime_volume(pod, prefer)
+    mount = lifetime_volume(pod, prefer, lab.param("host_dir"))
     if mount is None:
         fail(subject, "a volume mounted in a container", describe_volumes(pod), final=True)
     volume = volumes_of(pod).get(mount.volume) or {}

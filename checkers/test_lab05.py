@@ -1,19 +1,19 @@
 """Lab 05 — Static and dynamic PV/PVC. Titles, points and hints: labs/05-persistent-volumes/lab.yaml.
 
-A PersistentVolume is cluster-scoped: there is one `pv-static` for the whole cluster,
-whichever namespace's claim took it. The checks therefore never assume it is ours: they
+A PersistentVolume is cluster-scoped: there is one `pv-static` (parameter pv_static) for
+the whole cluster, whichever namespace's claim took it. The checks therefore never assume it is ours: they
 follow this namespace's claim to its volume and read the volume's claimRef (namespace,
 name, uid) back.
 
 Retain is proved on a copy, not on the learner's volume: the learner's final state is
 "everything bound", so the last check copies the learner's pv-static spec into a scratch
-PersistentVolume with a unique name on /data/lab-05/retain-<random>, pre-bound to a claim
+PersistentVolume with a unique name on <host_dir>/retain-<random>, pre-bound to a claim
 in a scratch namespace, writes a marker through the claim, deletes the claim, and wants
 the copy Released (not deleted, not Failed) with the marker still in the node directory.
 The scratch PV, namespace and node directory are removed in a `finally`.
 
-Verification runs several answers one after another against the same node directory
-/data/lab-05, so nothing relies on it being empty: the checker's markers are unique
+A learner may check several answers one after another against the same node directory
+(parameter host_dir), so nothing relies on it being empty: the checker's markers are unique
 (`.kubelab-<random>`) and removed afterwards, and "the pod wrote a file" means a file
 written since the pod started.
 """
@@ -45,11 +45,10 @@ from kubelab.manifests import Obj
 from kubelab.text import Text
 from kubelab.waiting import wait_until
 
-PV_STATIC, PVC_STATIC, PVC_DYNAMIC, POD = "pv-static", "pvc-static", "pvc-dynamic", "storage-user"
+PVC_STATIC, PVC_DYNAMIC, POD = "pvc-static", "pvc-dynamic", "storage-user"
 CLAIMS = (PVC_STATIC, PVC_DYNAMIC)
 MANUAL, STANDARD = "manual", "standard"
 SIZE = "1Gi"
-NODE_DIR = "/data/lab-05"
 HOSTPATH_TYPES = ("DirectoryOrCreate", "Directory", "")
 """hostPath types that give the volume a directory (DirectoryOrCreate is the lab's)."""
 WEB_IMAGE = "kubelab/web:v1"
@@ -233,6 +232,7 @@ def pending_reason(lab: LabContext, pvc: Obj, *, look_at_others: bool = True) ->
     """Why a claim is not Bound yet: a provisioner waiting for a consumer, a pod that is not
     scheduled (look_at_others: because another of its claims can never be bound), or no
     PersistentVolume that fits (each candidate's misfit)."""
+    pv_static = lab.param("pv_static")
     claim = name_of(pvc)
     cls = field(pvc, "spec.storageClassName")
     volume_name = field(pvc, "spec.volumeName")
@@ -285,7 +285,7 @@ def pending_reason(lab: LabContext, pvc: Obj, *, look_at_others: bool = True) ->
         for pv in pvs
         if (name_of(pv) == volume_name)
         or (not volume_name and pv_class(pv) == str(cls or ""))
-        or (claim == PVC_STATIC and name_of(pv) == PV_STATIC)
+        or (claim == PVC_STATIC and name_of(pv) == pv_static)
     ]
     misfits = [(pv, misfit(pv, pvc)) for pv in candidates]
     if any(why is None for _, why in misfits):
@@ -432,8 +432,9 @@ def fresh_files(lab: LabContext, pod: Obj, claim: str, mount: Mount) -> tuple[li
 
 def require_pv_static(lab: LabContext) -> Obj:
     """pv-static, when it is free or this namespace's; else a failure saying whose it is."""
-    pv = get_pv(lab, PV_STATIC)
-    subject = pv_subject(PV_STATIC)
+    pv_static = lab.param("pv_static")
+    pv = get_pv(lab, pv_static)
+    subject = pv_subject(pv_static)
     if pv is None:
         present = ", ".join(name_of(p) for p in lab.kube.list("PersistentVolume")) or "none"
         fail(
@@ -461,6 +462,8 @@ def require_pv_static(lab: LabContext) -> Obj:
 
 
 def test_pv_static_is_retain_manual_hostpath(lab: LabContext) -> None:
+    pv_static = lab.param("pv_static")
+    host_dir = lab.param("host_dir")
     pv = lab.eventually(lambda: require_pv_static(lab))
     expected, found = [], []
     details: list[Text] = []
@@ -500,13 +503,13 @@ def test_pv_static_is_retain_manual_hostpath(lab: LabContext) -> None:
         found.append(f"storageClassName {cls or '(none)'}")
     host = field(pv, "spec.hostPath") or {}
     path, kind = str(host.get("path") or ""), str(host.get("type") or "")
-    if not host or posixpath.normpath(path or ".") != NODE_DIR or kind not in HOSTPATH_TYPES:
-        expected.append(f"hostPath {NODE_DIR}, type DirectoryOrCreate")
+    if not host or posixpath.normpath(path or ".") != host_dir or kind not in HOSTPATH_TYPES:
+        expected.append(f"hostPath {host_dir}, type DirectoryOrCreate")
         source = next((k for k in field(pv, "spec") or {} if k in ("hostPath", "local", "nfs", "csi")), None)
         found.append(f"hostPath {path}, type {kind or '(none)'}" if host else f"source {source or 'none'}")
     if expected:
         fail(
-            pv_subject(PV_STATIC),
+            pv_subject(pv_static),
             ", ".join(expected),
             ", ".join(found),
             details[0] if details else None,
@@ -515,12 +518,13 @@ def test_pv_static_is_retain_manual_hostpath(lab: LabContext) -> None:
 
 
 def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
+    pv_static = lab.param("pv_static")
     subject = lab.subject("PersistentVolumeClaim", PVC_STATIC)
-    expected = f"Bound to {PV_STATIC}"
+    expected = f"Bound to {pv_static}"
 
     def bound() -> None:
         pvc = lab.get("PersistentVolumeClaim", PVC_STATIC)
-        pv = get_pv(lab, PV_STATIC)
+        pv = get_pv(lab, pv_static)
         ns, claim, _ = claim_ref(pv)
         if pvc is None:
             released = field(pv, "status.phase") == "Released" and (ns, claim) == (lab.namespace, PVC_STATIC)
@@ -529,13 +533,13 @@ def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
                 f"exists and is {expected}",
                 "not found",
                 Text(
-                    f"{PV_STATIC}은(는) Released입니다: 클레임을 지웠고 Retain이 볼륨과 데이터를 남겼습니다. "
+                    f"{pv_static}은(는) Released입니다: 클레임을 지웠고 Retain이 볼륨과 데이터를 남겼습니다. "
                     "Released 볼륨은 다시 바인딩되지 않습니다: claimRef를 지우거나(kubectl patch pv "
-                    f'{PV_STATIC} -p \'{{"spec":{{"claimRef":null}}}}\') PV를 지우고 다시 만든 뒤, '
+                    f'{pv_static} -p \'{{"spec":{{"claimRef":null}}}}\') PV를 지우고 다시 만든 뒤, '
                     f"{PVC_STATIC}을(를) 다시 적용하세요",
-                    f"{PV_STATIC} is Released: the claim was deleted and Retain kept the volume and its "
+                    f"{pv_static} is Released: the claim was deleted and Retain kept the volume and its "
                     "data. A Released volume is not bound again: clear its claimRef (kubectl patch pv "
-                    f'{PV_STATIC} -p \'{{"spec":{{"claimRef":null}}}}\') or delete and re-create the PV, '
+                    f'{pv_static} -p \'{{"spec":{{"claimRef":null}}}}\') or delete and re-create the PV, '
                     f"then apply {PVC_STATIC} again",
                 )
                 if released
@@ -545,7 +549,7 @@ def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
         phase, volume = field(pvc, "status.phase") or "Pending", field(pvc, "spec.volumeName")
         if phase == "Bound":
             ours = (ns, claim, claim_ref(pv)[2]) == (lab.namespace, PVC_STATIC, field(pvc, "metadata.uid"))
-            if volume == PV_STATIC and ours:
+            if volume == pv_static and ours:
                 return
             other = get_pv(lab, volume)
             provisioner = field(other, "metadata.annotations", {}).get(PROVISIONED_BY)
@@ -557,16 +561,16 @@ def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
                 Text(
                     f"이 클레임은 클래스 {cls}을(를) 요청해서 프로비저너 {provisioner}가 "
                     f"새 볼륨 {volume}을(를) 만들었습니다: "
-                    f"클래스가 {MANUAL}인 {PV_STATIC}은(는) 쓰이지 않습니다",
+                    f"클래스가 {MANUAL}인 {pv_static}은(는) 쓰이지 않습니다",
                     f"this claim asks for class {cls}, so the provisioner {provisioner} made a new volume "
-                    f"{volume} for it: {PV_STATIC} (class {MANUAL}) is never used",
+                    f"{volume} for it: {pv_static} (class {MANUAL}) is never used",
                 )
                 if provisioner
                 else None,
                 final=True,
             )
         if pv is None:
-            fail(subject, expected, f"{phase}; PersistentVolume {PV_STATIC} does not exist", final=True)
+            fail(subject, expected, f"{phase}; PersistentVolume {pv_static} does not exist", final=True)
         why = misfit(pv, pvc)
         found = f"{phase}, storageClassName {field(pvc, 'spec.storageClassName')!r}, asks for " + str(
             field(pvc, "spec.resources.requests.storage")
@@ -578,8 +582,8 @@ def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
             expected,
             found,
             Text(
-                f"{PV_STATIC}이(가) 이 클레임에 맞습니다: 바인딩은 보통 몇 초 안에 일어납니다",
-                f"{PV_STATIC} fits this claim: the binding usually follows within seconds",
+                f"{pv_static}이(가) 이 클레임에 맞습니다: 바인딩은 보통 몇 초 안에 일어납니다",
+                f"{pv_static} fits this claim: the binding usually follows within seconds",
             ),
         )
 
@@ -587,6 +591,7 @@ def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
 
 
 def test_pvc_dynamic_bound_by_provisioner(lab: LabContext) -> None:
+    pv_static = lab.param("pv_static")
     lab.require("PersistentVolumeClaim", PVC_DYNAMIC)
     subject = lab.subject("PersistentVolumeClaim", PVC_DYNAMIC)
     expected = f"Bound to a volume a provisioner made for it (class {STANDARD})"
@@ -599,7 +604,7 @@ def test_pvc_dynamic_bound_by_provisioner(lab: LabContext) -> None:
             pv = get_pv(lab, volume)
             provisioner = field(pv, "metadata.annotations", {}).get(PROVISIONED_BY)
             ns, claim, _ = claim_ref(pv)
-            made = volume != PV_STATIC and (provisioner is not None or pv_class(pv) == STANDARD)
+            made = volume != pv_static and (provisioner is not None or pv_class(pv) == STANDARD)
             assert_that(
                 pv is not None and made and (ns, claim) == (lab.namespace, PVC_DYNAMIC),
                 subject,
@@ -696,8 +701,10 @@ def remove_markers(lab: LabContext, mounts: dict[str, Any], marker: str) -> None
 
 
 def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
+    pv_static = lab.param("pv_static")
+    host_dir = lab.param("host_dir")
     original = require_pv_static(lab)
-    subject = pv_subject(PV_STATIC)
+    subject = pv_subject(pv_static)
     assert_that(
         bool(field(original, "spec.hostPath")),
         subject,
@@ -709,9 +716,9 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
     copy_name = f"{lab.lab.namespace}-retain-{token}"
     directory = f"retain-{token}"
     scratch = lab.scratch_namespace("retain")
-    copy_subject = f"{pv_subject(copy_name)} (a copy of {PV_STATIC})"
+    copy_subject = f"{pv_subject(copy_name)} (a copy of {pv_static})"
     spec = {k: v for k, v in (original.get("spec") or {}).items() if k != "claimRef"}
-    spec["hostPath"] = {"path": f"{NODE_DIR}/{directory}", "type": "DirectoryOrCreate"}
+    spec["hostPath"] = {"path": f"{host_dir}/{directory}", "type": "DirectoryOrCreate"}
     spec["claimRef"] = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
@@ -740,7 +747,7 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
         if written:
             read_and_remove(lab, scratch, directory, node or writer_node(lab, scratch))
 
-    lab.defer(f"remove node directory {NODE_DIR}/{directory}", leave_no_directory)
+    lab.defer(f"remove node directory {host_dir}/{directory}", leave_no_directory)
 
     def claim_bound() -> None:
         found = field(lab.kube.get("PersistentVolumeClaim", "claim", scratch), "status.phase")
@@ -809,7 +816,7 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
     written = False
     assert_that(
         succeeded and text.strip() == token,
-        f"node directory {NODE_DIR}/{directory}",
+        f"node directory {host_dir}/{directory}",
         f"still holds the file written through the deleted claim ({token})",
         text.strip()[:160] or "nothing",
         Text(
@@ -826,7 +833,7 @@ def writer_node(lab: LabContext, namespace: str) -> str:
 def read_and_remove(lab: LabContext, namespace: str, directory: str, node: str) -> tuple[bool, str]:
     """Run the reader pod: (whether it found the marker, what it printed); the scratch
     directory is gone from the node afterwards."""
-    lab.kube.apply(reader_pod(directory, node), namespace)
+    lab.kube.apply(reader_pod(lab.param("host_dir"), directory, node), namespace)
     reader = finished(lab, namespace, "reader", need_success=False)
     return field(reader, "status.phase") == "Succeeded", lab.kube.logs("reader", namespace)
 
@@ -854,7 +861,7 @@ def writer_pod(token: str) -> Obj:
     }
 
 
-def reader_pod(directory: str, node: str) -> Obj:
+def reader_pod(host_dir: str, directory: str, node: str) -> Obj:
     """A pod on the same node that prints the marker from the node directory, then removes
     the scratch directory (whatever it found)."""
     spec: Obj = {
@@ -869,7 +876,7 @@ def reader_pod(directory: str, node: str) -> Obj:
                 "volumeMounts": [{"name": "node", "mountPath": "/node"}],
             }
         ],
-        "volumes": [{"name": "node", "hostPath": {"path": NODE_DIR, "type": "DirectoryOrCreate"}}],
+        "volumes": [{"name": "node", "hostPath": {"path": host_dir, "type": "DirectoryOrCreate"}}],
     }
     if node:
         spec["nodeName"] = node

@@ -25,6 +25,8 @@ from kubelab.manifests import Document
 from kubelab.ownership import labelled
 
 CLUSTER_SCOPED_KINDS = ("PersistentVolume", "Namespace")
+SANDBOX_LABEL = "kubelab.dev/sandbox"
+"""The label of a sandbox namespace (kubelab.sandbox)."""
 """Cluster-scoped kinds the labs create; reset reports labelled ones it did not create."""
 STEP_TIMEOUT = 300.0
 """Seconds one kubectl step of a variant may take."""
@@ -161,11 +163,15 @@ def apply_documents(
     return Applied(tuple(rejected), tuple(kept))
 
 
-def run_steps(target: Target, namespace: str, steps: Iterable[Step]) -> list[Rejection]:
-    """Run a variant's kubectl steps in order (what a learner types after applying);
-    the first that fails (or runs out of time) stops the rest and is returned."""
+def run_steps(
+    target: Target, namespace: str, steps: Iterable[Step], as_user: str | None = None
+) -> list[Rejection]:
+    """Run a variant's kubectl steps in order (what a learner types after applying), as
+    `as_user` if given (a sandbox's ServiceAccount); the first that fails (or runs out of
+    time) stops the rest and is returned."""
     for step in steps:
-        command = [str(kubectl_path()), *target.kubectl_flags(), "-n", namespace, *step]
+        who = [f"--as={as_user}"] if as_user else []
+        command = [str(kubectl_path()), *target.kubectl_flags(), *who, "-n", namespace, *step]
         limit = deadline.bound(STEP_TIMEOUT)
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=limit)
@@ -219,4 +225,29 @@ def reset(kube: Kube, lab: Lab) -> ResetReport:
     if lab_ns not in removed and lab_ns not in left_alone and kube.get("Namespace", lab.namespace):
         left_alone.append(lab_ns)
     left_alone = [o for o in left_alone if o not in failed]  # ours, still being deleted
+    return ResetReport(tuple(removed), tuple(left_alone), tuple(leftovers))
+
+
+def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
+    """Remove what kubelab created on this cluster and left behind: sandboxes and
+    scratch objects of runs that were killed (with `everything`, also the learner labs'
+    namespaces and kubelab's admission policies). Only what the records say kubelab
+    made; sandbox-labelled namespaces it has no record of are named, not touched."""
+    live = []
+    for owned in ownership.recorded(kube):
+        if ownership.gone(kube, owned):
+            ownership.forget(kube, owned)
+        elif ownership.in_use(owned):
+            continue  # a run in progress: not a leftover
+        elif everything or owned.purpose not in ("lab", "policy"):
+            live.append(owned)
+    leftovers = ownership.remove_all(kube, live)
+    failed = {line.split(":", 1)[0] for line in leftovers}
+    removed = [o.describe() for o in live if o.describe() not in failed]
+    ours = {o.uid for o in live} | {o.uid for o in ownership.recorded(kube)}
+    left_alone = [
+        f"Namespace {ns['metadata']['name']}"
+        for ns in kube.list("Namespace", selector=f"{SANDBOX_LABEL}=true")
+        if ns["metadata"].get("uid") not in ours
+    ]
     return ResetReport(tuple(removed), tuple(left_alone), tuple(leftovers))

@@ -6,8 +6,10 @@ a traceback is shown only with KUBELAB_DEBUG=1.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +29,7 @@ from kubelab import (
     ownership,
     report,
     verify,
+    workspace,
 )
 from kubelab.errors import (
     EnvironmentProblem,
@@ -63,6 +66,11 @@ class Options:
 
 
 LabArg = Annotated[str, typer.Argument(help="lab number, e.g. 01")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="a lab parameter's value, NAME=VALUE (repeatable; see `kubelab params NN`)"),
+]
+NamespaceOption = Annotated[str | None, typer.Option(help="namespace of the answer (default: the lab's)")]
 
 
 @app.callback()
@@ -103,24 +111,44 @@ def _prepare_cluster(labs: list[Lab]) -> Kube:
 
 
 @app.command()
-def start(lab_id: LabArg) -> None:
+def start(lab_id: LabArg, namespace: NamespaceOption = None, setting: SetOption = None) -> None:
     """Bring the cluster up, prepare the lab, show its instructions. 실습 시작."""
-    lab = labspec.find_lab(lab_id)
+    lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
     kube = _prepare_cluster([lab])
-    if not apply.ensure_namespace(kube, lab.namespace, lab.id):
+    ns = lab.answer_namespace
+    if not apply.ensure_namespace(kube, ns, lab.id):
         _say_namespace_kept(kube, lab)
+    prepared = workspace.prepare(lab)
+    workspace.remember(lab)
     for lang in ("ko", "en") if Options.lang == "ko" else ("en", "ko"):
         console.rule(f"lab {lab.id} · {lang}")
+        for objective in lab.objectives:
+            console.print(f"• {objective.ko if lang == 'ko' else objective.en}", markup=False)
+        console.print()
         console.print(lab.instructions_text(lang), markup=False)
     console.rule()
+    _say_workspace(prepared)
     say(
         Text(
-            f"준비 완료: 네임스페이스 {lab.namespace}, context {kube.target.context}. "
-            f"다 되면 make check-{lab.id}",
-            f"Ready: namespace {lab.namespace}, context {kube.target.context}. "
-            f"When done: make check-{lab.id}",
+            f"준비 완료: 네임스페이스 {ns}, context {kube.target.context}. 다 되면 make check-{lab.id}",
+            f"Ready: namespace {ns}, context {kube.target.context}. When done: make check-{lab.id}",
         )
     )
+
+
+def _say_workspace(prepared: workspace.Prepared) -> None:
+    where = prepared.folder
+    with contextlib.suppress(ValueError):
+        where = where.relative_to(Path.cwd())
+    say(Text(f"시작 파일: {where}/ (여기서 고치세요)", f"starter files: {where}/ (edit them there)"))
+    if prepared.kept:
+        kept = ", ".join(prepared.kept)
+        say(
+            Text(
+                f"여러분이 고친 파일은 그대로 두었습니다: {kept}",
+                f"files you changed were left as they are: {kept}",
+            )
+        )
 
 
 def _ours(kube: Kube, namespace: str) -> bool:
@@ -146,22 +174,23 @@ def _show_leftovers(leftovers: tuple[str, ...] | list[str]) -> None:
 
 def _say_namespace_kept(kube: Kube, lab: Lab) -> None:
     """The lab's namespace was there already: say whose it is and what is in it."""
-    pods = len(kube.list("Pod", lab.namespace))
-    if not _ours(kube, lab.namespace):
+    namespace = lab.answer_namespace
+    pods = len(kube.list("Pod", namespace))
+    if not _ours(kube, namespace):
         say(
             Text(
-                f"네임스페이스 {lab.namespace}이(가) 이미 있어 그대로 씁니다 "
+                f"네임스페이스 {namespace}이(가) 이미 있어 그대로 씁니다 "
                 f"(파드 {pods}개; kubelab이 만든 것이 아니므로 reset이 지우지 않습니다)",
-                f"namespace {lab.namespace} already exists and is used as it is "
+                f"namespace {namespace} already exists and is used as it is "
                 f"({pods} pods; kubelab did not create it, so reset will not delete it)",
             )
         )
     elif pods:
         say(
             Text(
-                f"네임스페이스 {lab.namespace}에 지난번 것이 남아 있습니다 (파드 {pods}개): 처음부터 하려면 "
+                f"네임스페이스 {namespace}에 지난번 것이 남아 있습니다 (파드 {pods}개): 처음부터 하려면 "
                 f"make reset-{lab.id} 후 make lab-{lab.id}",
-                f"namespace {lab.namespace} still holds what was there before ({pods} pods): "
+                f"namespace {namespace} still holds what was there before ({pods} pods): "
                 f"for a fresh start, make reset-{lab.id} then make lab-{lab.id}",
             )
         )
@@ -182,17 +211,18 @@ def check(
         list[Path] | None, typer.Option("--file", "-f", help="apply these manifests first")
     ] = None,
     only: Annotated[list[str] | None, typer.Option(help="run only this check (repeatable)")] = None,
-    namespace: Annotated[str | None, typer.Option(help="namespace to check")] = None,
+    namespace: NamespaceOption = None,
+    setting: SetOption = None,
 ) -> None:
     """Check the live cluster and print the scorecard. 검사."""
-    lab = labspec.find_lab(lab_id)
+    lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
     docs = manifests.load(file or [])
     manifests.validate(docs, lab.kinds)
     kube = cluster.connect(Options.settings())
-    target_ns = namespace or lab.namespace
+    target_ns = lab.answer_namespace
     _require_namespace(kube, lab, target_ns)
     _say_left_alone(apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True).kept)
-    card = engine.run_checks(lab, kube.target, target_ns, Options.lang, only or [])
+    card = engine.run_checks(lab, kube.target, Options.lang, only or [])
     report.scorecard(card, Options.lang)
     _show_leftovers(card.leftovers)
     raise typer.Exit(ExitCode.OK if card.passed else ExitCode.CHECKS_FAILED)
@@ -219,11 +249,12 @@ def reset(lab_id: LabArg) -> None:
 @app.command()
 def solve(
     lab_id: LabArg,
-    namespace: Annotated[str | None, typer.Option(help="namespace to solve in (default: the lab's)")] = None,
+    namespace: NamespaceOption = None,
+    setting: SetOption = None,
 ) -> None:
     """Apply the reference solution (for teachers and CI). 정답 적용."""
-    lab = labspec.find_lab(lab_id)
-    target_ns = namespace or lab.namespace
+    lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
+    target_ns = lab.answer_namespace
     kube = _prepare_cluster([lab])
     apply.ensure_namespace(kube, target_ns, lab.id)
     docs = lab.manifests(lab.solution)
@@ -237,22 +268,59 @@ def solve(
 @app.command("verify")
 def verify_cmd(
     lab_ids: Annotated[list[str] | None, typer.Argument(help="labs (default: all)")] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, max=32, help="variants at once (default: from cores, memory)"),
+    ] = None,
+    repeat: Annotated[int, typer.Option(min=1, max=20, help="run each variant N times; report flakes")] = 1,
 ) -> None:
     """Solution passes, starter and wrong answers fail — on a real cluster. 실습 검증."""
     labs = [labspec.find_lab(i) for i in lab_ids] if lab_ids else labspec.all_labs()
     kube = _prepare_cluster(labs)
-    bad = 0
+    tasks = verify.plan(labs, repeat)
+    chosen = jobs or verify.default_jobs()
+    console.print(f"verify: {len(tasks)} variants of {len(labs)} labs, {chosen} at a time")
+    started = time.monotonic()
+    with report.VerifyProgress(console, tasks, chosen) as progress:
+        outcomes = verify.verify_all(kube, tasks, Options.lang, chosen, progress)
+    bad = [o for o in outcomes if not o.ok]
+    changed = verify.flakes(outcomes) if repeat > 1 else {}
+    report.verify_summary(outcomes, changed, time.monotonic() - started)
+    raise typer.Exit(ExitCode.OK if not bad and not changed else ExitCode.CHECKS_FAILED)
 
-    def show(outcome: verify.Outcome) -> None:
-        nonlocal bad
-        bad += not outcome.ok
-        mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
-        console.print(f" {mark} {outcome.variant.name:<28} {outcome.expectation():<34} {outcome.summary()}")
 
-    for lab in labs:
-        console.print(f"[bold]lab {lab.id}[/] {lab.title.both(Options.lang)}")
-        verify.verify_lab(kube, lab, Options.lang, show)
-    raise typer.Exit(ExitCode.OK if bad == 0 else ExitCode.CHECKS_FAILED)
+@app.command("cleanup")
+def cleanup_cmd(
+    everything: Annotated[
+        bool, typer.Option("--all", help="also kubelab's admission policies and the learner labs' namespaces")
+    ] = False,
+) -> None:
+    """Remove what kubelab created and left behind (sandboxes, scratch objects). 정리."""
+    kube = cluster.connect(Options.settings())
+    done = apply.cleanup(kube, everything)
+    say(
+        Text(
+            f"지웠습니다: {', '.join(done.removed) or '없음'}",
+            f"deleted: {', '.join(done.removed) or 'nothing'}",
+        )
+    )
+    _say_left_alone(done.left_alone)
+    _show_leftovers(done.leftovers)
+    if done.leftovers:
+        raise typer.Exit(ExitCode.ENVIRONMENT)
+
+
+@app.command("params")
+def params_cmd(lab_id: LabArg, namespace: NamespaceOption = None, setting: SetOption = None) -> None:
+    """A lab's parameters: defaults, and the values your answer uses. 매개변수."""
+    lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
+    table = Table("name", "value", "default", "per answer", "what", box=None)
+    for name, param in lab.params.items():
+        about = param.about.both(Options.lang) if param.about else ""
+        table.add_row(name, str(lab.values[name]), str(param.default), param.unique or "", about)
+    console.print(table)
+    if not lab.params:
+        say(Text(f"실습 {lab.id}에는 매개변수가 없습니다", f"lab {lab.id} has no parameters"))
 
 
 @app.command("lint")

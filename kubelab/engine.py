@@ -18,6 +18,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -86,6 +87,21 @@ def run_budget(lab: Lab, only: Iterable[str] = ()) -> float:
     return START_SECONDS + sum(c.timeout * timeout_scale() + CHECK_CLEANUP_SECONDS for c in specs)
 
 
+_children: set[subprocess.Popen[str]] = set()
+"""Check runs in progress (several at once under a concurrent verify)."""
+_children_lock = threading.Lock()
+
+
+def stop_all() -> None:
+    """Interrupt every check run in progress once (Ctrl-C of a concurrent run): each
+    undoes what its checks changed and ends; the threads waiting on them see Interrupted."""
+    with _children_lock:
+        running = list(_children)
+    for child in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGINT)
+
+
 def _stop(child: subprocess.Popen[str]) -> bool:
     """Interrupt the child's process group once, and let it undo what its checks changed;
     kill it if it has not ended in time. True when it ended by itself."""
@@ -132,6 +148,8 @@ def _run(lab: Lab, target: Target, lang: Lang, out: Path, only: list[str]) -> Sc
         cwd=repo.root(),
         start_new_session=True,
     )
+    with _children_lock:
+        _children.add(child)
     try:
         stdout, stderr = child.communicate(timeout=budget)
     except subprocess.TimeoutExpired:
@@ -153,7 +171,12 @@ def _run(lab: Lab, target: Target, lang: Lang, out: Path, only: list[str]) -> Sc
             raise Interrupted(undone=False) from None
         card = _read(out)  # none: stopped before any check began, so nothing to undo
         raise Interrupted(card.leftovers if card else (), undone=True) from None
+    finally:
+        with _children_lock:
+            _children.discard(child)
     card = _read(out)
+    if interrupts.interrupted():  # stopped by stop_all (a concurrent run's Ctrl-C)
+        raise Interrupted(card.leftovers if card else (), undone=True)
     if card is None:
         tail = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]
         raise KubelabError(f"the checks did not run (pytest exit {child.returncode}): {tail}")

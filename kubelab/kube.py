@@ -152,6 +152,15 @@ class Kube:
                 f"클러스터에 연결할 수 없습니다 ({self.target.describe()}): {fault_reason(e)}",
             ) from e
 
+    def impersonating(self, user: str) -> Kube:
+        """The same cluster, every request made as `user` (the API server checks that
+        kubelab may impersonate, then authorizes and admits each request as that user)."""
+        other = Kube(self.target)
+        other.api.set_default_header("Impersonate-User", user)
+        other._cluster_id = self.cluster_id()  # the user may not read kube-system
+        other.faults = self.faults
+        return other
+
     @property
     def dynamic(self) -> DynamicClient:
         if self._dynamic is None:

@@ -19,6 +19,7 @@ import yaml
 from kubelab import manifests, params, repo
 from kubelab.errors import InputError, LabContentError
 from kubelab.manifests import Document
+from kubelab.params import Param, Value
 from kubelab.text import Text
 
 DEFAULT_TIMEOUT = 30.0
@@ -88,9 +89,9 @@ class Lab:
     """kubectl commands that finish the solution (what a learner types after applying)."""
     starter_steps: tuple[Step, ...]
     checks: tuple[CheckSpec, ...]
-    params: Mapping[str, params.Param] = field(default_factory=dict)
+    params: Mapping[str, Param] = field(default_factory=dict)
     """What lab.yaml declares; the values filled in are `values`."""
-    values: Mapping[str, params.Value] = field(default_factory=dict)
+    values: Mapping[str, Value] = field(default_factory=dict)
     """Each parameter's value in this copy of the lab, and `namespace`."""
     source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """lab.yaml as read (templates not yet rendered)."""
@@ -114,7 +115,7 @@ class Lab:
     def with_values(
         self,
         namespace: str | None = None,
-        chosen: Mapping[str, params.Value] | None = None,
+        chosen: Mapping[str, Value] | None = None,
         slot: int | None = None,
     ) -> Lab:
         """This lab for one answer: in `namespace`, with the chosen values (a sandbox's
@@ -196,7 +197,7 @@ def load_lab(folder: Path) -> Lab:
     return _build(folder, data, params.resolve(declared, data["namespace"]))
 
 
-def _build(folder: Path, source: Mapping[str, Any], values: Mapping[str, params.Value]) -> Lab:
+def _build(folder: Path, source: Mapping[str, Any], values: Mapping[str, Value]) -> Lab:
     """The Lab from lab.yaml's data, every text rendered with `values`."""
     declared = params.parse_params(source.get("params"))
     data = params.render_data(

@@ -77,6 +77,9 @@ class Owned:
     uid: str
     lab: str
     purpose: str
+    pid: int = 0
+    """The process that created it (0: unknown): `kubelab cleanup` leaves alone what a
+    run still in progress made."""
 
     def describe(self) -> str:
         return f"{self.kind} {self.name}"
@@ -143,6 +146,7 @@ def create(kube: Kube, obj: Obj, lab_id: str, purpose: str) -> Owned:
         uid=str(made["metadata"]["uid"]),
         lab=lab_id,
         purpose=purpose,
+        pid=os.getpid(),
     )
     record(kube, owned)
     return owned
@@ -161,6 +165,19 @@ def scratch_namespace(kube: Kube, base: str, lab_id: str, purpose: str) -> Owned
         with contextlib.suppress(InputError):  # the name was taken: draw another
             return create_namespace(kube, name, lab_id, purpose)
     raise InputError(f"no free namespace name for {base}-{purpose}-…")
+
+
+def in_use(owned: Owned) -> bool:
+    """Was it made by a process of this machine that is still running?"""
+    if owned.pid <= 0 or owned.pid == os.getpid():
+        return False
+    try:
+        os.kill(owned.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def delete(kube: Kube, owned: Owned) -> None:

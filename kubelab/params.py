@@ -81,7 +81,8 @@ def check_value(param: Param, value: Value) -> Value:
         raise InputError(
             f"parameter {param.name}: {value!r} may hold only letters, digits and . _ / - "
             "(at most 200, no ..)",
-            f"매개변수 {param.name}: {value!r}에는 영문자, 숫자, . _ / - 만 쓸 수 있습니다 (최대 200자, .. 불가)",
+            f"매개변수 {param.name}: {value!r}에는 영문자, 숫자, . _ / - 만 쓸 수 있습니다 "
+            "(최대 200자, .. 불가)",
         )
     if param.unique == "port" and (not isinstance(value, int) or value not in NODE_PORT_RANGE):
         raise InputError(

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text as RichText
 
 from kubelab.results import Scorecard
 from kubelab.text import Lang, Text
+
+if TYPE_CHECKING:
+    from kubelab.verify import Outcome, Task
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -31,3 +45,76 @@ def scorecard(card: Scorecard, lang: Lang) -> None:
     console.print(
         f"[bold]{SCORE.both(lang)}: {card.earned}/{card.total}[/] — [{colour}]{verdict.both(lang)}[/]"
     )
+
+
+class VerifyProgress:
+    """The live view of a concurrent verify: a bar (done of all, elapsed, time left from
+    earlier runs' times), what is running now, and a line per variant as it ends."""
+
+    def __init__(self, out: Console, tasks: list[Task], jobs: int) -> None:
+        self.out = out
+        self.jobs = max(1, jobs)
+        self.running: dict[int, Task] = {}
+        self._lock = threading.Lock()
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("left ~{task.fields[left]}"),
+            console=out,
+            transient=True,
+        )
+        self.remaining = {id(t): t.estimate for t in tasks}
+        self.task = self.bar.add_task("verify", total=len(tasks), left=self._left())
+
+    def _left(self) -> str:
+        seconds = sum(self.remaining.values()) / self.jobs
+        return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+    def _describe(self) -> str:
+        names = ", ".join(f"{t.lab.id} {t.variant.name}" for t in self.running.values())
+        return f"running: {names}" if names else "verify"
+
+    def started(self, task: Task) -> None:
+        with self._lock:
+            self.running[id(task)] = task
+            self.bar.update(self.task, description=self._describe())
+
+    def finished(self, task: Task, outcome: Outcome) -> None:
+        with self._lock:
+            self.running.pop(id(task), None)
+            self.remaining.pop(id(task), None)
+            self.bar.update(self.task, advance=1, description=self._describe(), left=self._left())
+        mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
+        name = f"{outcome.lab} {outcome.variant.name}"
+        self.out.print(
+            f" {mark} {escape(name):<31} {outcome.expectation():<34} {escape(outcome.summary())}"
+            f"  [dim]{outcome.seconds:.0f} s, {outcome.namespace}[/]"
+        )
+
+    def __enter__(self) -> VerifyProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+def verify_summary(outcomes: list[Outcome], flakes: dict[str, list[str]], seconds: float) -> None:
+    """Per lab: variants right of all and the time they took; then flakes, then a total."""
+    labs = sorted({o.lab for o in outcomes})
+    for lab in labs:
+        mine = [o for o in outcomes if o.lab == lab]
+        right = sum(o.ok for o in mine)
+        colour = "green" if right == len(mine) else "red"
+        busy = sum(o.seconds for o in mine)
+        console.print(
+            f" lab {lab}: [{colour}]{right}/{len(mine)} as expected[/]  [dim]{busy:.0f} s of checking[/]"
+        )
+    for key, checks in sorted(flakes.items()):
+        console.print(f" [red]flaky[/] {key}: verdict changed between runs: {', '.join(checks)}")
+    bad = sum(not o.ok for o in outcomes)
+    verdict = "[green]all as expected[/]" if not bad and not flakes else f"[red]{bad} not as expected[/]"
+    console.print(f"verify: {len(outcomes)} variants in {seconds:.0f} s — {verdict}")

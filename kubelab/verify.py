@@ -1,20 +1,30 @@
 """Verification of a lab's content against a real cluster (CI's and teachers' view).
 
-In a fresh namespace each: the reference solution passes every check; the starter
-fails at least one; each known-wrong answer fails the check it declares. What a variant
-created (its namespace, its cluster-scoped objects) is removed after it, however it
-ends; what could not be is reported with the outcome.
+Each variant in a sandbox of its own (kubelab.sandbox: its namespace, its parameter
+values, applied as its own ServiceAccount): the reference solution passes every check;
+the starter fails at least one; each known-wrong answer fails the check it declares.
+Variants run concurrently (`jobs` at a time), longest first by the times of earlier
+runs. What a variant created is removed after it, however it ends (Ctrl-C stops every
+running check, which undoes what it changed, and then every sandbox is removed); what
+could not be is reported with the outcome.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from kubelab import apply, engine, manifests
+from kubelab import apply, engine, interrupts, repo, sandbox
 from kubelab.cleanup import Cleanup
-from kubelab.errors import Interrupted
+from kubelab.errors import EnvironmentProblem, Interrupted, KubelabError
 from kubelab.kube import Kube
 from kubelab.labspec import Lab, Step
 from kubelab.results import Scorecard
@@ -44,9 +54,20 @@ class Outcome:
     """Documents the API server refused (expected for some wrong answers)."""
     leftovers: tuple[str, ...] = ()
     """What the variant created and could not be removed afterwards."""
+    lab: str = ""
+    namespace: str = ""
+    seconds: float = 0.0
+    error: str = ""
+    """Why the checks could not run (then the outcome is not ok)."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.lab}/{self.variant.name}"
 
     @property
     def ok(self) -> bool:
+        if self.error:
+            return False
         wanted = self.variant.must_fail
         if wanted is None:
             return self.card.passed and not self.rejected
@@ -61,6 +82,8 @@ class Outcome:
         return "some check fails" if wanted == "*" else f"fails {wanted}"
 
     def summary(self) -> str:
+        if self.error:
+            return f"error: {self.error}"
         failed = ", ".join(self.card.failed_ids()) or "none"
         refused = f"; refused: {len(self.rejected)}" if self.rejected else ""
         left = f"; left behind: {', '.join(self.leftovers)}" if self.leftovers else ""
@@ -77,33 +100,207 @@ def variants(lab: Lab) -> list[Variant]:
 
 
 def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcome:
-    """Apply one variant in a scratch namespace, run the checks, remove what it created."""
-    docs = lab.manifests(variant.folder)
+    """Apply one variant in a sandbox of its own, run the checks, remove what it made."""
     cleanup = Cleanup(kube)
+    started = time.monotonic()
+    namespace = ""
     try:
-        namespace = apply.scratch_namespace(kube, lab, "verify", cleanup)
-        rejected = list(
-            apply.apply_documents(kube, docs, namespace, lab.id, strict=False, cleanup=cleanup).rejected
-        )
-        rejected += apply.run_steps(kube.target, namespace, variant.steps)
-        card = engine.run_checks(lab, kube.target, namespace, lang)
+        box = sandbox.open_sandbox(kube, lab, cleanup)
+        namespace = box.namespace
+        docs = box.lab.manifests(variant.folder)
+        applied = apply.apply_documents(box.kube, docs, namespace, lab.id, strict=False, cleanup=cleanup)
+        rejected = list(applied.rejected)
+        rejected += apply.run_steps(kube.target, namespace, variant.steps, sandbox.answer_user(namespace))
+        card = engine.run_checks(box.lab, kube.target, lang)
     except KeyboardInterrupt:
         raise Interrupted(cleanup.run(), undone=True) from None
     except Interrupted as stopped:  # the checks were stopped and cleaned up after themselves
         raise Interrupted((*stopped.leftovers, *cleanup.run()), undone=stopped.undone) from None
+    except EnvironmentProblem:
+        raise
+    except KubelabError as e:  # this variant could not be checked; the others go on
+        cleanup.run()
+        return Outcome(
+            variant,
+            Scorecard(lab=lab.id, namespace=namespace, results=()),
+            (),
+            tuple(cleanup.leftovers),
+            lab.id,
+            namespace,
+            round(time.monotonic() - started, 1),
+            e.en,
+        )
     finally:
-        cleanup.run()  # a no-op when an interrupt already ran it
+        cleanup.run()  # a no-op when it already ran
     return Outcome(
-        variant, card, tuple(r.line() for r in rejected), tuple(cleanup.leftovers + list(card.leftovers))
+        variant,
+        card,
+        tuple(r.line() for r in rejected),
+        tuple(cleanup.leftovers + list(card.leftovers)),
+        lab.id,
+        namespace,
+        round(time.monotonic() - started, 1),
     )
 
 
-def verify_lab(
-    kube: Kube, lab: Lab, lang: Lang, progress: Callable[[Outcome], None] = lambda _: None
-) -> list[Outcome]:
-    outcomes = []
-    for variant in variants(lab):
-        outcome = verify_variant(kube, lab, variant, lang)
-        progress(outcome)
-        outcomes.append(outcome)
+def default_jobs() -> int:
+    """How many variants to check at once here: they mostly wait for the cluster, so a
+    few per core, as memory allows (about 0.75 GiB each: a pytest process and pods)."""
+    cores = os.cpu_count() or 1
+    return max(1, min(8, 4 * cores, int(available_memory_gib() / 0.75)))
+
+
+def available_memory_gib() -> float:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 2**20
+    return 4.0
+
+
+def _times_path() -> Path:
+    return repo.state_dir() / "verify-times.json"
+
+
+def past_times() -> dict[str, float]:
+    """Seconds each variant took in earlier runs (to start the longest first, and ETA)."""
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(_times_path().read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return {str(k): float(v) for k, v in data.items()}
+    return {}
+
+
+def _save_times(outcomes: Iterable[Outcome]) -> None:
+    times = past_times()
+    times.update({o.key: o.seconds for o in outcomes if not o.error})
+    path = _times_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(times, indent=1, sort_keys=True), encoding="utf-8")
+    temporary.replace(path)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One variant of one lab to verify, and how long it is expected to take."""
+
+    lab: Lab
+    variant: Variant
+    estimate: float
+
+    @property
+    def key(self) -> str:
+        return f"{self.lab.id}/{self.variant.name}"
+
+
+def plan(labs: Iterable[Lab], repeat: int = 1) -> list[Task]:
+    """Every variant of every lab (`repeat` times), longest expected first."""
+    past = past_times()
+    tasks: list[Task] = []
+    for lab in labs:
+        guess = sum(c.timeout for c in lab.checks) / 3
+        for variant in variants(lab):
+            key = f"{lab.id}/{variant.name}"
+            tasks.extend(Task(lab, variant, past.get(key, guess)) for _ in range(repeat))
+    return sorted(tasks, key=lambda t: -t.estimate)
+
+
+class Progress(Protocol):
+    """What a concurrent run reports as it goes (the CLI shows it)."""
+
+    def started(self, task: Task) -> None: ...
+
+    def finished(self, task: Task, outcome: Outcome) -> None: ...
+
+
+def verify_all(kube: Kube, tasks: list[Task], lang: Lang, jobs: int, progress: Progress) -> list[Outcome]:
+    """Verify the tasks, `jobs` at a time. On Ctrl-C every running check is stopped
+    (undoing what it changed) and every sandbox removed, then Interrupted; on an
+    environment problem (the cluster is gone) the same, then that problem."""
+    kube.resource("Namespace")  # discover the API once, before the threads share the connection
+    stop = threading.Event()
+    outcomes: list[Outcome] = []
+    leftovers: list[str] = []
+    problem: EnvironmentProblem | None = None
+
+    def run(task: Task) -> Outcome | None:
+        if stop.is_set() or interrupts.interrupted():
+            return None
+        progress.started(task)
+        return verify_variant(kube, task.lab, task.variant, lang)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="verify")
+    pending: dict[Future[Outcome | None], Task] = {pool.submit(run, t): t for t in tasks}
+    try:
+        while pending:
+            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except Interrupted as e:
+                    leftovers += e.leftovers
+                    continue
+                except EnvironmentProblem as e:
+                    problem = problem or e
+                    stop.set()
+                    continue
+                if outcome is not None:
+                    outcomes.append(outcome)
+                    progress.finished(task, outcome)
+            if problem is not None:
+                break
+    except KeyboardInterrupt:
+        stop.set()
+        with interrupts.shielded(reraise=False):
+            engine.stop_all()
+            leftovers += _finish(pool, pending)
+        _save_times(outcomes)
+        raise Interrupted(leftovers, undone=True) from None
+    with interrupts.shielded(reraise=False):
+        leftovers += _finish(pool, pending)
+    _save_times(outcomes)
+    if problem is not None:
+        raise problem
     return outcomes
+
+
+def _finish(pool: ThreadPoolExecutor, pending: dict[Future[Outcome | None], Task]) -> list[str]:
+    """Cancel what has not started, wait for what runs (it cleans up after itself)."""
+    for future in pending:
+        future.cancel()
+    pool.shutdown(wait=True)
+    leftovers: list[str] = []
+    for future in pending:
+        if future.cancelled():
+            continue
+        with contextlib.suppress(KubelabError):
+            outcome = future.result()
+            if outcome is not None:
+                leftovers += outcome.leftovers
+        error = future.exception() if not future.cancelled() else None
+        if isinstance(error, Interrupted):
+            leftovers += error.leftovers
+    return leftovers
+
+
+def flakes(outcomes: Iterable[Outcome]) -> dict[str, list[str]]:
+    """Checks whose verdict changed between runs of the same variant (--repeat): for
+    each variant, the check ids (or "outcome") that did not always say the same."""
+    seen: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        seen.setdefault(outcome.key, []).append(outcome)
+    changed: dict[str, list[str]] = {}
+    for key, runs in seen.items():
+        ids = sorted({r.id for run in runs for r in run.card.results})
+        flaky = [
+            i
+            for i in ids
+            if len({next((r.passed for r in run.card.results if r.id == i), None) for run in runs}) > 1
+        ]
+        if len({run.ok for run in runs}) > 1:
+            flaky.append("outcome")
+        if flaky:
+            changed[key] = flaky
+    return changed

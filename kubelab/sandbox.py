@@ -1,0 +1,259 @@
+"""A sandbox per answer: its own namespace, its own parameter values, and only what the
+API server lets its own ServiceAccount do.
+
+An answer kubelab applies (a verify variant now, a student's submission later) gets:
+
+- a namespace `<lab namespace>-sNN` (NN: the sandbox's slot, 1–99, claimed by creating
+  the namespace: two runs at once never share one), labelled `kubelab.dev/sandbox`,
+  recorded as kubelab's, with the node ports it may use in an annotation;
+- the lab's parameters with the sandbox's own unique values (kubelab.params);
+- a ResourceQuota and a LimitRange (so 10 000 ConfigMaps or a memory hog are refused);
+- a ServiceAccount `kubelab-answer` whose Role allows only the lab's kinds there (and a
+  ClusterRole for the lab's cluster-scoped kinds, PersistentVolume in lab 05). The answer's
+  manifests and kubectl steps are applied *as* that ServiceAccount (impersonation).
+
+What RBAC lets through is held by ValidatingAdmissionPolicies (manifests/sandbox-policy.yaml):
+no privileged or host-namespace pods, hostPath only under the sandbox's own node folder,
+its own node ports, volumes with its own names. The checks run with kubelab's own
+credentials (they must disturb the cluster). Everything is removed with the sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from kubelab import apply, cluster, manifests, ownership, repo
+from kubelab.cleanup import Cleanup
+from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError
+from kubelab.kube import Kube, api_reason
+from kubelab.labspec import Lab
+from kubelab.manifests import Obj
+from kubelab.params import SANDBOX_HOST_ROOT, Value
+from kubelab.waiting import wait_until
+
+SANDBOX = apply.SANDBOX_LABEL
+NODE_PORTS = "kubelab.dev/node-ports"
+ANSWER = "kubelab-answer"
+"""The ServiceAccount an answer is applied as."""
+MAX_SLOTS = 99
+POLICY_WAIT = 30.0
+"""Seconds to wait for newly created admission policies to be in force."""
+
+QUOTA = {
+    "count/configmaps": "30",
+    "count/secrets": "10",
+    "count/services": "5",
+    "services.nodeports": "2",
+    "pods": "20",
+    "persistentvolumeclaims": "5",
+    "requests.storage": "10Gi",
+    "requests.cpu": "2",
+    "requests.memory": "2Gi",
+    "limits.cpu": "8",
+    "limits.memory": "6Gi",
+}
+"""What one answer may hold at most (the labs need far less)."""
+LIMITS = {
+    "default": {"cpu": "500m", "memory": "256Mi"},
+    "defaultRequest": {"cpu": "10m", "memory": "32Mi"},
+    "max": {"cpu": "2", "memory": "1Gi"},
+}
+"""Limits a container gets when it names none, and the most it may ask for."""
+ALWAYS_READABLE = (("", "pods"), ("", "pods/log"), ("", "events"), ("apps", "replicasets"))
+"""What kubectl steps read besides the lab's kinds (rollout status, undo)."""
+VERBS = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """One answer's sandbox."""
+
+    lab: Lab
+    """The lab with the sandbox's namespace and parameter values."""
+    slot: int
+    kube: Kube
+    """A connection that acts as the sandbox's ServiceAccount."""
+
+    @property
+    def namespace(self) -> str:
+        return self.lab.answer_namespace
+
+
+def answer_user(namespace: str) -> str:
+    return f"system:serviceaccount:{namespace}:{ANSWER}"
+
+
+def sandbox_namespace(lab: Lab, slot: int) -> str:
+    return f"{lab.namespace}-s{slot:02d}"
+
+
+_enforced: set[str] = set()
+"""Clusters on which this process has seen the policies in force."""
+_policies_lock = threading.Lock()
+
+
+def ensure_policies(kube: Kube) -> None:
+    """Create kubelab's admission policies on this cluster unless they are there."""
+    with _policies_lock:
+        if kube.cluster_id() in _enforced:
+            return
+        for doc in _policy_documents():
+            if kube.get(doc["kind"], doc["metadata"]["name"]) is None:
+                with contextlib.suppress(InputError):  # made meanwhile by another run
+                    ownership.create(kube, doc, "sandbox", "policy")
+
+
+def _policy_documents() -> list[Obj]:
+    return [d.obj for d in manifests.load([repo.manifests_dir() / "sandbox-policy.yaml"])]
+
+
+def _wait_enforced(kube: Kube, namespace: str) -> None:
+    """A host-network pod, dry-run in the new sandbox, is refused: the policies are in
+    force (they take a moment after being created)."""
+    if kube.cluster_id() in _enforced:
+        return
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "policy-probe"},
+        "spec": {"hostNetwork": True, "containers": [{"name": "probe", "image": "kubelab/web:v1"}]},
+    }
+
+    def refused() -> None:
+        try:
+            kube.apply(pod, namespace, dry_run=True)
+        except ApiException as e:
+            if "kubelab sandbox" in api_reason(e):
+                return
+            raise
+        raise CheckFailed(Finding("kubelab's admission policies", "in force", "not yet"))
+
+    try:
+        wait_until(refused, POLICY_WAIT)
+    except CheckFailed as e:
+        raise EnvironmentProblem(
+            f"kubelab's admission policies are not in force after {POLICY_WAIT:g} s: "
+            "does the cluster run Kubernetes 1.30 or newer?",
+            f"kubelab의 승인 정책이 {POLICY_WAIT:g}초가 지나도 적용되지 않습니다: "
+            "쿠버네티스 1.30 이상인가요?",
+        ) from e
+    _enforced.add(kube.cluster_id())
+
+
+def open_sandbox(
+    kube: Kube,
+    lab: Lab,
+    cleanup: Cleanup,
+    purpose: str = "verify",
+    chosen: Mapping[str, Value] | None = None,
+) -> Sandbox:
+    """A new sandbox for one answer to `lab`; `cleanup` removes it and all it holds."""
+    ensure_policies(kube)
+    for slot in range(1, MAX_SLOTS + 1):
+        namespace = sandbox_namespace(lab, slot)
+        if kube.get("Namespace", namespace) is not None:
+            continue
+        answer = lab.with_values(namespace, chosen, slot)
+        body = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": namespace,
+                "labels": {SANDBOX: "true"},
+                "annotations": {NODE_PORTS: ",".join(str(p) for p in answer.node_ports)},
+            },
+        }
+        try:
+            owned = ownership.create(kube, body, lab.id, purpose)
+        except InputError:
+            continue  # another run took this slot a moment ago
+        cleanup.remove(owned)
+        _forget_node_folder(kube, namespace, cleanup)
+        _wait_enforced(kube, namespace)
+        _furnish(kube, answer, cleanup, purpose)
+        return Sandbox(answer, slot, kube.impersonating(answer_user(namespace)))
+    raise EnvironmentProblem(
+        f"all {MAX_SLOTS} sandboxes of lab {lab.id} are taken; `kubelab cleanup` removes leftovers",
+        f"실습 {lab.id}의 샌드박스 {MAX_SLOTS}개가 모두 쓰이고 있습니다; "
+        "`kubelab cleanup`이 남은 것을 지웁니다",
+    )
+
+
+def _forget_node_folder(kube: Kube, namespace: str, cleanup: Cleanup) -> None:
+    """Remove the sandbox's node folder afterwards, when the node's /data is a folder of
+    this machine (kubelab's kind cluster); best effort (a pod may write as root)."""
+    if kube.target.context != cluster.KIND_CONTEXT:
+        return
+    folder = cluster.hostpath_root() / SANDBOX_HOST_ROOT.removeprefix("/data/") / namespace
+    cleanup.add(f"remove node folder {folder}", lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def _resource_rules(kube: Kube, kinds: tuple[str, ...]) -> tuple[list[Obj], list[Obj]]:
+    """RBAC rules for the lab's kinds: (namespaced, cluster-scoped)."""
+    namespaced: list[Obj] = []
+    cluster_scoped: list[Obj] = []
+    for kind in kinds:
+        resource = kube.resource(kind)
+        rule = {"apiGroups": [resource.group or ""], "resources": [resource.name], "verbs": VERBS}
+        (namespaced if resource.namespaced else cluster_scoped).append(rule)
+    for group, name in ALWAYS_READABLE:
+        namespaced.append({"apiGroups": [group], "resources": [name], "verbs": ["get", "list", "watch"]})
+    return namespaced, cluster_scoped
+
+
+def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str) -> None:
+    """The sandbox's quota, limits, ServiceAccount and what it may do."""
+    namespace = lab.answer_namespace
+    labels = ownership.ownership(lab.id, purpose)
+    subject = [{"kind": "ServiceAccount", "name": ANSWER, "namespace": namespace}]
+    namespaced, cluster_scoped = _resource_rules(kube, lab.kinds)
+    inside: list[Obj] = [
+        _obj("v1", "ResourceQuota", ANSWER, labels, spec={"hard": QUOTA}),
+        _obj("v1", "LimitRange", ANSWER, labels, spec={"limits": [{"type": "Container", **LIMITS}]}),
+        _obj("v1", "ServiceAccount", ANSWER, labels),
+        _obj("rbac.authorization.k8s.io/v1", "Role", ANSWER, labels, rules=namespaced),
+        _obj(
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            ANSWER,
+            labels,
+            subjects=subject,
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ANSWER},
+        ),
+    ]
+    for obj in inside:
+        kube.create(obj, namespace)
+    if cluster_scoped:
+        name = f"{ANSWER}-{namespace}"
+        role = _obj("rbac.authorization.k8s.io/v1", "ClusterRole", name, {}, rules=cluster_scoped)
+        cleanup.remove(ownership.create(kube, role, lab.id, purpose))
+        binding = _obj(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRoleBinding",
+            name,
+            {},
+            subjects=subject,
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        )
+        cleanup.remove(ownership.create(kube, binding, lab.id, purpose))
+
+
+def _obj(api_version: str, kind: str, name: str, labels: Mapping[str, str], **fields: Any) -> Obj:
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": name, **({"labels": dict(labels)} if labels else {})},
+        **fields,
+    }
+
+
+def sandboxes(kube: Kube) -> list[str]:
+    """Names of the sandbox namespaces on the cluster (kubelab's or not)."""
+    return [str(ns["metadata"]["name"]) for ns in kube.list("Namespace", selector=f"{SANDBOX}=true")]
