@@ -35,7 +35,7 @@ UNIQUE = ("port", "name", "path")
 SANDBOX_HOST_ROOT = "/data/sandboxes"
 """Node folder under which every sandbox's `unique: path` folders live."""
 NODE_PORT_RANGE = range(30000, 32768)
-SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+SAFE = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,199}$")
 """What a string value may hold: safe inside YAML, a shell line and a path."""
 
 
