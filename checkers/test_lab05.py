@@ -47,7 +47,7 @@ from kubelab.waiting import wait_until
 
 PVC_STATIC, PVC_DYNAMIC, POD = "pvc-static", "pvc-dynamic", "storage-user"
 CLAIMS = (PVC_STATIC, PVC_DYNAMIC)
-MANUAL, STANDARD = "manual", "standard"
+STANDARD = "standard"
 SIZE = "1Gi"
 HOSTPATH_TYPES = ("DirectoryOrCreate", "Directory", "")
 """hostPath types that give the volume a directory (DirectoryOrCreate is the lab's)."""
@@ -498,8 +498,8 @@ def test_pv_static_is_retain_manual_hostpath(lab: LabContext) -> None:
             )
         )
     cls = pv_class(pv)
-    if cls != MANUAL:
-        expected.append(f"storageClassName {MANUAL}")
+    if cls != lab.param("storage_class"):
+        expected.append(f"storageClassName {lab.param('storage_class')}")
         found.append(f"storageClassName {cls or '(none)'}")
     host = field(pv, "spec.hostPath") or {}
     path, kind = str(host.get("path") or ""), str(host.get("type") or "")
@@ -561,9 +561,9 @@ def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
                 Text(
                     f"이 클레임은 클래스 {cls}을(를) 요청해서 프로비저너 {provisioner}가 "
                     f"새 볼륨 {volume}을(를) 만들었습니다: "
-                    f"클래스가 {MANUAL}인 {pv_static}은(는) 쓰이지 않습니다",
+                    f"클래스가 {lab.param('storage_class')}인 {pv_static}은(는) 쓰이지 않습니다",
                     f"this claim asks for class {cls}, so the provisioner {provisioner} made a new volume "
-                    f"{volume} for it: {pv_static} (class {MANUAL}) is never used",
+                    f"{volume} for it: {pv_static} (class {lab.param('storage_class')}) is never used",
                 )
                 if provisioner
                 else None,

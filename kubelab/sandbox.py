@@ -105,9 +105,12 @@ def ensure_policies(kube: Kube) -> None:
         if kube.cluster_id() in _enforced:
             return
         for doc in _policy_documents():
-            if kube.get(doc["kind"], doc["metadata"]["name"]) is None:
+            live = kube.get(doc["kind"], doc["metadata"]["name"])
+            if live is None:
                 with contextlib.suppress(InputError):  # made meanwhile by another run
                     ownership.create(kube, doc, "sandbox", "policy")
+            elif ownership.is_ours(kube, live) is not None:
+                kube.apply(ownership.labelled(doc, ownership.ownership("sandbox", "policy")))
 
 
 def _policy_documents() -> list[Obj]:

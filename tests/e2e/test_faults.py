@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from kubelab import apply, cluster, labspec, manifests, ownership, repo
+from kubelab import apply, cluster, labspec, ownership, repo
 from kubelab.cleanup import Cleanup
 from kubelab.kube import Kube
 
@@ -164,19 +164,31 @@ def kubelab_objects(kube: Kube, lab_id: str) -> list[str]:
     found += [
         f"PersistentVolume {name}"
         for o in kube.list("PersistentVolume")
-        if (name := o["metadata"]["name"]) == "pv-static"
+        if (name := o["metadata"]["name"]).startswith("pv-static")
         or name.startswith(f"lab-{lab_id}-")
         or str((o.get("spec") or {}).get("claimRef", {}).get("namespace", "")).startswith(f"lab-{lab_id}-")
+    ]
+    found += [  # a sandbox's own permissions
+        f"{kind} {name}"
+        for kind in ("ClusterRole", "ClusterRoleBinding")
+        for o in kube.list(kind)
+        if (name := o["metadata"]["name"]).startswith(f"kubelab-answer-lab-{lab_id}-")
     ]
     return sorted(set(found))
 
 
+def node_folders(lab_id: str) -> set[str]:
+    """The sandboxes' node folders of a lab on this machine (where their hostPaths write)."""
+    return {p.name for p in (NODE_DATA / "sandboxes").glob(f"lab-{lab_id}-*")}
+
+
 def test_ctrl_c_in_verify_leaves_nothing_behind(kube: Kube) -> None:
     """Interrupted during lab 05's last check, the one that makes a scratch namespace, a
-    copy of the learner's volume and a node directory: all of it goes, and what the
-    variant itself applied (its namespace, pv-static) goes too."""
+    copy of the learner's volume and a node directory, with the other variants running
+    beside it: all of it goes, and what each variant applied (its sandbox, its volume,
+    its permissions, its node folder) goes too."""
     assert kubelab_objects(kube, "05") == []
-    before_dirs = set((NODE_DATA / "lab-05").glob("retain-*")) if (NODE_DATA / "lab-05").is_dir() else set()
+    assert node_folders("05") == set()
     verify = start_kubelab("verify", "05")
     try:
         poll(
@@ -198,8 +210,7 @@ def test_ctrl_c_in_verify_leaves_nothing_behind(kube: Kube) -> None:
     assert took < 300
     # dynamic volumes are deleted by their provisioner once their claims are gone
     poll("nothing of lab 05 left", lambda: kubelab_objects(kube, "05") == [], 120)
-    after_dirs = set((NODE_DATA / "lab-05").glob("retain-*")) if (NODE_DATA / "lab-05").is_dir() else set()
-    assert after_dirs <= before_dirs
+    assert node_folders("05") == set()
     assert ownership.recorded(kube, "05") == []
 
 
@@ -243,7 +254,7 @@ def test_a_learners_volume_of_the_same_name_is_not_taken_over(kube: Kube) -> Non
     cleanup = Cleanup(kube)
     try:
         namespace = apply.scratch_namespace(kube, lab, "verify", cleanup)
-        docs = manifests.load([lab.solution])
+        docs = lab.manifests(lab.solution)
         rejected = apply.apply_documents(
             kube, docs, namespace, lab.id, strict=False, cleanup=cleanup
         ).rejected
