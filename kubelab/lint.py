@@ -3,17 +3,20 @@
 Per lab: lab.yaml is valid; both languages' instructions exist; the checker's tests and
 lab.yaml's checks name each other; each known-wrong answer names a real check; every
 manifest parses, validates against the pinned Kubernetes OpenAPI schema and uses only
-the lab's kinds (wrong answers excepted); images are pinned; NodePorts are in range.
+the lab's kinds (wrong answers excepted); images are pinned; NodePorts are in range;
+no text, manifest or checker code repeats the default of a per-answer parameter
+(`unique:` in lab.yaml) instead of reading the parameter.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from kubelab import images, manifests
-from kubelab.errors import InputError, KubelabError
+from kubelab.errors import InputError, KubelabError, LabContentError
 from kubelab.labspec import Lab
 from kubelab.manifests import Document, Obj
 
@@ -95,6 +98,59 @@ def manifest_problems(
         yield from document_problems(doc, lab, wrong)
 
 
+def _literal(value: object) -> re.Pattern[str]:
+    """The default of a parameter as a word of its own (pv-static, not pv-static.yaml)."""
+    return re.compile(rf"(?<![\w/-]){re.escape(str(value))}(?![\w-]|\.ya?ml)")
+
+
+def _code_constants(path: Path) -> Iterator[tuple[int, str]]:
+    """The string and number constants of a checker (its docstrings left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and id(node) not in docstrings and not isinstance(node.value, bool):
+            if isinstance(node.value, str | int):
+                yield node.lineno, str(node.value)
+
+
+def repeated_parameters(lab: Lab) -> Iterator[str]:
+    """Places that write a per-answer parameter's default instead of `{{ name }}`."""
+    unique = [p for p in lab.params.values() if p.unique]
+    if not unique:
+        return
+    texts = [lab.folder / lab.instructions.ko, lab.folder / lab.instructions.en]
+    for folder in (lab.starter, lab.solution, *(w.dir for w in lab.wrong)):
+        texts += manifests.manifest_files([folder])
+    lines = [(path, n, line) for path in texts for n, line in enumerate(_read_lines(path), start=1)]
+    in_params = False
+    for n, line in enumerate(_read_lines(lab.folder / "lab.yaml"), start=1):
+        in_params = line.startswith("params:") or (in_params and (line.startswith(" ") or not line.strip()))
+        if not in_params:
+            lines.append((lab.folder / "lab.yaml", n, line))
+    if lab.checker.is_file():
+        lines += [(lab.checker, n, text) for n, text in _code_constants(lab.checker)]
+    for param in unique:
+        pattern = _literal(param.default)
+        for path, n, line in lines:
+            if pattern.search(line):
+                instead = f'lab.param("{param.name}")' if path == lab.checker else f"{{{{ {param.name} }}}}"
+                yield f"{path}:{n}: {param.default} is parameter {param.name}: write {instead}"
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+
+
 def lab_problems(lab: Lab) -> Iterator[str]:
     """Everything wrong with one lab's content."""
     where = f"lab {lab.id}"
@@ -102,6 +158,11 @@ def lab_problems(lab: Lab) -> Iterator[str]:
         path = lab.folder / (lab.instructions.ko if lang == "ko" else lab.instructions.en)
         if not path.is_file():
             yield f"{where}: instructions ({lang}) missing: {path}"
+            continue
+        try:
+            lab.instructions_text(lang)
+        except LabContentError as e:
+            yield e.en
     if not lab.checker.is_file():
         yield f"{where}: checker {lab.checker} missing"
     else:
@@ -116,6 +177,7 @@ def lab_problems(lab: Lab) -> Iterator[str]:
         yield from manifest_problems(wrong.dir, lab, wrong=True, content=True)
     yield from manifest_problems(lab.starter, lab, content=True)
     yield from manifest_problems(lab.solution, lab, content=True)
+    yield from repeated_parameters(lab)
     for short in lab.images:
         try:
             images.context_dir(short)
