@@ -18,18 +18,34 @@ from kubelab import labspec, verify
 pytestmark = pytest.mark.e2e
 
 
-def test_every_lab_verifies() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "kubelab", "--lang", "en", "verify"],
-        capture_output=True,
+def start_verify(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "kubelab", "--lang", "en", "verify", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=1800,
     )
-    print(done.stdout, done.stderr)
-    assert done.returncode == 0, f"kubelab verify failed:\n{done.stdout}\n{done.stderr}"
-    assert "✗" not in done.stdout
-    assert "left behind" not in done.stdout  # every variant's objects were removed after it
+
+
+def test_every_lab_verifies_beside_a_second_run() -> None:
+    """Every variant of every lab as expected; and a second run started at the same time
+    on the same cluster — of the labs with cluster-wide names (a node port, volumes,
+    node folders) — passes too: each variant has a sandbox and values of its own."""
+    everything = start_verify()
+    beside = start_verify("02", "05", "-j", "4")
+    try:
+        out, err = everything.communicate(timeout=1800)
+        out2, err2 = beside.communicate(timeout=600)
+    finally:
+        for run in (everything, beside):
+            if run.poll() is None:
+                run.kill()
+    print(out, err, out2, err2)
+    assert everything.returncode == 0, f"kubelab verify failed:\n{out}\n{err}"
+    assert beside.returncode == 0, f"the second kubelab verify failed:\n{out2}\n{err2}"
+    assert "✗" not in out + out2
+    assert "left behind" not in out + out2  # every variant's objects were removed after it
     for lab in labspec.all_labs():
         for variant in verify.variants(lab):
-            assert f"{lab.id} {variant.name} " in done.stdout
-    assert "all as expected" in done.stdout
+            assert f"{lab.id} {variant.name} " in out
+    assert "all as expected" in out and "all as expected" in out2

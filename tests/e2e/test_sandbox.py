@@ -51,13 +51,14 @@ def opened(kube: Kube, lab_id: str) -> Iterator[sandbox.Sandbox]:
         assert not (cluster.hostpath_root() / "sandboxes" / made.namespace).exists()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def box(kube: Kube) -> Iterator[sandbox.Sandbox]:
-    """A sandbox of lab 05, the lab whose answers make a cluster-scoped PersistentVolume."""
+    """A sandbox of lab 05, the lab whose answers make a cluster-scoped PersistentVolume
+    (one for all the tests: each leaves nothing in it, and each checks so)."""
     yield from opened(kube, "05")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def box06(kube: Kube) -> Iterator[sandbox.Sandbox]:
     """A sandbox of lab 06, whose answers make ConfigMaps."""
     yield from opened(kube, "06")
