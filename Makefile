@@ -44,7 +44,7 @@ test: lint  ## lint + unit tests (no Docker, no cluster needed)
 	@$(BIN)/pytest -m "not e2e" -q
 
 e2e: $(STAMP)  ## end-to-end: `kubelab verify` of every lab on a real kind cluster
-	@$(BIN)/pytest -m e2e --e2e -v tests/e2e
+	@$(BIN)/pytest -m e2e --e2e -v --durations=10 tests/e2e
 
 offline-cluster:  ## build Docker engine, kind, Kubernetes and the node image with no internet
 	@bash ci/offline-cluster.sh

@@ -114,10 +114,10 @@ def _code_constants(path: Path) -> Iterator[tuple[int, str]]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and id(node) not in docstrings and not isinstance(node.value, bool):
-            if isinstance(node.value, str | int):
-                yield node.lineno, str(node.value)
+    constants = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docstrings]
+    for node in constants:
+        if isinstance(node.value, str | int) and not isinstance(node.value, bool):
+            yield node.lineno, str(node.value)
 
 
 def repeated_parameters(lab: Lab) -> Iterator[str]:

@@ -93,6 +93,14 @@ class VerifyProgress:
             f" {mark} {escape(name):<31} {outcome.expectation():<34} {escape(outcome.summary())}"
             f"  [dim]{outcome.seconds:.0f} s, {outcome.namespace}[/]"
         )
+        if not outcome.ok:  # what to look at, without running it again
+            for line in outcome.rejected:
+                self.out.print(RichText(f"     refused: {line}"))
+            for result in outcome.card.results:
+                if not result.passed and result.message:
+                    self.out.print(
+                        RichText(f"     {result.id}: {' | '.join(result.message.splitlines()[:3])}")
+                    )
 
     def __enter__(self) -> VerifyProgress:
         self.bar.start()

@@ -44,6 +44,8 @@ ANSWER = "kubelab-answer"
 """The ServiceAccount an answer is applied as."""
 MAX_SLOTS = 99
 POLICY_WAIT = 30.0
+AUTHORIZE_WAIT = 30.0
+"""Seconds to wait for a new sandbox's RBAC bindings to take effect."""
 """Seconds to wait for newly created admission policies to be in force."""
 
 QUOTA = {
@@ -233,6 +235,7 @@ def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str) -> None:
     ]
     for obj in inside:
         kube.create(obj, namespace)
+    rules = [(r, namespace) for r in namespaced[:1]]
     if cluster_scoped:
         name = f"{ANSWER}-{namespace}"
         role = _obj("rbac.authorization.k8s.io/v1", "ClusterRole", name, {}, rules=cluster_scoped)
@@ -246,6 +249,43 @@ def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str) -> None:
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
         )
         cleanup.remove(ownership.create(kube, binding, lab.id, purpose))
+        rules.append((cluster_scoped[0], ""))
+    _wait_authorized(kube, answer_user(namespace), rules)
+
+
+def _wait_authorized(kube: Kube, user: str, rules: list[tuple[Obj, str]]) -> None:
+    """Wait until the API server's authorizer lets `user` do what the new bindings say
+    (its cache follows them a moment later; under load, long enough to refuse a first
+    apply)."""
+
+    def allowed() -> None:
+        for rule, namespace in rules:
+            review = {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SubjectAccessReview",
+                "spec": {
+                    "user": user,
+                    "resourceAttributes": {
+                        "namespace": namespace,
+                        "verb": "create",
+                        "group": rule["apiGroups"][0],
+                        "resource": rule["resources"][0],
+                    },
+                },
+            }
+            answer = kube.create(review)
+            if not (answer.get("status") or {}).get("allowed"):
+                what = f"create {rule['resources'][0]}"
+                raise CheckFailed(Finding(f"ServiceAccount {user}", f"may {what}", "not yet"))
+
+    try:
+        wait_until(allowed, AUTHORIZE_WAIT)
+    except CheckFailed as e:
+        raise EnvironmentProblem(
+            f"the sandbox's permissions did not take effect within {AUTHORIZE_WAIT:g} s "
+            f"({e.finding.subject})",
+            f"샌드박스 권한이 {AUTHORIZE_WAIT:g}초 안에 적용되지 않았습니다 ({e.finding.subject})",
+        ) from e
 
 
 def _obj(api_version: str, kind: str, name: str, labels: Mapping[str, str], **fields: Any) -> Obj:

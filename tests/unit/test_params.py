@@ -167,7 +167,9 @@ def test_the_plan_starts_the_longest_first_and_repeats(lab_root: Path) -> None:
 def test_the_default_concurrency_fits_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(verify.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(verify, "available_memory_gib", lambda: 20.0)
-    assert verify.default_jobs() == 8
+    assert verify.default_jobs() == 12
+    monkeypatch.setattr(verify.os, "cpu_count", lambda: 1)
+    assert verify.default_jobs() == 6
     monkeypatch.setattr(verify, "available_memory_gib", lambda: 1.6)
     assert verify.default_jobs() == 2  # memory first
     monkeypatch.setattr(verify, "available_memory_gib", lambda: 0.1)
