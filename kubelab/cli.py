@@ -228,12 +228,8 @@ def check(
     raise typer.Exit(ExitCode.OK if card.passed else ExitCode.CHECKS_FAILED)
 
 
-@app.command()
-def reset(lab_id: LabArg) -> None:
-    """Delete what kubelab created for the lab, nothing else. 초기화."""
-    lab = labspec.find_lab(lab_id)
-    kube = cluster.connect(Options.settings())
-    done = apply.reset(kube, lab)
+def _say_removed(done: apply.ResetReport) -> None:
+    """What reset or cleanup deleted, left alone and could not remove (then exit 3)."""
     say(
         Text(
             f"지웠습니다: {', '.join(done.removed) or '없음'}",
@@ -244,6 +240,15 @@ def reset(lab_id: LabArg) -> None:
     _show_leftovers(done.leftovers)
     if done.leftovers:
         raise typer.Exit(ExitCode.ENVIRONMENT)
+
+
+@app.command()
+def reset(lab_id: LabArg) -> None:
+    """Delete what kubelab created for the lab, nothing else. 초기화."""
+    lab = labspec.find_lab(lab_id)
+    kube = cluster.connect(Options.settings())
+    done = apply.reset(kube, lab)
+    _say_removed(done)
 
 
 @app.command()
@@ -298,16 +303,7 @@ def cleanup_cmd(
     """Remove what kubelab created and left behind (sandboxes, scratch objects). 정리."""
     kube = cluster.connect(Options.settings())
     done = apply.cleanup(kube, everything)
-    say(
-        Text(
-            f"지웠습니다: {', '.join(done.removed) or '없음'}",
-            f"deleted: {', '.join(done.removed) or 'nothing'}",
-        )
-    )
-    _say_left_alone(done.left_alone)
-    _show_leftovers(done.leftovers)
-    if done.leftovers:
-        raise typer.Exit(ExitCode.ENVIRONMENT)
+    _say_removed(done)
 
 
 @app.command("params")

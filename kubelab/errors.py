@@ -38,9 +38,8 @@ class KubelabError(Exception):
 
     def line(self, lang: str = "ko") -> str:
         """The one line the CLI prints: Korean first when lang is ko, English beside it."""
-        if lang == "en" or self.ko == self.en:
-            return f"{self.label}: {self.en}"
-        return f"{self.label}: {self.ko} / {self.en}"
+        said = self.en if lang == "en" or self.ko == self.en else f"{self.ko} / {self.en}"
+        return f"{self.label}: {' '.join(said.split())}"  # one line, whatever a reason held
 
 
 class InputError(KubelabError):

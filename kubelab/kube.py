@@ -72,9 +72,10 @@ def is_transient(error: BaseException) -> bool:
 def fault_reason(error: BaseException) -> str:
     """One line for a transient fault."""
     if isinstance(error, ApiException):
-        return f"HTTP {error.status} {api_reason(error)}" if error.status else str(error.reason)[:200]
-    reason = getattr(error, "reason", None) or error
-    return (str(reason).splitlines() or [type(error).__name__])[0][:200]
+        said = f"HTTP {error.status} {api_reason(error)}" if error.status else str(error.reason)
+    else:
+        said = str(getattr(error, "reason", None) or error)
+    return " ".join(said.split())[:200] or type(error).__name__
 
 
 class _BoundedWebSocket(websocket.WebSocket):

@@ -13,7 +13,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubelab import deadline
 from kubelab.errors import ClusterUnavailable
-from kubelab.kube import Kube, Target, api_reason, exec_in_pod, is_transient
+from kubelab.kube import Kube, Target, api_reason, exec_in_pod, fault_reason, is_transient
 from kubelab.waiting import retry_transient
 
 
@@ -119,3 +119,12 @@ def test_an_exec_to_a_silent_api_server_ends_within_the_deadline(tmp_path: Path,
     with deadline.within(2.0), pytest.raises(ClusterUnavailable):
         exec_in_pod(kube, "p", "ns", ["true"])
     assert time.monotonic() - started < 6
+
+
+def test_a_reason_over_several_lines_is_still_one_line() -> None:
+    """A broken TLS stream during a node restart came back as a reason of two lines; the
+    learner's one line was the second half of it, without its label."""
+    error = ApiException(status=0, reason="Handshake failed\n[SSL: UNEXPECTED_EOF_WHILE_READING] EOF")
+    assert fault_reason(error) == "Handshake failed [SSL: UNEXPECTED_EOF_WHILE_READING] EOF"
+    line = ClusterUnavailable("cannot reach\nthe cluster", "연결\n불가").line("ko")
+    assert line == "environment: 연결 불가 / cannot reach the cluster"
