@@ -15,19 +15,22 @@ from dataclasses import dataclass
 
 from kubernetes.client.exceptions import ApiException
 
-from kubelab import deadline, ownership
+from kubelab import deadline, interrupts, ownership
 from kubelab.cleanup import Cleanup
 from kubelab.cluster import kubectl_path
-from kubelab.errors import InputError
+from kubelab.errors import InputError, Interrupted
 from kubelab.kube import Kube, Target, api_reason
 from kubelab.labspec import Lab, Step
 from kubelab.manifests import Document
 from kubelab.ownership import labelled
 
 CLUSTER_SCOPED_KINDS = ("PersistentVolume", "Namespace")
-SANDBOX_LABEL = "kubelab.dev/sandbox"
-"""The label of a sandbox namespace (kubelab.sandbox)."""
 """Cluster-scoped kinds the labs create; reset reports labelled ones it did not create."""
+SANDBOX_LABEL = "kubelab.dev/sandbox"
+"""The label of a sandbox namespace (`true`) or of a check's scratch namespace for a
+sandboxed answer (`scratch`): kubelab.sandbox."""
+HOST_ROOT = "kubelab.dev/host-root"
+"""Annotation of a sandbox namespace: the node folder its hostPaths must be right under."""
 STEP_TIMEOUT = 300.0
 """Seconds one kubectl step of a variant may take."""
 
@@ -76,21 +79,30 @@ NOT_OURS = "already exists and kubelab did not create it; kubelab does not chang
 
 
 def _apply_one(
-    kube: Kube, doc: Document, namespace: str, lab_id: str, dry_run: bool, cleanup: Cleanup | None
+    kube: Kube,
+    doc: Document,
+    namespace: str,
+    lab_id: str,
+    dry_run: bool,
+    cleanup: Cleanup | None,
+    purpose: str = "lab",
 ) -> Rejection | None:
     """Apply one document; its refusal, or None."""
-    body = labelled(doc.obj, ownership.ownership(lab_id))
+    body = labelled(doc.obj, ownership.ownership(lab_id, purpose))
     try:
         if kube.is_namespaced(doc.kind, doc.obj.get("apiVersion")):
             kube.apply(body, namespace, dry_run=dry_run)
             return None
         live = kube.get(doc.kind, doc.name)
-        if live is not None and ownership.is_ours(kube, live) is None:
+        ours = ownership.is_ours(kube, live) if live is not None else None
+        if live is not None and ours is None:
             return Rejection(doc.where, doc.kind, doc.name, NOT_OURS)
         if live is not None or dry_run:
             kube.apply(body, dry_run=dry_run)
+            if ours is not None and cleanup is not None and not dry_run:
+                cleanup.remove(ours)  # ours from before (a killed run's): it goes with this one
             return None
-        owned = ownership.create(kube, doc.obj, lab_id, "lab")
+        owned = ownership.create(kube, doc.obj, lab_id, purpose)
         if cleanup is not None:
             cleanup.remove(owned)
     except ApiException as e:
@@ -120,6 +132,7 @@ def apply_documents(
     strict: bool = True,
     keep_existing: bool = False,
     cleanup: Cleanup | None = None,
+    purpose: str = "lab",
 ) -> Applied:
     """Apply each document (server-side, field manager kubelab) into `namespace`.
 
@@ -136,7 +149,7 @@ def apply_documents(
     kept: list[str] = []
     if strict:
         for doc in docs:
-            refused = _apply_one(kube, doc, namespace, lab_id, True, None)
+            refused = _apply_one(kube, doc, namespace, lab_id, True, None, purpose)
             if refused is not None and keep_existing and refused.reason == NOT_OURS:
                 kept.append(f"{doc.kind} {doc.name}")
             elif refused is not None:
@@ -149,7 +162,7 @@ def apply_documents(
     for doc in docs:
         if f"{doc.kind} {doc.name}" in kept:
             continue
-        refused = _apply_one(kube, doc, namespace, lab_id, False, cleanup)
+        refused = _apply_one(kube, doc, namespace, lab_id, False, cleanup, purpose)
         if refused is None:
             applied.append(f"{doc.kind} {doc.name}")
         elif strict:  # accepted in the dry run, refused now: say what is applied already
@@ -170,6 +183,8 @@ def run_steps(
     `as_user` if given (a sandbox's ServiceAccount); the first that fails (or runs out of
     time) stops the rest and is returned."""
     for step in steps:
+        if interrupts.stopping():
+            raise Interrupted(undone=True)
         who = [f"--as={as_user}"] if as_user else []
         command = [str(kubectl_path()), *target.kubectl_flags(), *who, "-n", namespace, *step]
         limit = deadline.bound(STEP_TIMEOUT)
@@ -202,7 +217,7 @@ def reset(kube: Kube, lab: Lab) -> ResetReport:
     for owned in ownership.recorded(kube, lab.id):
         if ownership.gone(kube, owned):
             ownership.forget(kube, owned)
-        else:
+        elif not ownership.in_use(owned):  # a run in progress (a verify) keeps its own
             live.append(owned)
     leftovers = ownership.remove_all(kube, live)
     failed = {line.split(":", 1)[0] for line in leftovers}
@@ -241,6 +256,14 @@ def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
             continue  # a run in progress: not a leftover
         elif everything or owned.purpose not in ("lab", "policy"):
             live.append(owned)
+    going = {o.name for o in live if o.kind == "Namespace"}
+    staying = [
+        ns["metadata"]["name"]
+        for ns in kube.list("Namespace", selector=f"{SANDBOX_LABEL}=true")
+        if ns["metadata"]["name"] not in going
+    ]
+    if staying:  # a sandbox still there (a run in progress) keeps the policies that hold it
+        live = [o for o in live if o.purpose != "policy"]
     leftovers = ownership.remove_all(kube, live)
     failed = {line.split(":", 1)[0] for line in leftovers}
     removed = [o.describe() for o in live if o.describe() not in failed]

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 from kubelab import ownership
+from kubelab.apply import HOST_ROOT, SANDBOX_LABEL
 from kubelab.cleanup import Cleanup
-from kubelab.cluster import KIND_CONTEXT, NODE_PORTS
+from kubelab.cluster import KIND_CONTEXT, mapped_node_ports
 from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import ExecResult, Kube, exec_in_pod
 from kubelab.labspec import CheckSpec, Lab
@@ -161,8 +162,8 @@ class LabContext:
 
     def node_url(self, node_port: int, path: str = "/") -> str:
         """How the learner's machine reaches a NodePort: through kind's port mapping on
-        localhost (for the ports kubelab's kind config maps), else a node's InternalIP."""
-        if self.kube.target.context == KIND_CONTEXT and node_port in NODE_PORTS:
+        localhost (for a port the running kind node maps), else a node's InternalIP."""
+        if self.kube.target.context == KIND_CONTEXT and node_port in mapped_node_ports():
             return f"http://127.0.0.1:{node_port}{path}"
         for node in self.kube.list("Node"):
             for address in field(node, "status.addresses") or []:
@@ -177,8 +178,21 @@ class LabContext:
         self.cleanup.add(what, undo)
 
     def scratch_namespace(self, purpose: str) -> str:
-        """A namespace of kubelab's own for this check, removed when the check ends."""
-        owned = ownership.scratch_namespace(self.kube, self.lab.namespace, self.lab.id, purpose)
+        """A namespace of kubelab's own for this check, removed when the check ends. For
+        an answer in a sandbox, the sandbox's pod rules hold there too (a check that runs
+        a copy of the answer's pods runs them under the same rules)."""
+        like = None
+        answer = self.kube.get("Namespace", self.namespace)
+        labels = ((answer or {}).get("metadata") or {}).get("labels") or {}
+        if labels.get(SANDBOX_LABEL) == "true" and answer is not None:
+            annotations = (answer.get("metadata") or {}).get("annotations") or {}
+            like = {
+                "metadata": {
+                    "labels": {SANDBOX_LABEL: "scratch"},
+                    "annotations": {k: v for k, v in annotations.items() if k == HOST_ROOT},
+                }
+            }
+        owned = ownership.scratch_namespace(self.kube, self.lab.namespace, self.lab.id, purpose, like)
         self.cleanup.remove(owned)
         return owned.name
 

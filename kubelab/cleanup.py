@@ -34,13 +34,15 @@ class Cleanup:
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
         self._steps: list[tuple[str, Callable[[], None]]] = []
+        self._last: list[tuple[str, Callable[[], None]]] = []
         self._owned: list[ownership.Owned] = []
         self.leftovers: list[str] = []
         """What could not be undone, one line each (filled by `run`)."""
 
-    def add(self, what: str, undo: Callable[[], None]) -> None:
-        """Undo with `undo` (described as `what` if it fails)."""
-        self._steps.append((what, undo))
+    def add(self, what: str, undo: Callable[[], None], last: bool = False) -> None:
+        """Undo with `undo` (described as `what` if it fails); `last`: after the objects
+        are removed (a node folder, once no pod writes to it)."""
+        (self._last if last else self._steps).append((what, undo))
 
     def remove(self, owned: ownership.Owned) -> None:
         """Remove this object kubelab created, after the undo steps."""
@@ -50,20 +52,24 @@ class Cleanup:
         """Undo everything, shielded from Ctrl-C; returns the leftovers (also kept in
         `self.leftovers`, for a caller that an interrupt after the cleanup reaches)."""
         with interrupts.shielded(NOTICE), deadline.fresh(self.TOTAL_SECONDS):
-            while self._steps:
-                what, undo = self._steps.pop()
-                with deadline.within(STEP_SECONDS):
-                    try:
-                        undo()
-                    except Exception as e:  # best effort: any failure is a leftover, never the verdict
-                        self.leftovers.append(f"{what}: {_reason(e)}")
+            self._undo(self._steps)
             owned, self._owned = self._owned, []
             if owned:
                 try:
                     self.leftovers += ownership.remove_all(self.kube, owned)
                 except KubelabError as e:
                     self.leftovers += [f"{o.describe()}: {e.en}" for o in owned]
+            self._undo(self._last)
         return self.leftovers
+
+    def _undo(self, steps: list[tuple[str, Callable[[], None]]]) -> None:
+        while steps:
+            what, undo = steps.pop()
+            with deadline.within(STEP_SECONDS):
+                try:
+                    undo()
+                except Exception as e:  # best effort: any failure is a leftover, never the verdict
+                    self.leftovers.append(f"{what}: {_reason(e)}")
 
 
 def _reason(error: BaseException) -> str:

@@ -14,6 +14,7 @@ bounded (kubelab.tools): kind's own create, run through pytest-kind, had no time
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -97,6 +98,23 @@ def hostpath_root() -> Path:
     path = Path(os.environ.get("KUBELAB_HOSTPATH", repo.root() / "node-data")).resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@functools.cache
+def mapped_node_ports() -> frozenset[int]:
+    """Node ports kubelab's kind node has mapped to the same port on 127.0.0.1, as the
+    running node has them (a cluster made by an older kubelab maps fewer)."""
+    try:
+        done = tools.docker("port", f"{CLUSTER_NAME}-control-plane", timeout=20)
+    except EnvironmentProblem:
+        return frozenset()
+    ports = set()
+    for line in done.stdout.splitlines():  # 30080/tcp -> 127.0.0.1:30080
+        inside, _, outside = line.partition(" -> ")
+        port = inside.split("/")[0].strip()
+        if port.isdigit() and outside.strip() == f"127.0.0.1:{port}":
+            ports.add(int(port))
+    return frozenset(ports)
 
 
 def docker_problem() -> Text | None:

@@ -95,6 +95,7 @@ _children_lock = threading.Lock()
 def stop_all() -> None:
     """Interrupt every check run in progress once (Ctrl-C of a concurrent run): each
     undoes what its checks changed and ends; the threads waiting on them see Interrupted."""
+    interrupts.stop_everything()
     with _children_lock:
         running = list(_children)
     for child in running:
@@ -140,15 +141,17 @@ def run_checks(lab: Lab, target: Target, lang: Lang, only: Iterable[str] = ()) -
 def _run(lab: Lab, target: Target, lang: Lang, out: Path, only: list[str]) -> Scorecard:
     command = pytest_command(lab, target, lang, out, only)
     budget = run_budget(lab, only)
-    child = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=repo.root(),
-        start_new_session=True,
-    )
-    with _children_lock:
+    with _children_lock:  # stop_all sees every child that starts, or none starts
+        if interrupts.stopping():
+            raise Interrupted(undone=True)
+        child = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=repo.root(),
+            start_new_session=True,
+        )
         _children.add(child)
     try:
         stdout, stderr = child.communicate(timeout=budget)
@@ -175,7 +178,7 @@ def _run(lab: Lab, target: Target, lang: Lang, out: Path, only: list[str]) -> Sc
         with _children_lock:
             _children.discard(child)
     card = _read(out)
-    if interrupts.interrupted():  # stopped by stop_all (a concurrent run's Ctrl-C)
+    if interrupts.stopping():  # stopped by stop_all (a concurrent run's Ctrl-C or fault)
         raise Interrupted(card.leftovers if card else (), undone=True)
     if card is None:
         tail = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from types import FrameType
 
 _interrupted = threading.Event()
+_stopping = threading.Event()
+"""A concurrent run is stopping (Ctrl-C or a fault): start nothing new."""
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
@@ -67,3 +69,12 @@ def shielded(notice: str = "", reraise: bool = True) -> Iterator[None]:
     if came.is_set() and reraise:
         _interrupted.set()
         raise KeyboardInterrupt
+
+
+def stop_everything() -> None:
+    """From now on, no new check run or kubectl step starts (a concurrent run stops)."""
+    _stopping.set()
+
+
+def stopping() -> bool:
+    return _stopping.is_set() or _interrupted.is_set()

@@ -235,11 +235,12 @@ class Kube:
             return False
         return True
 
-    def create(self, obj: Obj, namespace: str | None = None) -> Obj:
+    def create(self, obj: Obj, namespace: str | None = None, dry_run: bool = False) -> Obj:
         """Create one object (kubectl create); ConflictError when the name is taken."""
         res = self.resource(obj["kind"], obj.get("apiVersion"))
         ns = namespace if res.namespaced else None
-        created = self.call(lambda: res.create(body=obj, namespace=ns, field_manager=FIELD_MANAGER))
+        run = {"dry_run": "All"} if dry_run else {}
+        created = self.call(lambda: res.create(body=obj, namespace=ns, field_manager=FIELD_MANAGER, **run))
         result: Obj = created.to_dict()
         return result
 

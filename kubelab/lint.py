@@ -123,8 +123,6 @@ def _code_constants(path: Path) -> Iterator[tuple[int, str]]:
 def repeated_parameters(lab: Lab) -> Iterator[str]:
     """Places that write a per-answer parameter's default instead of `{{ name }}`."""
     unique = [p for p in lab.params.values() if p.unique]
-    if not unique:
-        return
     texts = [lab.folder / lab.instructions.ko, lab.folder / lab.instructions.en]
     for folder in (lab.starter, lab.solution, *(w.dir for w in lab.wrong)):
         texts += manifests.manifest_files([folder])
@@ -142,6 +140,10 @@ def repeated_parameters(lab: Lab) -> Iterator[str]:
             if pattern.search(line):
                 instead = f'lab.param("{param.name}")' if path == lab.checker else f"{{{{ {param.name} }}}}"
                 yield f"{path}:{n}: {param.default} is parameter {param.name}: write {instead}"
+    namespace = re.compile(rf"(?<![\w/-])(?<!make ){re.escape(lab.namespace)}(?![\w-])")
+    for path, n, line in lines:
+        if path != lab.checker and not line.startswith("namespace:") and namespace.search(line):
+            yield f"{path}:{n}: {lab.namespace} is the answer's namespace: write {{{{ namespace }}}}"
 
 
 def _read_lines(path: Path) -> list[str]:

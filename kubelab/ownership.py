@@ -152,18 +152,22 @@ def create(kube: Kube, obj: Obj, lab_id: str, purpose: str) -> Owned:
     return owned
 
 
-def create_namespace(kube: Kube, name: str, lab_id: str, purpose: str) -> Owned:
-    return create(
-        kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, lab_id, purpose
-    )
+def create_namespace(kube: Kube, name: str, lab_id: str, purpose: str, like: Obj | None = None) -> Owned:
+    """A namespace kubelab creates; `like`: a namespace whose labels and annotations it
+    takes (a sandbox's, so that its rules hold in the new one too)."""
+    metadata: Obj = {"name": name}
+    if like is not None:
+        metadata["labels"] = dict((like.get("metadata") or {}).get("labels") or {})
+        metadata["annotations"] = dict((like.get("metadata") or {}).get("annotations") or {})
+    return create(kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}, lab_id, purpose)
 
 
-def scratch_namespace(kube: Kube, base: str, lab_id: str, purpose: str) -> Owned:
+def scratch_namespace(kube: Kube, base: str, lab_id: str, purpose: str, like: Obj | None = None) -> Owned:
     """A fresh namespace `<base>-<purpose>-<random>`, recorded as kubelab's."""
     for _ in range(5):
         name = f"{base}-{purpose}-{secrets.token_hex(3)}"[:63].rstrip("-")
         with contextlib.suppress(InputError):  # the name was taken: draw another
-            return create_namespace(kube, name, lab_id, purpose)
+            return create_namespace(kube, name, lab_id, purpose, like)
     raise InputError(f"no free namespace name for {base}-{purpose}-…")
 
 

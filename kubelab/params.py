@@ -24,6 +24,7 @@ from typing import Any
 
 import jinja2
 import jinja2.sandbox
+import yaml
 
 from kubelab.errors import InputError, LabContentError
 from kubelab.text import Text
@@ -77,10 +78,10 @@ class Param:
 def check_value(param: Param, value: Value) -> Value:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InputError(f"parameter {param.name}: {value!r} is neither a number nor a word")
-    if isinstance(value, str) and (not SAFE.match(value) or ".." in value):
+    if isinstance(value, str) and (not SAFE.match(value) or ".." in value or not _plain_word(value)):
         raise InputError(
             f"parameter {param.name}: {value!r} may hold only letters, digits and . _ / - "
-            "(at most 200, no ..)",
+            "(at most 200, no .., and not a word YAML reads as a number, true/false or null)",
             f"매개변수 {param.name}: {value!r}에는 영문자, 숫자, . _ / - 만 쓸 수 있습니다 "
             "(최대 200자, .. 불가)",
         )
@@ -90,6 +91,32 @@ def check_value(param: Param, value: Value) -> Value:
             f"매개변수 {param.name}: {value}은(는) 노드 포트(30000–32767)가 아닙니다",
         )
     return value
+
+
+def _plain_word(value: str) -> bool:
+    """Does every YAML reader read the value as the same string (not null, true, yes,
+    123, 1e3, …)? A word with a letter that is none of YAML 1.1's special words."""
+    if value.lower() in YAML_WORDS or re.fullmatch(r"[-+.0-9_]*(e[-+]?[0-9]+)?", value.lower()):
+        return False
+    try:
+        return bool(yaml.safe_load(value) == value)
+    except yaml.YAMLError:
+        return False
+
+
+YAML_WORDS = frozenset({"null", "true", "false", "yes", "no", "on", "off", "y", "n", "~", ".inf", ".nan"})
+
+
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def check_namespace(namespace: str) -> str:
+    if not NAMESPACE.match(namespace):
+        raise InputError(
+            f"{namespace!r} is not a namespace name (lower-case letters, digits and -, at most 63)",
+            f"{namespace!r}은(는) 네임스페이스 이름이 아닙니다 (소문자, 숫자, -, 최대 63자)",
+        )
+    return namespace
 
 
 def parse_params(data: Mapping[str, Any] | None) -> dict[str, Param]:
@@ -140,7 +167,7 @@ def resolve(
             values[name] = check_value(param, chosen[name])
         else:
             values[name] = param.default
-    values["namespace"] = namespace
+    values["namespace"] = check_namespace(namespace)
     return values
 
 
@@ -170,6 +197,8 @@ def render(template: str, values: Values, where: str) -> str:
     except jinja2.TemplateError as e:
         line = f" line {e.lineno}" if isinstance(e, jinja2.TemplateSyntaxError) else ""
         raise LabContentError(f"{where}{line}: template: {e.message or e}") from e
+    except Exception as e:  # a filter given the wrong type, …: still the lab's content
+        raise LabContentError(f"{where}: template: {type(e).__name__}: {e}") from e
 
 
 def render_data(data: Any, values: Values, where: str) -> Any:

@@ -31,7 +31,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubelab import apply, cluster, manifests, ownership, repo
 from kubelab.cleanup import Cleanup
-from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError
+from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError, LabContentError
 from kubelab.kube import Kube, api_reason
 from kubelab.labspec import Lab
 from kubelab.manifests import Obj
@@ -40,9 +40,14 @@ from kubelab.waiting import wait_until
 
 SANDBOX = apply.SANDBOX_LABEL
 NODE_PORTS = "kubelab.dev/node-ports"
+HOST_ROOT = apply.HOST_ROOT
+STORAGE_CLASSES = "kubelab.dev/storage-classes"
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
 ANSWER = "kubelab-answer"
 """The ServiceAccount an answer is applied as."""
 MAX_SLOTS = 99
+CLUSTER_SCOPED_POLICED = ("PersistentVolume",)
+"""Cluster-scoped kinds an answer may create: each has an admission policy of its own."""
 POLICY_WAIT = 30.0
 AUTHORIZE_WAIT = 30.0
 """Seconds to wait for a new sandbox's RBAC bindings to take effect."""
@@ -53,6 +58,7 @@ QUOTA = {
     "count/secrets": "10",
     "count/services": "5",
     "services.nodeports": "2",
+    "services.loadbalancers": "0",
     "pods": "20",
     "persistentvolumeclaims": "5",
     "requests.storage": "10Gi",
@@ -119,37 +125,58 @@ def _policy_documents() -> list[Obj]:
     return [d.obj for d in manifests.load([repo.manifests_dir() / "sandbox-policy.yaml"])]
 
 
-def _wait_enforced(kube: Kube, namespace: str) -> None:
-    """A host-network pod, dry-run in the new sandbox, is refused: the policies are in
-    force (they take a moment after being created)."""
-    if kube.cluster_id() in _enforced:
-        return
+def _probes() -> list[Obj]:
+    """One object each namespaced policy refuses (dry-run in a new sandbox)."""
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "policy-probe"},
         "spec": {"hostNetwork": True, "containers": [{"name": "probe", "image": "kubelab/web:v1"}]},
     }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "policy-probe"},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+    }
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "policy-probe"},
+        "spec": {
+            "storageClassName": "",
+            "volumeName": "not-this-sandboxs",
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }
+    return [pod, service, claim]
+
+
+def _wait_enforced(kube: Kube, namespace: str, probes: list[Obj]) -> None:
+    """Each probe, dry-run in the new sandbox, is refused by kubelab's policy: the
+    policies are in force (they take a moment after being created or changed)."""
 
     def refused() -> None:
-        try:
-            kube.apply(pod, namespace, dry_run=True)
-        except ApiException as e:
-            if "kubelab sandbox" in api_reason(e):
-                return
-            raise
-        raise CheckFailed(Finding("kubelab's admission policies", "in force", "not yet"))
+        for probe in probes:
+            try:
+                kube.create(probe, namespace, dry_run=True)
+            except ApiException as e:
+                if "kubelab sandbox" in api_reason(e):
+                    continue
+                raise
+            policy = f"kubelab's admission policy for {probe['kind']}"
+            raise CheckFailed(Finding(policy, "in force", "not yet"))
 
     try:
         wait_until(refused, POLICY_WAIT)
     except CheckFailed as e:
         raise EnvironmentProblem(
-            f"kubelab's admission policies are not in force after {POLICY_WAIT:g} s: "
+            f"kubelab's admission policies are not in force after {POLICY_WAIT:g} s ({e.finding.subject}): "
             "does the cluster run Kubernetes 1.30 or newer?",
-            f"kubelab의 승인 정책이 {POLICY_WAIT:g}초가 지나도 적용되지 않습니다: "
+            f"kubelab의 승인 정책이 {POLICY_WAIT:g}초가 지나도 적용되지 않습니다 ({e.finding.subject}): "
             "쿠버네티스 1.30 이상인가요?",
         ) from e
-    _enforced.add(kube.cluster_id())
 
 
 def open_sandbox(
@@ -172,7 +199,11 @@ def open_sandbox(
             "metadata": {
                 "name": namespace,
                 "labels": {SANDBOX: "true"},
-                "annotations": {NODE_PORTS: ",".join(str(p) for p in answer.node_ports)},
+                "annotations": {
+                    NODE_PORTS: ",".join(str(p) for p in answer.node_ports),
+                    HOST_ROOT: host_root(namespace),
+                    STORAGE_CLASSES: ",".join(provisioning_classes(kube)),
+                },
             },
         }
         try:
@@ -181,9 +212,15 @@ def open_sandbox(
             continue  # another run took this slot a moment ago
         cleanup.remove(owned)
         _forget_node_folder(kube, namespace, cleanup)
-        _wait_enforced(kube, namespace)
+        first = kube.cluster_id() not in _enforced
+        if first:
+            _wait_enforced(kube, namespace, _probes())
         _furnish(kube, answer, cleanup, purpose)
-        return Sandbox(answer, slot, kube.impersonating(answer_user(namespace)))
+        box = Sandbox(answer, slot, kube.impersonating(answer_user(namespace)))
+        if first and any(k in CLUSTER_SCOPED_POLICED for k in lab.kinds):
+            _wait_enforced(box.kube, "", [_volume_probe(namespace)])
+        _enforced.add(kube.cluster_id())
+        return box
     raise EnvironmentProblem(
         f"all {MAX_SLOTS} sandboxes of lab {lab.id} are taken; `kubelab cleanup` removes leftovers",
         f"실습 {lab.id}의 샌드박스 {MAX_SLOTS}개가 모두 쓰이고 있습니다; "
@@ -191,25 +228,85 @@ def open_sandbox(
     )
 
 
+def host_root(namespace: str) -> str:
+    """The node folder under which a sandbox's hostPath folders are (`unique: path`)."""
+    return f"{SANDBOX_HOST_ROOT}/{namespace}/"
+
+
+def provisioning_classes(kube: Kube) -> list[str]:
+    """StorageClasses that make a volume per claim (a claim of these can only bind its
+    own volume), which a sandbox's claims may ask for besides its own class."""
+    return sorted(
+        str(sc["metadata"]["name"])
+        for sc in kube.list("StorageClass")
+        if sc.get("provisioner") and sc.get("provisioner") != NO_PROVISIONER
+    )
+
+
+def _volume_probe(namespace: str) -> Obj:
+    """A volume the volume policy refuses (not named for the sandbox)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": "kubelab-policy-probe"},
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "hostPath": {"path": host_root(namespace) + "probe"},
+        },
+    }
+
+
 def _forget_node_folder(kube: Kube, namespace: str, cleanup: Cleanup) -> None:
-    """Remove the sandbox's node folder afterwards, when the node's /data is a folder of
-    this machine (kubelab's kind cluster); best effort (a pod may write as root)."""
+    """Remove the sandbox's node folder once its pods are gone, when the node's /data is
+    a folder of this machine (kubelab's kind cluster); what cannot be removed (a pod
+    wrote it as root, and kubelab is not) is a leftover."""
     if kube.target.context != cluster.KIND_CONTEXT:
         return
     folder = cluster.hostpath_root() / SANDBOX_HOST_ROOT.removeprefix("/data/") / namespace
-    cleanup.add(f"remove node folder {folder}", lambda: shutil.rmtree(folder, ignore_errors=True))
+
+    def remove() -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        if folder.exists() or folder.is_symlink():
+            raise EnvironmentProblem(
+                f"still there (files of another user?): remove it with sudo rm -rf {folder}"
+            )
+
+    cleanup.add(f"node folder {folder}", remove, last=True)
 
 
-def _resource_rules(kube: Kube, kinds: tuple[str, ...]) -> tuple[list[Obj], list[Obj]]:
-    """RBAC rules for the lab's kinds: (namespaced, cluster-scoped)."""
+def _resource_rules(kube: Kube, lab: Lab) -> tuple[list[Obj], list[Obj]]:
+    """RBAC rules for the lab's kinds: (namespaced, cluster-scoped). A cluster-scoped kind
+    may be created (its policy holds the names) and read; changed or deleted only by the
+    names of the answer's own parameters."""
     namespaced: list[Obj] = []
     cluster_scoped: list[Obj] = []
-    for kind in kinds:
+    own_names = [str(lab.values[p.name]) for p in lab.params.values() if p.unique == "name"]
+    for kind in lab.kinds:
         resource = kube.resource(kind)
-        rule = {"apiGroups": [resource.group or ""], "resources": [resource.name], "verbs": VERBS}
-        (namespaced if resource.namespaced else cluster_scoped).append(rule)
-    for group, name in ALWAYS_READABLE:
-        namespaced.append({"apiGroups": [group], "resources": [name], "verbs": ["get", "list", "watch"]})
+        group = [resource.group or ""]
+        if resource.namespaced:
+            namespaced.append({"apiGroups": group, "resources": [resource.name], "verbs": VERBS})
+            continue
+        if kind not in CLUSTER_SCOPED_POLICED:
+            raise LabContentError(
+                f"lab {lab.id}: an answer may not create {kind} "
+                "(cluster-scoped, and no kubelab policy holds it)"
+            )
+        cluster_scoped.append({"apiGroups": group, "resources": [resource.name], "verbs": ["create"]})
+        reading = ["get", "list", "watch"]
+        cluster_scoped.append({"apiGroups": group, "resources": [resource.name], "verbs": reading})
+        if own_names:
+            cluster_scoped.append(
+                {
+                    "apiGroups": group,
+                    "resources": [resource.name],
+                    "resourceNames": own_names,
+                    "verbs": ["update", "patch", "delete"],
+                }
+            )
+    for api_group, name in ALWAYS_READABLE:
+        namespaced.append({"apiGroups": [api_group], "resources": [name], "verbs": ["get", "list", "watch"]})
     return namespaced, cluster_scoped
 
 
@@ -218,11 +315,11 @@ def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str) -> None:
     namespace = lab.answer_namespace
     labels = ownership.ownership(lab.id, purpose)
     subject = [{"kind": "ServiceAccount", "name": ANSWER, "namespace": namespace}]
-    namespaced, cluster_scoped = _resource_rules(kube, lab.kinds)
+    namespaced, cluster_scoped = _resource_rules(kube, lab)
     inside: list[Obj] = [
         _obj("v1", "ResourceQuota", ANSWER, labels, spec={"hard": QUOTA}),
         _obj("v1", "LimitRange", ANSWER, labels, spec={"limits": [{"type": "Container", **LIMITS}]}),
-        _obj("v1", "ServiceAccount", ANSWER, labels),
+        _obj("v1", "ServiceAccount", ANSWER, labels, automountServiceAccountToken=False),
         _obj("rbac.authorization.k8s.io/v1", "Role", ANSWER, labels, rules=namespaced),
         _obj(
             "rbac.authorization.k8s.io/v1",

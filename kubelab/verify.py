@@ -24,7 +24,7 @@ from typing import Protocol
 
 from kubelab import apply, engine, interrupts, repo, sandbox
 from kubelab.cleanup import Cleanup
-from kubelab.errors import EnvironmentProblem, Interrupted, KubelabError
+from kubelab.errors import ClusterUnavailable, EnvironmentProblem, Interrupted, KubelabError
 from kubelab.kube import Kube
 from kubelab.labspec import Lab, Step
 from kubelab.results import Scorecard
@@ -108,7 +108,9 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
         box = sandbox.open_sandbox(kube, lab, cleanup)
         namespace = box.namespace
         docs = box.lab.manifests(variant.folder)
-        applied = apply.apply_documents(box.kube, docs, namespace, lab.id, strict=False, cleanup=cleanup)
+        applied = apply.apply_documents(
+            box.kube, docs, namespace, lab.id, strict=False, cleanup=cleanup, purpose="verify"
+        )
         rejected = list(applied.rejected)
         rejected += apply.run_steps(kube.target, namespace, variant.steps, sandbox.answer_user(namespace))
         card = engine.run_checks(box.lab, kube.target, lang)
@@ -116,9 +118,10 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
         raise Interrupted(cleanup.run(), undone=True) from None
     except Interrupted as stopped:  # the checks were stopped and cleaned up after themselves
         raise Interrupted((*stopped.leftovers, *cleanup.run()), undone=stopped.undone) from None
-    except EnvironmentProblem:
-        raise
-    except KubelabError as e:  # this variant could not be checked; the others go on
+    except ClusterUnavailable:
+        raise  # the cluster is gone: no variant can be judged
+    except Exception as e:  # this variant could not be checked (out of time, a bug); the others go on
+        reason = e.en if isinstance(e, KubelabError) else f"internal error: {type(e).__name__}: {e}"
         cleanup.run()
         return Outcome(
             variant,
@@ -128,7 +131,7 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
             lab.id,
             namespace,
             round(time.monotonic() - started, 1),
-            e.en,
+            " ".join(reason.split()),
         )
     finally:
         cleanup.run()  # a no-op when it already ran
@@ -226,7 +229,7 @@ def verify_all(kube: Kube, tasks: list[Task], lang: Lang, jobs: int, progress: P
     problem: EnvironmentProblem | None = None
 
     def run(task: Task) -> Outcome | None:
-        if stop.is_set() or interrupts.interrupted():
+        if stop.is_set() or interrupts.stopping():
             return None
         progress.started(task)
         return verify_variant(kube, task.lab, task.variant, lang)
@@ -246,6 +249,7 @@ def verify_all(kube: Kube, tasks: list[Task], lang: Lang, jobs: int, progress: P
                 except EnvironmentProblem as e:
                     problem = problem or e
                     stop.set()
+                    engine.stop_all()
                     continue
                 if outcome is not None:
                     outcomes.append(outcome)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kubelab import manifests, params, repo
-from kubelab.errors import InputError
+from kubelab.errors import EnvironmentProblem, InputError
 from kubelab.labspec import Lab
 
 
@@ -65,10 +65,21 @@ def _write_json(path: Path, data: dict[str, object]) -> None:
 
 def prepare(lab: Lab) -> Prepared:
     """Render the lab's starter files into its workspace folder (see the module's doc)."""
+    try:
+        return _prepare(lab)
+    except OSError as e:
+        raise EnvironmentProblem(
+            f"cannot write the workspace {folder(lab)}: {e.strerror or e} (KUBELAB_WORKSPACE moves it)",
+            f"작업 폴더 {folder(lab)}에 쓸 수 없습니다: {e.strerror or e} "
+            "(KUBELAB_WORKSPACE로 옮길 수 있습니다)",
+        ) from e
+
+
+def _prepare(lab: Lab) -> Prepared:
     target = folder(lab)
     record = _record_path(lab)
-    written_before = _read_json(record).get("files") or {}
-    assert isinstance(written_before, dict)
+    recorded = _read_json(record).get("files")
+    written_before = recorded if isinstance(recorded, dict) else {}
     hashes: dict[str, str] = {}
     written: list[str] = []
     kept: list[str] = []

@@ -39,15 +39,16 @@ def kube() -> Kube:
 def opened(kube: Kube, lab_id: str) -> Iterator[sandbox.Sandbox]:
     """A sandbox of the lab; afterwards, every trace of it is gone."""
     cleanup = Cleanup(kube)
-    made = sandbox.open_sandbox(kube, labspec.find_lab(lab_id), cleanup, purpose="escape-test")
     try:
+        made = sandbox.open_sandbox(kube, labspec.find_lab(lab_id), cleanup, purpose="escape-test")
         yield made
     finally:
         assert cleanup.run() == []
         assert kube.get("Namespace", made.namespace) is None
         for kind in ("ClusterRole", "ClusterRoleBinding"):
             assert kube.get(kind, f"{sandbox.ANSWER}-{made.namespace}") is None
-        assert [o for o in ownership.recorded(kube, lab_id) if o.purpose == "escape-test"] == []
+        left = [o for o in ownership.recorded(kube, lab_id) if o.purpose == "escape-test"]
+        assert left == [], [o.describe() for o in left]
         assert not (cluster.hostpath_root() / "sandboxes" / made.namespace).exists()
 
 
@@ -56,6 +57,12 @@ def box(kube: Kube) -> Iterator[sandbox.Sandbox]:
     """A sandbox of lab 05, the lab whose answers make a cluster-scoped PersistentVolume
     (one for all the tests: each leaves nothing in it, and each checks so)."""
     yield from opened(kube, "05")
+
+
+@pytest.fixture(scope="module")
+def box02(kube: Kube) -> Iterator[sandbox.Sandbox]:
+    """A sandbox of lab 02, whose answers make Services (and node port 30080 + slot)."""
+    yield from opened(kube, "02")
 
 
 @pytest.fixture(scope="module")
@@ -132,13 +139,32 @@ def test_an_answer_may_not_make_a_namespace(box: sandbox.Sandbox, kube: Kube) ->
         ("host-network", {"hostNetwork": True}, "host network"),
         ("host-pid", {"hostPID": True}, "host network, PID"),
         ("host-port", {"container": {"ports": [{"containerPort": 80, "hostPort": 8080}]}}, "host port"),
-        ("root", {"volumes": [{"name": "root", "hostPath": {"path": "/"}}]}, "hostPath only under"),
+        (
+            "root",
+            {"volumes": [{"name": "root", "hostPath": {"path": "/"}}]},
+            "hostPath only as a folder right under",
+        ),
         (
             "neighbour",
             {"volumes": [{"name": "next", "hostPath": {"path": "/data/sandboxes/lab-05-s99/host_dir"}}]},
-            "hostPath only under",
+            "hostPath only as a folder right under",
         ),
-        ("data", {"volumes": [{"name": "data", "hostPath": {"path": "/data"}}]}, "hostPath only under"),
+        (
+            "data",
+            {"volumes": [{"name": "data", "hostPath": {"path": "/data"}}]},
+            "hostPath only as a folder right under",
+        ),
+        (
+            "deeper",  # below its own folder: a symlink the answer made there could lead anywhere
+            {"volumes": [{"name": "deep", "hostPath": {"path": "/data/sandboxes/lab-05-s01/host_dir/x"}}]},
+            "hostPath only as a folder right under",
+        ),
+        ("unconfined", {"securityContext": {"seccompProfile": {"type": "Unconfined"}}}, "unconfined seccomp"),
+        (
+            "sysctl",
+            {"securityContext": {"sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"}]}},
+            "sysctls",
+        ),
     ],
 )
 def test_a_pod_that_reaches_the_node_is_refused(
@@ -191,9 +217,9 @@ def test_a_volume_outside_the_rules_is_refused(box: sandbox.Sandbox, kube: Kube)
     assert "class named <class>-" in said, said  # its class would let other answers' claims bind it
     own_class = box.lab.param("storage_class")
     said = refused(box, volume(f"pv-{box.namespace}", "/", own_class), "")
-    assert "hostPath under" in said, said
+    assert "right under" in said, said
     said = refused(box, volume(f"pv-{box.namespace}", "/data/lab-05", own_class), "")
-    assert "hostPath under" in said, said
+    assert "right under" in said, said
     assert kube.get("PersistentVolume", "escape") is None
     assert kube.get("PersistentVolume", f"pv-{box.namespace}") is None
 
@@ -204,9 +230,11 @@ def test_a_claim_cannot_take_another_answers_volume(box: sandbox.Sandbox, kube: 
         return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}, "spec": body}
 
     said = refused(box, claim("by-class", storageClassName="manual-lab-05-s98"))
-    assert "class of another sandbox" in said, said
+    assert "asks for class" in said, said
     said = refused(box, claim("by-name", storageClassName="", volumeName="pv-static-lab-05-s98"))
     assert "may name only a volume" in said, said
+    said = refused(box, claim("outside", storageClassName="manual"))  # e.g. a learner's own pv-static
+    assert "asks for class" in said, said
     assert kube.list("PersistentVolumeClaim", box.namespace) == []
 
 
@@ -229,3 +257,60 @@ def test_ten_thousand_configmaps_are_refused_by_the_quota(box06: sandbox.Sandbox
             )
     assert caught.value.status == 403 and "exceeded quota" in api_reason(caught.value)
     assert made <= int(sandbox.QUOTA["count/configmaps"])
+
+
+def test_a_checks_copy_of_the_answer_runs_under_the_same_rules(box: sandbox.Sandbox, kube: Kube) -> None:
+    """A check that runs a copy of the answer's pods (lab 03 copies its Deployment) does so
+    in a scratch namespace that the pod rules hold too, with the same node folder."""
+    from kubelab.checks import LabContext
+
+    cleanup = Cleanup(kube)
+    lab = LabContext(kube, box.lab, box.namespace, box.lab.checks[0], cleanup)
+    try:
+        scratch = lab.scratch_namespace("copy")
+        with pytest.raises(ApiException) as caught:
+            kube.create(pod("copied", hostNetwork=True), scratch)
+        assert "kubelab sandbox" in api_reason(caught.value)
+        own = {"name": "own", "hostPath": {"path": box.lab.param("host_dir"), "type": "DirectoryOrCreate"}}
+        kube.apply(pod("reader", volumes=[own]), scratch, dry_run=True)  # the lab's own folder: allowed
+    finally:
+        assert cleanup.run() == []
+
+
+def test_an_answer_cannot_delete_a_volume_not_its_own(box: sandbox.Sandbox, kube: Kube) -> None:
+    victim = ownership.create(kube, volume("kubelab-escape-victim", "/data/victim"), "05", "escape-test")
+    try:
+        with pytest.raises(ApiException) as caught:
+            box.kube.delete("PersistentVolume", "kubelab-escape-victim")
+        assert caught.value.status == 403
+        assert not ownership.gone(kube, victim)
+    finally:
+        ownership.remove_all(kube, [victim])
+
+
+def test_no_recycling_and_no_token_in_the_answers_pods(box: sandbox.Sandbox, kube: Kube) -> None:
+    own = volume(box.lab.param("pv_static"), box.lab.param("host_dir"), box.lab.param("storage_class"))
+    own["spec"]["persistentVolumeReclaimPolicy"] = "Recycle"
+    assert "Recycle" in refused(box, own, "")
+    account = kube.get("ServiceAccount", sandbox.ANSWER, box.namespace)
+    assert account is not None and account.get("automountServiceAccountToken") is False
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "reason"),
+    [
+        ("balancer", {"type": "LoadBalancer", "ports": [{"port": 80}]}, "ClusterIP or a NodePort"),
+        ("external", {"type": "ExternalName", "externalName": "example.com"}, "ClusterIP or a NodePort"),
+        ("any-port", {"type": "NodePort", "ports": [{"port": 80}]}, "names its node port"),
+        ("ips", {"ports": [{"port": 80}], "externalIPs": ["10.0.0.1"]}, "externalIPs"),
+        (
+            "neighbours-port",
+            {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30099}]},
+            "names its node port",
+        ),
+    ],
+)
+def test_a_service_stays_inside(box02: sandbox.Sandbox, name: str, spec: dict[str, Any], reason: str) -> None:
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
+    said = refused(box02, service)
+    assert reason in said, said
