@@ -13,6 +13,7 @@ from kubelab.checks import (
     field,
     is_ready,
     name_of,
+    owner_uid,
     pod_states,
 )
 from kubelab.manifests import Obj
@@ -120,7 +121,9 @@ def test_service_is_nodeport(lab: LabContext) -> None:
     )
 
 
-def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
+def west_only_selector(lab: LabContext) -> str:
+    """The Service's selector, as a query; fails at once when it picks the east pods too
+    (its endpoints can then never be the west pods alone: no waiting mends that)."""
     svc = lab.require("Service", SERVICE)
     chosen = {"matchLabels": field(svc, "spec.selector") or {}}
     selector = to_query(chosen) or "(none)"
@@ -131,6 +134,11 @@ def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
         f"selector {selector} also picks app=eva,release=east pods",
         final=True,
     )
+    return selector
+
+
+def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
+    selector = west_only_selector(lab)
 
     def exact() -> None:
         west, endpoints = ready_names(lab, WEST), endpoint_pods(lab)
@@ -207,7 +215,15 @@ def test_access_survives_pod_death(lab: LabContext) -> None:
         assert_that(len(west) == 2, f"pods {WEST}", "2 Ready", pod_states(west))
         return west
 
+    west_only_selector(lab)
     victim = sorted(lab.eventually(two_west), key=name_of)[0]
+    assert_that(
+        owner_uid(victim) is not None,
+        lab.subject("Pod", name_of(victim)),
+        "a pod a controller (ReplicaSet, Deployment) makes again when it dies",
+        "a bare pod: nothing creates another in its place",
+        final=True,
+    )
     lab.delete_pod(victim)  # a bare pod is put back as it was when the check ends
     answers: list[HttpAnswer] = []
 

@@ -552,6 +552,15 @@ def restore(lab: LabContext, original: Obj) -> None:
 def test_mounted_file_follows_configmap(lab: LabContext) -> None:
     webs = ready_web_pods(lab)
     mounts = {web.name: require_conf_mount(lab, web) for web in webs}
+    for web in webs:  # a subPath mount is a copy made once: it never follows, so no waiting
+        assert_that(
+            not mounts[web.name].sub_path,
+            web.subject(lab),
+            f"{CONF_FILE} that follows the ConfigMap (a mount of the volume, not a subPath)",
+            f"mounted with subPath (mount: {mounts[web.name].described})",
+            SUBPATH_NEVER_FOLLOWS,
+            final=True,
+        )
     keys = sorted({m.key for m in mounts.values()})
     original = lab.require("ConfigMap", NGINX_CONFIG)
     subject = lab.subject("ConfigMap", NGINX_CONFIG)
