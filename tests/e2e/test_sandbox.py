@@ -7,8 +7,6 @@ Run with `make e2e` (kubelab's kind cluster is created or reused through `kubela
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,14 +23,9 @@ CONFIGMAPS = 10_000
 
 
 @pytest.fixture(scope="module")
-def kube() -> Kube:
-    done = subprocess.run(
-        [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+def kube(verify_runs: object) -> Kube:
+    """kubelab's cluster, up, with the verification of every lab running beside these
+    tests (tests/e2e/conftest.py)."""
     return Kube(cluster.resolve_target())
 
 
