@@ -224,14 +224,18 @@ def crash_diagnosis(generator: Obj) -> Text | None:
 @dataclass(frozen=True)
 class Sample:
     at: float
-    """Wall-clock time of the poll."""
+    """Wall-clock time the poll ended."""
     ok: bool
     body: str
     mtime: float | None
     """The page file's modification time, as the web container sees it."""
+    begun: float = 0.0
+    """Wall-clock time the poll began (on a busy machine an exec takes seconds: the page
+    was read somewhere between begun and at)."""
 
 
 def sample(lab: LabContext, found: FortunePod, served: str) -> Sample:
+    begun = time.time()
     done = lab.exec(found.name, ["sh", "-c", PROBE, "probe", served], container=found.web.get("name"))
     lines = done.stdout.split("\n", 2)
     code = lines[0].strip() if lines else ""
@@ -240,7 +244,7 @@ def sample(lab: LabContext, found: FortunePod, served: str) -> Sample:
     except ValueError:
         mtime = None
     body = lines[2] if len(lines) > 2 else done.stderr
-    return Sample(time.time(), done.code == 0 and code == "0", body, mtime)
+    return Sample(time.time(), done.code == 0 and code == "0", body, mtime, begun)
 
 
 def changes(samples: list[Sample]) -> list[float]:
@@ -291,7 +295,9 @@ def page_rhythm(lab: LabContext, found: FortunePod, interval: float, hint: Calla
         moved = [
             b.at for a, b in pairwise(samples) if a.ok and b.ok and (a.body, a.mtime) != (b.body, b.mtime)
         ]
-        quiet = last.at - (moved[-1] if moved else started)
+        # unchanged at least from the end of the poll that first showed this page to the
+        # start of the last poll (never from before the first poll: nothing was seen then)
+        quiet = last.begun - (moved[-1] if moved else samples[0].at)
         if quiet > stall:
             fail(
                 subject,

@@ -232,12 +232,12 @@ def reset(kube: Kube, lab: Lab) -> ResetReport:
     left_alone += [  # a learner's own volumes that the lab's claims used
         f"PersistentVolume {pv['metadata']['name']}"
         for pv in kube.list("PersistentVolume")
-        if ((pv.get("spec") or {}).get("claimRef") or {}).get("namespace") == lab.namespace
+        if ((pv.get("spec") or {}).get("claimRef") or {}).get("namespace") == lab.answer_namespace
         and pv["metadata"].get("uid") not in ours
         and f"PersistentVolume {pv['metadata']['name']}" not in left_alone
     ]
-    lab_ns = f"Namespace {lab.namespace}"
-    if lab_ns not in removed and lab_ns not in left_alone and kube.get("Namespace", lab.namespace):
+    lab_ns = f"Namespace {lab.answer_namespace}"
+    if lab_ns not in removed and lab_ns not in left_alone and kube.get("Namespace", lab.answer_namespace):
         left_alone.append(lab_ns)
     left_alone = [o for o in left_alone if o not in failed]  # ours, still being deleted
     return ResetReport(tuple(removed), tuple(left_alone), tuple(leftovers))

@@ -245,7 +245,7 @@ def _say_removed(done: apply.ResetReport) -> None:
 @app.command()
 def reset(lab_id: LabArg) -> None:
     """Delete what kubelab created for the lab, nothing else. 초기화."""
-    lab = labspec.find_lab(lab_id)
+    lab = workspace.answer_lab(labspec.find_lab(lab_id), None, None)
     kube = cluster.connect(Options.settings())
     done = apply.reset(kube, lab)
     _say_removed(done)
