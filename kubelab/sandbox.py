@@ -49,9 +49,9 @@ MAX_SLOTS = 99
 CLUSTER_SCOPED_POLICED = ("PersistentVolume",)
 """Cluster-scoped kinds an answer may create: each has an admission policy of its own."""
 POLICY_WAIT = 30.0
+"""Seconds to wait for newly created admission policies to be in force."""
 AUTHORIZE_WAIT = 30.0
 """Seconds to wait for a new sandbox's RBAC bindings to take effect."""
-"""Seconds to wait for newly created admission policies to be in force."""
 
 QUOTA = {
     "count/configmaps": "30",
@@ -392,8 +392,3 @@ def _obj(api_version: str, kind: str, name: str, labels: Mapping[str, str], **fi
         "metadata": {"name": name, **({"labels": dict(labels)} if labels else {})},
         **fields,
     }
-
-
-def sandboxes(kube: Kube) -> list[str]:
-    """Names of the sandbox namespaces on the cluster (kubelab's or not)."""
-    return [str(ns["metadata"]["name"]) for ns in kube.list("Namespace", selector=f"{SANDBOX}=true")]

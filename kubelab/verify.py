@@ -148,8 +148,9 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
 
 def default_jobs() -> int:
     """How many variants to check at once here: they mostly wait for the cluster, so
-    several per core (6, at most 12: measured on 2 cores, 12 took 182 s for all labs and
-    8 took 303 s), as memory allows (about 0.75 GiB each: a pytest process and pods)."""
+    several per core (6, at most 12: on 2 cores all labs took 174–187 s with 12, where
+    the cluster's own work was the limit), as memory allows (about 0.75 GiB each: a
+    pytest process and pods)."""
     cores = os.cpu_count() or 1
     return max(1, min(12, 6 * cores, int(available_memory_gib() / 0.75)))
 
