@@ -222,7 +222,7 @@ def reset(kube: Kube, lab: Lab) -> ResetReport:
     leftovers = ownership.remove_all(kube, live)
     failed = {line.split(":", 1)[0] for line in leftovers}
     removed = [o.describe() for o in live if o.describe() not in failed]
-    ours = {o.uid for o in live}
+    ours = {o.uid for o in ownership.recorded(kube)}  # a run in progress keeps its own: not "alone"
     left_alone = [
         f"{kind} {obj['metadata']['name']}"
         for kind in CLUSTER_SCOPED_KINDS

@@ -15,8 +15,9 @@ RUN_LIMIT = 1800.0
 
 @dataclass
 class VerifyRuns:
-    """`kubelab verify` of every lab, and a second run of the labs with cluster-wide names
-    (a node port, volumes, node folders), started at the same time on the same cluster."""
+    """`kubelab verify` of every lab, and a second run of lab 05 — the lab whose answers
+    make cluster-scoped volumes and node folders — started at the same time on the same
+    cluster."""
 
     everything: subprocess.Popen[str]
     beside: subprocess.Popen[str]
@@ -41,9 +42,9 @@ def start_verify(*args: str) -> subprocess.Popen[str]:
 
 @pytest.fixture(scope="session")
 def verify_runs() -> Iterator[VerifyRuns]:
-    """Started by the first test that asks (the sandbox-escape tests run beside them: they
-    do not disturb the cluster; the fault tests, which do, have run before); the verify
-    test collects them."""
+    """Started by the first test that asks (the ownership and sandbox-escape tests run
+    beside them: they do not disturb the cluster; the fault tests, which do, have run
+    before); the verify test collects them."""
     cluster_up = subprocess.run(  # kubelab's cluster created or reused once, before the two runs
         [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
         capture_output=True,
@@ -51,7 +52,7 @@ def verify_runs() -> Iterator[VerifyRuns]:
         timeout=900,
     )
     assert cluster_up.returncode == 0, cluster_up.stdout + cluster_up.stderr
-    runs = VerifyRuns(start_verify(), start_verify("02", "05", "-j", "4"))
+    runs = VerifyRuns(start_verify(), start_verify("05", "-j", "3"))
     yield runs
     for run in (runs.everything, runs.beside):
         if run.poll() is None:

@@ -7,8 +7,8 @@ wrong blame.
   check passes.
 - Ctrl-C in the middle of `verify`: exit 130, and nothing kubelab made is left, counted
   by label and by name (namespaces, volumes, the node directories the checks wrote).
-- `reset`, and applying a lab's files, leave alone what kubelab did not create: a
-  learner's volume of the same name, objects that only carry kubelab's labels.
+(`reset` and applying a lab's files, which leave alone what kubelab did not create, are
+tested in test_ownership.py, beside the verification of every lab.)
 
 Run with `make e2e` (they create or reuse kubelab's kind cluster through `kubelab solve`).
 """
@@ -21,12 +21,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
-from kubelab import apply, cluster, labspec, ownership, repo
-from kubelab.cleanup import Cleanup
+from kubelab import cluster, ownership, repo
 from kubelab.kube import Kube
 
 pytestmark = pytest.mark.e2e
@@ -212,62 +210,3 @@ def test_ctrl_c_in_verify_leaves_nothing_behind(kube: Kube) -> None:
     poll("nothing of lab 05 left", lambda: kubelab_objects(kube, "05") == [], 120)
     assert node_folders("05") == set()
     assert ownership.recorded(kube, "05") == []
-
-
-def make(kube: Kube, obj: dict[str, Any]) -> dict[str, Any]:
-    """Create an object as a learner would (not through kubelab)."""
-    return kube.create(obj)
-
-
-def learners_volume(
-    name: str, path: str, labels: dict[str, str] | None = None, **spec: Any
-) -> dict[str, Any]:
-    """A PersistentVolume as a learner writes one (labels: copied from kubelab's, say)."""
-    metadata: dict[str, Any] = {"name": name, **({"labels": labels} if labels else {})}
-    body = {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": path}}
-    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": metadata, "spec": {**body, **spec}}
-
-
-def test_reset_leaves_alone_what_kubelab_did_not_create(kube: Kube) -> None:
-    labels = ownership.ownership("01")
-    saved_copy = make(kube, learners_volume("my-saved-pv", "/data/mine", labels))
-    labelled_ns = make(
-        kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "my-labelled", "labels": labels}}
-    )
-    try:
-        done = kubelab("reset", "01", timeout=300)
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "left alone (kubelab did not create them)" in done.stdout
-        for obj in (saved_copy, labelled_ns):
-            live = kube.get(obj["kind"], obj["metadata"]["name"])
-            assert live is not None and live["metadata"]["uid"] == obj["metadata"]["uid"]
-            assert live["metadata"].get("deletionTimestamp") is None
-        assert kube.get("Namespace", "lab-01") is None  # kubelab made that one: it is gone
-    finally:
-        kube.delete("PersistentVolume", "my-saved-pv")
-        kube.delete("Namespace", "my-labelled")
-
-
-def test_a_learners_volume_of_the_same_name_is_not_taken_over(kube: Kube) -> None:
-    lab = labspec.find_lab("05")
-    mine = make(kube, learners_volume("pv-static", "/data/learner", storageClassName="mine"))
-    cleanup = Cleanup(kube)
-    try:
-        namespace = apply.scratch_namespace(kube, lab, "verify", cleanup)
-        docs = lab.manifests(lab.solution)
-        rejected = apply.apply_documents(
-            kube, docs, namespace, lab.id, strict=False, cleanup=cleanup
-        ).rejected
-        assert [r.name for r in rejected] == ["pv-static"]
-        assert "kubelab did not create it" in rejected[0].reason
-    finally:
-        assert cleanup.run() == []
-    try:
-        live = kube.get("PersistentVolume", "pv-static")
-        assert live is not None and live["metadata"]["uid"] == mine["metadata"]["uid"]
-        assert live["metadata"].get("labels") is None and live["metadata"].get("deletionTimestamp") is None
-        assert (
-            live["spec"]["storageClassName"] == "mine" and live["spec"]["hostPath"]["path"] == "/data/learner"
-        )
-    finally:
-        kube.delete("PersistentVolume", "pv-static")

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.e2e
 
 def test_every_lab_verifies_beside_a_second_run(verify_runs: VerifyRuns) -> None:
     """Every variant of every lab as expected; and a second run started at the same time
-    on the same cluster — of the labs with cluster-wide names (a node port, volumes, node
-    folders) — passes too: each variant has a sandbox and values of its own."""
+    on the same cluster — of lab 05, whose answers make cluster-scoped volumes and node
+    folders — passes too: each variant has a sandbox and values of its own."""
     done, beside = verify_runs.results()
     print(done.stdout, done.stderr, beside.stdout, beside.stderr)
     assert done.returncode == 0, f"kubelab verify failed:\n{done.stdout}\n{done.stderr}"
