@@ -103,12 +103,16 @@ def measure() -> list[Measure]:
     kube = Kube(cluster.resolve_target())
     ownership.remove_all(kube, [o for o in ownership.recorded(kube, "01") if o.name == BENCH_NAMESPACE])
     jobs = verify.default_jobs()
+    one_at_a_time = 0.0
     for lab in labspec.all_labs():
         if not os.environ.get("KUBELAB_BENCH_QUICK"):
             one = timed(lambda lab_id=lab.id: kubelab("verify", lab_id, "-j", "1"), 1)
             found.append(Measure(f"verify lab {lab.id}, -j 1", 0.0, one))
+            one_at_a_time += one[0]
         many = timed(lambda lab_id=lab.id: kubelab("verify", lab_id, "-j", str(jobs)), 1)
         found.append(Measure(f"verify lab {lab.id}, -j {jobs}", 0.0, many))
+    if one_at_a_time:
+        found.append(Measure("verify all labs, -j 1 (the labs' sum)", 0.0, [round(one_at_a_time, 3)]))
     with PeakMemory() as peak:
         found.append(Measure(VERIFY, BUDGETS[VERIFY], timed(lambda: kubelab("verify"), 1)))
     print(f"verify all labs, -j {jobs}: peak memory in use {peak.gib:.2f} GiB above the start")
