@@ -168,12 +168,16 @@ def _times_path() -> Path:
 
 
 def past_times() -> dict[str, float]:
-    """Seconds each variant took in earlier runs (to start the longest first, and ETA)."""
-    with contextlib.suppress(OSError, ValueError):
-        data = json.loads(_times_path().read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            return {str(k): float(v) for k, v in data.items()}
-    return {}
+    """Seconds each variant took in earlier runs here (to start the longest first, and
+    the time left), over the times measured when the labs were last changed
+    (labs/verify-times.json: a fresh checkout orders its first run well too)."""
+    times: dict[str, float] = {}
+    for path in (repo.labs_dir() / "verify-times.json", _times_path()):
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                times.update({str(k): float(v) for k, v in data.items()})
+    return times
 
 
 def _save_times(outcomes: Iterable[Outcome]) -> None:
