@@ -92,10 +92,7 @@ def _ledger_dir(kube: Kube) -> Path:
 
 
 def record(kube: Kube, owned: Owned) -> None:
-    path = _ledger_dir(kube) / f"{owned.uid}.json"
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(asdict(owned)), encoding="utf-8")
-    temporary.replace(path)
+    repo.write_state(_ledger_dir(kube) / f"{owned.uid}.json", json.dumps(asdict(owned)))
 
 
 def forget(kube: Kube, owned: Owned) -> None:

@@ -7,6 +7,7 @@ path is found relative to the repository root, or to KUBELAB_ROOT when set.
 from __future__ import annotations
 
 import os
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -52,3 +53,12 @@ def versions() -> dict[str, str]:
             key, value = line.split("=", 1)
             pins[key.strip()] = value.strip()
     return pins
+
+
+def write_state(path: Path, text: str) -> None:
+    """Write one of kubelab's state files whole or not at all (a run that reads it at
+    the same time, or a write cut short, never sees half of it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)

@@ -183,11 +183,7 @@ def past_times() -> dict[str, float]:
 def _save_times(outcomes: Iterable[Outcome]) -> None:
     times = past_times()
     times.update({o.key: o.seconds for o in outcomes if not o.error})
-    path = _times_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(times, indent=1, sort_keys=True), encoding="utf-8")
-    temporary.replace(path)
+    repo.write_state(_times_path(), json.dumps(times, indent=1, sort_keys=True))
 
 
 @dataclass(frozen=True)

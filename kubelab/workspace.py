@@ -57,10 +57,7 @@ def _read_json(path: Path) -> dict[str, object]:
 
 
 def _write_json(path: Path, data: dict[str, object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    temporary.replace(path)
+    repo.write_state(path, json.dumps(data, indent=1, ensure_ascii=False))
 
 
 def prepare(lab: Lab) -> Prepared:
