@@ -2,6 +2,9 @@
 
 Every failure ends as one line and a documented exit code (kubelab.errors.ExitCode);
 a traceback is shown only with KUBELAB_DEBUG=1.
+
+A command imports what it uses when it runs (the Kubernetes client, the schemas, the
+cluster tooling), so `kubelab list` or `--help` starts in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -11,26 +14,11 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from kubelab import (
-    apply,
-    cluster,
-    doctor,
-    engine,
-    images,
-    interrupts,
-    labspec,
-    lint,
-    manifests,
-    ownership,
-    report,
-    verify,
-    workspace,
-)
+from kubelab import interrupts, labspec, report, workspace
 from kubelab.errors import (
     EnvironmentProblem,
     ExitCode,
@@ -39,9 +27,12 @@ from kubelab.errors import (
     KubelabError,
     LabContentError,
 )
-from kubelab.kube import Kube
 from kubelab.labspec import Lab
 from kubelab.text import Lang, Text, parse_lang
+
+if TYPE_CHECKING:
+    from kubelab import apply, cluster
+    from kubelab.kube import Kube
 
 app = typer.Typer(
     add_completion=False,
@@ -62,6 +53,8 @@ class Options:
 
     @classmethod
     def settings(cls) -> cluster.Settings:
+        from kubelab import cluster
+
         return cluster.settings(cls.provider, cls.kubeconfig, cls.context)
 
 
@@ -94,6 +87,8 @@ def say(text: Text) -> None:
 @app.command("list")
 def list_labs() -> None:
     """List the labs. 실습 목록."""
+    from rich.table import Table
+
     table = Table("lab", "title", "checks", "points", box=None)
     for lab in labspec.all_labs():
         table.add_row(lab.id, lab.title.both(Options.lang), str(len(lab.checks)), str(lab.total_points))
@@ -102,6 +97,8 @@ def list_labs() -> None:
 
 def _prepare_cluster(labs: list[Lab]) -> Kube:
     """Bring the cluster up (kind: create or reuse) and load the labs' images."""
+    from kubelab import cluster, images
+
     chosen = Options.settings()
     kube = cluster.connect(chosen, create=True)
     needed = sorted({image for lab in labs for image in lab.images})
@@ -113,6 +110,8 @@ def _prepare_cluster(labs: list[Lab]) -> Kube:
 @app.command()
 def start(lab_id: LabArg, namespace: NamespaceOption = None, setting: SetOption = None) -> None:
     """Bring the cluster up, prepare the lab, show its instructions. 실습 시작."""
+    from kubelab import apply
+
     lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
     kube = _prepare_cluster([lab])
     ns = lab.answer_namespace
@@ -152,6 +151,8 @@ def _say_workspace(prepared: workspace.Prepared) -> None:
 
 
 def _ours(kube: Kube, namespace: str) -> bool:
+    from kubelab import ownership
+
     live = kube.get("Namespace", namespace)
     return live is not None and ownership.is_ours(kube, live) is not None
 
@@ -213,8 +214,13 @@ def check(
     only: Annotated[list[str] | None, typer.Option(help="run only this check (repeatable)")] = None,
     namespace: NamespaceOption = None,
     setting: SetOption = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="every failure in full (default: the first in full)")
+    ] = False,
 ) -> None:
     """Check the live cluster and print the scorecard. 검사."""
+    from kubelab import apply, cluster, engine, manifests
+
     lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
     docs = manifests.load(file or [])
     manifests.validate(docs, lab.kinds)
@@ -222,9 +228,13 @@ def check(
     target_ns = lab.answer_namespace
     _require_namespace(kube, lab, target_ns)
     _say_left_alone(apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True).kept)
-    card = engine.run_checks(lab, kube.target, Options.lang, only or [])
-    report.scorecard(card, Options.lang)
+    card = engine.run_in_process(kube, lab, Options.lang, only or [])
+    report.scorecard(card, Options.lang, verbose)
     _show_leftovers(card.leftovers)
+    if card.interrupted:
+        raise Interrupted(card.leftovers, undone=True)
+    if card.error:
+        raise EnvironmentProblem(card.error, card.error_ko or card.error)
     raise typer.Exit(ExitCode.OK if card.passed else ExitCode.CHECKS_FAILED)
 
 
@@ -245,6 +255,8 @@ def _say_removed(done: apply.ResetReport) -> None:
 @app.command()
 def reset(lab_id: LabArg) -> None:
     """Delete what kubelab created for the lab, nothing else. 초기화."""
+    from kubelab import apply, cluster
+
     lab = workspace.answer_lab(labspec.find_lab(lab_id), None, None)
     kube = cluster.connect(Options.settings())
     done = apply.reset(kube, lab)
@@ -258,6 +270,8 @@ def solve(
     setting: SetOption = None,
 ) -> None:
     """Apply the reference solution (for teachers and CI). 정답 적용."""
+    from kubelab import apply
+
     lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
     target_ns = lab.answer_namespace
     kube = _prepare_cluster([lab])
@@ -280,6 +294,8 @@ def verify_cmd(
     repeat: Annotated[int, typer.Option(min=1, max=20, help="run each variant N times; report flakes")] = 1,
 ) -> None:
     """Solution passes, starter and wrong answers fail — on a real cluster. 실습 검증."""
+    from kubelab import verify
+
     labs = [labspec.find_lab(i) for i in lab_ids] if lab_ids else labspec.all_labs()
     kube = _prepare_cluster(labs)
     tasks = verify.plan(labs, repeat)
@@ -301,6 +317,8 @@ def cleanup_cmd(
     ] = False,
 ) -> None:
     """Remove what kubelab created and left behind (sandboxes, scratch objects). 정리."""
+    from kubelab import apply, cluster
+
     kube = cluster.connect(Options.settings())
     done = apply.cleanup(kube, everything)
     _say_removed(done)
@@ -309,6 +327,8 @@ def cleanup_cmd(
 @app.command("params")
 def params_cmd(lab_id: LabArg, namespace: NamespaceOption = None, setting: SetOption = None) -> None:
     """A lab's parameters: defaults, and the values your answer uses. 매개변수."""
+    from rich.table import Table
+
     lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
     table = Table("name", "value", "default", "per answer", "what", box=None)
     for name, param in lab.params.items():
@@ -325,6 +345,8 @@ def lint_cmd(
     lab_id: Annotated[str | None, typer.Option("--lab", help="check files against this lab")] = None,
 ) -> None:
     """Offline checks of labs or of your manifest files (no cluster). 오프라인 점검."""
+    from kubelab import lint
+
     problems: list[str] = []
     files = [Path(t) for t in targets or [] if Path(t).exists()]
     labs = [labspec.find_lab(t) for t in targets or [] if not Path(t).exists()]
@@ -344,6 +366,8 @@ def lint_cmd(
 @app.command("doctor")
 def doctor_cmd() -> None:
     """Is this machine ready? Docker, kind, kubectl, memory, ports. 환경 점검."""
+    from kubelab import doctor
+
     findings = doctor.diagnose()
     for finding in findings:
         mark = "[green]✓[/]" if finding.ok else "[red]✗[/]"

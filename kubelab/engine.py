@@ -1,35 +1,60 @@
-"""Running a lab's checks: the one entry point the CLI, verify and a grader call.
+"""Running a lab's checks: the one place the CLI, verify, the pytest plugin and a
+grader go through.
 
-Checks are pytest tests, so a run is a pytest session over the lab's checker file with
-kubelab's plugin; it runs in a child process so every run starts clean, and the plugin's
-JSON file is how the result comes back.
+A check is a function `test_<id>(lab)` in checkers/test_labNN.py; its points, timeout,
+hint and what it needs are in lab.yaml. `judge` runs one check — under its deadline,
+with what it changed undone afterwards however it ends, a fault of the cluster told
+apart from the learner's failure — and `blocked` says when a check need not run because
+a check it needs failed. Two ways to run a lab's checks use them:
 
-The child has a time limit (the sum of its checks' timeouts, plus room to start and to
-clean up) and a process group of its own, so a Ctrl-C in the terminal reaches kubelab
-only: kubelab passes one interrupt on, lets the child undo what its checks changed
-(bounded), and then stops with Interrupted (exit 130).
+- `run_in_process`: in this process, in lab.yaml's order (`kubelab check`: one run per
+  process, so nothing carries over from an earlier run, and no second interpreter).
+- `run_isolated`: a child pytest session over the checker file with kubelab's plugin
+  (which calls `judge` and `blocked` too), for runs side by side (verify, a grader):
+  each child has a time limit (the sum of its checks' timeouts, plus room to start and
+  to clean up) and a process group of its own, so a Ctrl-C in the terminal reaches
+  kubelab only: kubelab passes one interrupt on, lets the child undo what its checks
+  changed (bounded), and then stops with Interrupted (exit 130).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from kubelab import interrupts, params, repo
+from kubelab import deadline, interrupts, params, repo
 from kubelab.cleanup import Cleanup
-from kubelab.errors import EnvironmentProblem, ExitCode, Interrupted, KubelabError
-from kubelab.kube import Target
-from kubelab.labspec import Lab
-from kubelab.results import Scorecard
+from kubelab.errors import (
+    CheckFailed,
+    EnvironmentProblem,
+    ExitCode,
+    Interrupted,
+    KubelabError,
+    LabContentError,
+)
+from kubelab.labspec import CheckSpec, Lab
+from kubelab.results import CheckResult, Scorecard, brief_message, failure_message, needs_message
 from kubelab.text import Lang, Text
 from kubelab.waiting import timeout_scale
+
+if TYPE_CHECKING:
+    from kubelab.checks import LabContext
+    from kubelab.kube import Kube, Target
+
+Checker = Callable[["LabContext"], None]
+"""A check's code: test_<id>(lab) in the lab's checker file."""
 
 START_SECONDS = 60.0
 """Room for the child to start, collect and connect."""
@@ -80,10 +105,16 @@ def pytest_command(lab: Lab, target: Target, lang: Lang, out: Path, only: Iterab
     return command
 
 
+def selected(lab: Lab, only: Iterable[str] = ()) -> list[CheckSpec]:
+    """The lab's checks in lab.yaml's order; with `only`, those whose id contains one of
+    its words (as pytest -k picks them)."""
+    words = list(only)
+    return [c for c in lab.checks if not words or any(w in c.id for w in words)]
+
+
 def run_budget(lab: Lab, only: Iterable[str] = ()) -> float:
     """Seconds a run of these checks may take in all."""
-    selected = list(only)
-    specs = [c for c in lab.checks if not selected or any(s in c.id for s in selected)]
+    specs = selected(lab, only)
     return START_SECONDS + sum(c.timeout * timeout_scale() + CHECK_CLEANUP_SECONDS for c in specs)
 
 
@@ -126,9 +157,9 @@ def _read(out: Path) -> Scorecard | None:
         return None
 
 
-def run_checks(lab: Lab, target: Target, lang: Lang, only: Iterable[str] = ()) -> Scorecard:
-    """Run the lab's checks against its answer's namespace (lab.with_values) and return
-    the scorecard."""
+def run_isolated(lab: Lab, target: Target, lang: Lang, only: Iterable[str] = ()) -> Scorecard:
+    """Run the lab's checks against its answer's namespace (lab.with_values) in a child
+    pytest, and return the scorecard."""
     only = list(only)
     out = results_path(lab.answer_namespace)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -189,3 +220,162 @@ def _run(lab: Lab, target: Target, lang: Lang, out: Path, only: list[str]) -> Sc
             raise EnvironmentProblem(card.error + left, (card.error_ko or card.error) + left)
         raise KubelabError(card.error + left, (card.error_ko or card.error) + left)
     return card
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One check's result, and the fault of the cluster that kept it from being judged
+    (then the run stops: nothing after it can be judged fairly)."""
+
+    result: CheckResult
+    fault: EnvironmentProblem | None = None
+
+
+def blocked(spec: CheckSpec, done: Mapping[str, CheckResult], lang: Lang) -> CheckResult | None:
+    """The result of a check that is not run because a check it needs failed, if one did."""
+    failed = [need for need in spec.needs if need in done and not done[need].passed]
+    if not failed:
+        return None
+    message = needs_message(failed, lang)
+    return CheckResult(
+        id=spec.id,
+        title=spec.title,
+        passed=False,
+        points=spec.points,
+        seconds=0.0,
+        message=message,
+        brief=message,
+        blocked_by=tuple(failed),
+    )
+
+
+def judge(kube: Kube, lab: Lab, spec: CheckSpec, check: Checker, lang: Lang, leftovers: list[str]) -> Judged:
+    """Run one check against the answer's namespace, under its deadline (its timeout,
+    scaled); undo what it changed when it ends, adding what could not be undone to
+    `leftovers`. A Ctrl-C goes through (after the undo)."""
+    from kubelab.checks import LabContext  # the cluster side, only once a check runs
+
+    cleanup = Cleanup(kube)
+    context = LabContext(kube=kube, lab=lab, namespace=lab.answer_namespace, spec=spec, cleanup=cleanup)
+    faults: list[str] = getattr(kube, "faults", [])
+    before = len(faults)
+    started = time.monotonic()
+    error: Exception | None = None
+    try:
+        with deadline.within(spec.timeout * timeout_scale()):
+            check(context)
+    except Exception as e:  # the verdict: a failure, a fault, or a bug in the checker
+        error = e
+    finally:
+        try:
+            cleanup.run()
+        finally:
+            leftovers += cleanup.leftovers
+    seconds = round(time.monotonic() - started, 2)
+    fault = _fault(error, faults[before:])
+    message, brief = "", ""
+    if fault is not None:
+        message = brief = fault.line(lang)
+    elif isinstance(error, CheckFailed):
+        message = failure_message(error.finding, spec, lab.answer_namespace, lang)
+        brief = brief_message(error.finding, lang)
+    elif isinstance(error, KubelabError):
+        message = brief = error.line(lang)
+    elif error is not None:
+        message = brief = f"error: {type(error).__name__}: {error}"
+    result = CheckResult(
+        id=spec.id,
+        title=spec.title,
+        passed=error is None,
+        points=spec.points,
+        seconds=seconds,
+        message=message,
+        fault=fault.en if fault else "",
+        brief=brief,
+    )
+    return Judged(result, fault)
+
+
+def _fault(error: Exception | None, faults: list[str]) -> EnvironmentProblem | None:
+    """Why a check's result is the machine's doing rather than the learner's, if it is."""
+    if isinstance(error, EnvironmentProblem):
+        return error
+    if error is not None and faults:
+        return EnvironmentProblem(
+            f"the cluster failed to answer {len(faults)} time(s) during this check (last: {faults[-1]}); "
+            "its failure is not counted: run the check again",
+            f"이 검사 중에 클러스터가 {len(faults)}번 응답하지 못했습니다 (마지막: {faults[-1]}); "
+            "이 실패는 세지 않습니다: 다시 검사하세요",
+        )
+    return None
+
+
+_checkers_lock = threading.Lock()
+
+
+def checkers(lab: Lab) -> dict[str, Checker]:
+    """Each check's function, from the lab's checker file (imported once per process)."""
+    name = f"kubelab_checkers.test_lab{lab.id}"
+    with _checkers_lock:
+        module = sys.modules.get(name)
+        if module is None or getattr(module, "__file__", None) != str(lab.checker):
+            module = _import(name, lab.checker)
+    found: dict[str, Checker] = {}
+    for spec in lab.checks:
+        function = getattr(module, f"test_{spec.id}", None)
+        if not callable(function):
+            raise LabContentError(
+                f"lab {lab.id}: check {spec.id} has no test_{spec.id} in {lab.checker.name}"
+            )
+        found[spec.id] = function
+    return found
+
+
+def _import(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise LabContentError(f"checker {path} missing")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def run_in_process(kube: Kube, lab: Lab, lang: Lang, only: Iterable[str] = ()) -> Scorecard:
+    """Run the lab's checks here, in lab.yaml's order, and return the scorecard; a
+    check whose needs failed is not run. A fault of the cluster ends the run (its card
+    carries the error); a Ctrl-C ends it after the running check's undo (the card says
+    interrupted)."""
+    functions = checkers(lab)
+    done: dict[str, CheckResult] = {}
+    leftovers: list[str] = []
+    fault: EnvironmentProblem | None = None
+    interrupted = False
+    try:
+        for spec in selected(lab, only):
+            if interrupts.stopping():
+                interrupted = True
+                break
+            result = blocked(spec, done, lang)
+            if result is None:
+                judged = judge(kube, lab, spec, functions[spec.id], lang, leftovers)
+                result, fault = judged.result, judged.fault
+            done[spec.id] = result
+            if fault is not None:
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+    return Scorecard(
+        lab=lab.id,
+        namespace=lab.answer_namespace,
+        results=tuple(done.values()),
+        error=fault.en if fault else None,
+        error_ko=fault.ko if fault else None,
+        error_code=int(fault.exit_code) if fault else 0,
+        leftovers=tuple(leftovers),
+        interrupted=interrupted,
+    )

@@ -120,6 +120,9 @@ class Finding:
     """A diagnosis of the live state, for the learner (beyond the lab's fixed hint)."""
     waited: float = 0.0
     """Seconds spent waiting for the cluster before giving up."""
+    settled: Text | None = None
+    """Why the check stopped waiting before its time was up: the state it looks at has
+    settled and is wrong (a pod that cannot pull its image, …); see kubelab.settled."""
 
 
 class CheckFailed(KubelabError):

@@ -6,6 +6,8 @@ CLI, the pytest plugin, lint and verify all see the same lab.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,7 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from kubelab import manifests, params, repo
@@ -44,6 +45,9 @@ class CheckSpec:
     """The kubectl command that shows what the check looks at (parameters filled in)."""
     disturbs: bool
     """True when the check changes the cluster (deletes a pod, …) to prove behaviour."""
+    needs: tuple[str, ...] = ()
+    """Checks (earlier in lab.yaml) that must pass first: when one failed, this check
+    is not run and says so in one line instead of repeating that failure."""
 
 
 Step = tuple[str, ...]
@@ -153,9 +157,13 @@ class Lab:
 
 
 @cache
+def _schema_bytes() -> bytes:
+    return (Path(__file__).parent / "lab.schema.json").read_bytes()
+
+
+@cache
 def _schema() -> dict[str, Any]:
-    text = (Path(__file__).parent / "lab.schema.json").read_text(encoding="utf-8")
-    loaded: dict[str, Any] = json.loads(text)
+    loaded: dict[str, Any] = json.loads(_schema_bytes())
     return loaded
 
 
@@ -176,20 +184,41 @@ def _check(data: dict[str, Any], default_timeout: float) -> CheckSpec:
         hint=_text(data["hint"]),
         kubectl=data["kubectl"],
         disturbs=bool(data.get("disturbs", False)),
+        needs=tuple(data.get("needs") or ()),
     )
+
+
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it (the same documents, several times faster)."""
+
+
+def _validate(path: Path, raw: bytes, data: Any) -> None:
+    """lab.yaml against the schema; a file whose exact bytes passed before (a stamp in
+    kubelab's state folder, named by their hash) is not validated again."""
+    stamp = repo.state_dir() / "valid-lab-yaml" / hashlib.sha256(raw + _schema_bytes()).hexdigest()
+    if stamp.exists():
+        return
+    import jsonschema  # only for a lab.yaml not seen before
+
+    try:
+        jsonschema.validate(data, _schema())
+    except jsonschema.ValidationError as e:
+        where = "/".join(str(p) for p in e.absolute_path) or "(top)"
+        raise LabContentError(f"{path}: {where}: {e.message}") from e
+    with contextlib.suppress(OSError):  # a read-only checkout validates every time
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
 
 
 def load_lab(folder: Path) -> Lab:
     """Read and validate `folder/lab.yaml`; its parameters at their defaults."""
     path = folder / "lab.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        jsonschema.validate(data, _schema())
-    except (OSError, yaml.YAMLError) as e:
+        raw = path.read_bytes()
+        data = yaml.load(raw.decode("utf-8"), Loader=LOADER)  # LOADER is a safe loader
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise LabContentError(f"{path}: cannot read: {e}") from e
-    except jsonschema.ValidationError as e:
-        where = "/".join(str(p) for p in e.absolute_path) or "(top)"
-        raise LabContentError(f"{path}: {where}: {e.message}") from e
+    _validate(path, raw, data)
     try:
         declared = params.parse_params(data.get("params"))
     except InputError as e:

@@ -173,6 +173,12 @@ def lab_problems(lab: Lab) -> Iterator[str]:
             yield f"{where}: check {name} is in lab.yaml but has no test_{name} in {lab.checker.name}"
         for name in sorted(tests - declared):
             yield f"{where}: test_{name} in {lab.checker.name} is not declared in lab.yaml"
+    earlier: set[str] = set()
+    for spec in lab.checks:
+        for need in spec.needs:
+            if need not in earlier:
+                yield f"{where}: check {spec.id} needs {need}, which is not a check before it in lab.yaml"
+        earlier.add(spec.id)
     for wrong in lab.wrong:
         if wrong.fails not in {c.id for c in lab.checks}:
             yield f"{where}: wrong answer {wrong.name} declares unknown check {wrong.fails}"

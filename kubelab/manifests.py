@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
-from kubernetes_validate.utils import schema_contents
-from referencing import Registry, Resource
 
 from kubelab.errors import InputError
+
+if TYPE_CHECKING:
+    import jsonschema.protocols
 
 Obj = dict[str, Any]
 """A Kubernetes object as plain data (what YAML or the API gives back)."""
@@ -220,7 +220,12 @@ def load(paths: Iterable[Path], render: Render | None = None) -> list[Document]:
 @cache
 def _validator(kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
     """The strict OpenAPI validator of one kind, built once (kubernetes-validate's own
-    `validate` re-reads the schema files on every call, which made lint slow)."""
+    `validate` re-reads the schema files on every call, which made lint slow). Imported
+    here: a command that validates nothing does not pay for the schemas."""
+    import jsonschema
+    from kubernetes_validate.utils import schema_contents
+    from referencing import Registry, Resource
+
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     folder = f"kubernetes-json-schema/v{SCHEMA_VERSION}-local-strict"
     try:
@@ -237,6 +242,8 @@ def schema_problem(doc: Document) -> str | None:
     validator = _validator(doc.kind, str(doc.obj.get("apiVersion")))
     if validator is None:
         return f"no schema for kind {doc.kind} {doc.obj.get('apiVersion')} in Kubernetes {SCHEMA_VERSION}"
+    import jsonschema.exceptions
+
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc.obj))
     if error is None:
         return None

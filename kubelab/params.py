@@ -20,14 +20,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-import jinja2.sandbox
 import yaml
 
 from kubelab.errors import InputError, LabContentError
 from kubelab.text import Text
+
+if TYPE_CHECKING:
+    import jinja2.sandbox
 
 Value = int | str
 Values = Mapping[str, Value]
@@ -183,15 +184,27 @@ def settings_of(params: Mapping[str, Param], values: Values) -> list[str]:
 
 @cache
 def _environment() -> jinja2.sandbox.ImmutableSandboxedEnvironment:
+    import jinja2.sandbox
+
     return jinja2.sandbox.ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
+
+
+SIMPLE_NAME = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+"""`{{ name }}`: the only template most lab texts hold (filled in without Jinja)."""
 
 
 def render(template: str, values: Values, where: str) -> str:
     """A lab text or manifest with its parameters filled in."""
     if "{{" not in template and "{%" not in template and "{#" not in template:
         return template
+    if "{%" not in template and "{#" not in template and "{{" not in SIMPLE_NAME.sub("", template):
+        names = SIMPLE_NAME.findall(template)
+        if all(name in values for name in names):  # else Jinja says which is unknown
+            return SIMPLE_NAME.sub(lambda m: str(values[m.group(1)]), template)
+    import jinja2  # only for a template that is more than names
+
     try:
         return _environment().from_string(template).render(values)
     except jinja2.TemplateError as e:

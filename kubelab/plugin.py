@@ -1,37 +1,29 @@
 """kubelab's pytest plugin (entry point `pytest11`): thin, over the engine.
 
 It adds the options a check run needs, prints what a rerun needs in the report header,
-gives checks the `lab` fixture, turns CheckFailed into the learner's message, and
-writes the results as JSON (beside --junitxml, or where --kubelab-json says).
-
-Each check runs under its own deadline (its timeout from lab.yaml, scaled), and what it
-changed is undone when it ends (LabContext.defer), however it ends. A check that met a
-fault of the cluster (no answer, 5xx) is not the learner's failure: the run stops there
-and says so, with exit code 3.
+runs each check through the engine (kubelab.engine.judge: its deadline, the undo of what
+it changed, the learner's message; a check whose needs failed is not run), in lab.yaml's
+order, and writes the results as JSON (beside --junitxml, or where --kubelab-json says).
+A check that met a fault of the cluster (no answer, 5xx) is not the learner's failure:
+the run stops there and says so, with exit code 3.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from kubelab import cluster, deadline, interrupts, labspec, params
-from kubelab.checks import LabContext
-from kubelab.cleanup import Cleanup
-from kubelab.errors import CheckFailed, EnvironmentProblem, KubelabError
+from kubelab import cluster, engine, interrupts, labspec, params
+from kubelab.errors import KubelabError
 from kubelab.kube import CONNECT_BUDGET, Kube, Target
 from kubelab.labspec import CheckSpec, Lab
-from kubelab.results import CheckResult, Scorecard, failure_message
+from kubelab.results import CheckResult, Scorecard
 from kubelab.text import parse_lang
-from kubelab.waiting import timeout_scale
 
 CHECKER = re.compile(r"^test_lab(\d\d)\.py$")
 SPEC_KEY = pytest.StashKey[CheckSpec]()
-FAULTS_KEY = pytest.StashKey[list[str]]()
 
 
 class _Run:
@@ -40,7 +32,8 @@ class _Run:
     def __init__(self) -> None:
         self.lab: Lab | None = None
         self.namespace = ""
-        self.results: list[CheckResult] = []
+        self.done: dict[str, CheckResult] = {}
+        """Each check's result by id, in the order they ran."""
         self.error: KubelabError | None = None
         self.leftovers: list[str] = []
 
@@ -97,6 +90,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(e.line("en")) from e
     if run.lab is not None:
         run.namespace = run.lab.answer_namespace
+        order = {spec.id: n for n, spec in enumerate(run.lab.checks)}  # needs come first
+        items.sort(key=lambda item: order.get(item.name.removeprefix("test_"), -1))
         interrupts.install()
 
 
@@ -137,99 +132,34 @@ def kubelab_kube(request: pytest.FixtureRequest) -> Kube:
 
 
 @pytest.fixture
-def lab(request: pytest.FixtureRequest, kubelab_kube: Kube) -> Iterator[LabContext]:
-    """The lab namespace as one check sees it (see kubelab.checks.LabContext); what the
-    check changed is undone afterwards, and what could not be is kept as a leftover."""
-    spec = request.node.stash.get(SPEC_KEY, None)
-    run = request.config.stash[RUN_KEY]
+def lab(kubelab_kube: Kube) -> Kube:
+    """A check's `lab` argument. The plugin does not hand this to the check: it runs the
+    check through kubelab.engine.judge, which builds the check's LabContext (and undoes
+    what it changed) exactly as `kubelab check` does; the fixture only makes sure the
+    cluster is there before the check starts."""
+    return kubelab_kube
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run a check the way the engine runs it (deadline, undo, faults, needs)."""
+    spec = pyfuncitem.stash.get(SPEC_KEY, None)
+    run = pyfuncitem.config.stash[RUN_KEY]
     if spec is None or run.lab is None:
-        raise pytest.UsageError("the `lab` fixture is for checks in checkers/test_labNN.py")
-    cleanup = Cleanup(kubelab_kube)
-    try:
-        yield LabContext(kube=kubelab_kube, lab=run.lab, namespace=run.namespace, spec=spec, cleanup=cleanup)
-    finally:
-        try:
-            cleanup.run()
-        finally:
-            run.leftovers += cleanup.leftovers
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """One deadline per check: its timeout (scaled), for everything it waits on."""
-    spec = item.stash.get(SPEC_KEY, None)
-    context = getattr(item, "funcargs", {}).get("lab")
-    if spec is None or not isinstance(context, LabContext):
-        return (yield)
-    faults = getattr(context.kube, "faults", [])
-    before = len(faults)
-    try:
-        with deadline.within(spec.timeout * timeout_scale()):
-            return (yield)
-    finally:
-        item.stash[FAULTS_KEY] = list(faults[before:])
-
-
-def _environment_fault(
-    item: pytest.Item, call: pytest.CallInfo[None], failed: bool
-) -> EnvironmentProblem | None:
-    """Why this check's result is the machine's doing rather than the learner's, if it is."""
-    error = call.excinfo.value if call.excinfo else None
-    if isinstance(error, EnvironmentProblem):
-        return error
-    faults = item.stash.get(FAULTS_KEY, [])
-    if failed and faults:
-        return EnvironmentProblem(
-            f"the cluster failed to answer {len(faults)} time(s) during this check (last: {faults[-1]}); "
-            "its failure is not counted: run the check again",
-            f"이 검사 중에 클러스터가 {len(faults)}번 응답하지 못했습니다 (마지막: {faults[-1]}); "
-            "이 실패는 세지 않습니다: 다시 검사하세요",
-        )
-    return None
-
-
-def _message(call: pytest.CallInfo[None], spec: CheckSpec, config: pytest.Config) -> str:
-    run = config.stash[RUN_KEY]
-    lang = parse_lang(config.getoption("lang"))
-    error = call.excinfo.value if call.excinfo else None
-    if isinstance(error, CheckFailed):
-        return failure_message(error.finding, spec, run.namespace, lang)
-    if isinstance(error, KubelabError):
-        return error.line(lang)
-    return f"error: {type(error).__name__}: {error}"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
-    spec = item.stash.get(SPEC_KEY, None)
-    if spec is None or (report.when != "call" and not report.failed):
-        return
-    run = item.config.stash[RUN_KEY]
-    fault = _environment_fault(item, call, report.failed) if report.when == "call" else None
-    if fault is not None:
-        run.error = run.error or fault
-        item.session.shouldstop = fault.en  # nothing after this can be judged fairly
-        message = fault.line(parse_lang(item.config.getoption("lang")))
-        report.longrepr = message
-    elif report.failed:
-        message = _message(call, spec, item.config)
-        if call.excinfo and isinstance(call.excinfo.value, KubelabError):
-            report.longrepr = message
-    else:
-        message = ""
-    run.results.append(
-        CheckResult(
-            id=spec.id,
-            title=spec.title,
-            passed=report.passed and fault is None,
-            points=spec.points,
-            seconds=round(report.duration, 2),
-            message=message,
-            fault=fault.en if fault else "",
-        )
-    )
+        return None
+    lang = parse_lang(pyfuncitem.config.getoption("lang"))
+    result = engine.blocked(spec, run.done, lang)
+    if result is None:
+        kube = pyfuncitem.funcargs["lab"]
+        judged = engine.judge(kube, run.lab, spec, pyfuncitem.obj, lang, run.leftovers)  # type: ignore[arg-type]
+        result = judged.result
+        if judged.fault is not None:
+            run.error = run.error or judged.fault
+            pyfuncitem.session.shouldstop = judged.fault.en  # nothing after it can be judged fairly
+    run.done[spec.id] = result
+    if not result.passed:
+        pytest.fail(result.message, pytrace=False)
+    return True
 
 
 def _json_path(config: pytest.Config) -> Path | None:
@@ -249,7 +179,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     card = Scorecard(
         lab=run.lab.id if run.lab else "",
         namespace=run.namespace,
-        results=tuple(run.results),
+        results=tuple(run.done.values()),
         error=run.error.en if run.error else None,
         error_ko=run.error.ko if run.error else None,
         error_code=int(run.error.exit_code) if run.error else 0,

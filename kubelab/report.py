@@ -30,16 +30,31 @@ ALL_PASSED = Text("모든 검사를 통과했습니다", "all checks passed")
 SOME_FAILED = Text("실패한 검사를 고친 뒤 다시 실행하세요", "fix the failed checks and run again")
 
 
-def scorecard(card: Scorecard, lang: Lang) -> None:
-    """Print each check ✓/✗ with points; each ✗ with its message, indented."""
+MORE = Text("모든 실패를 자세히 보려면 --verbose", "--verbose shows every failure in full")
+
+
+def scorecard(card: Scorecard, lang: Lang, verbose: bool = False) -> None:
+    """Print each check ✓/✗ with points. The first failure (of a check that ran) comes
+    with its whole message — object, expected, found, diagnosis, hint, kubectl — and every
+    other failure with one line (a check that did not run: which check it needs);
+    `verbose` shows every message in full."""
     console.print(f"[bold]lab {card.lab}[/] · namespace {card.namespace}")
+    first = next((r for r in card.results if not r.passed and not r.blocked_by), None)
+    shortened = False
     for result in card.results:
         mark = "[green]✓[/]" if result.passed else "[red]✗[/]"
         points = f"{result.earned}/{result.points}"
         console.print(f" {mark} {points:>5}  {escape(result.title.both(lang))}  [dim]{result.id}[/]")
-        if not result.passed:
+        if result.passed:
+            continue
+        if verbose or result is first:
             for line in result.message.splitlines():
                 console.print(RichText("          " + line))
+        else:
+            console.print(RichText("          → " + (result.brief or result.message).split("\n")[0]))
+            shortened = shortened or result.brief != result.message
+    if shortened:
+        console.print(f"[dim]{escape(MORE.both(lang))}[/]")
     verdict = ALL_PASSED if card.passed else SOME_FAILED
     colour = "green" if card.passed else "yellow"
     console.print(

@@ -16,6 +16,7 @@ LABELS = {
     "expected": Text("기대", "expected"),
     "found": Text("실제", "found"),
     "detail": Text("진단", "diagnosis"),
+    "settled": Text("더 기다리지 않은 이유", "not waiting because"),
     "hint": Text("힌트", "hint"),
     "see": Text("확인", "look with"),
 }
@@ -35,9 +36,23 @@ def failure_message(finding: Finding, spec: CheckSpec, namespace: str, lang: Lan
     ]
     if finding.detail:
         rows.append(row("detail", finding.detail.both(lang)))
+    if finding.settled:
+        rows.append(row("settled", finding.settled.both(lang)))
     rows.append(row("hint", spec.hint.both(lang)))
     rows.append(row("see", spec.kubectl))
     return "\n".join(rows)
+
+
+def brief_message(finding: Finding, lang: Lang) -> str:
+    """The same failure in one line: what was found, against what was expected."""
+    found, expected = LABELS["found"].both(lang), LABELS["expected"].both(lang)
+    return f"{found}: {finding.found} ({expected}: {finding.expected})"
+
+
+def needs_message(failed: list[str], lang: Lang) -> str:
+    """Why a check did not run: checks it needs failed."""
+    names = ", ".join(failed)
+    return Text(f"먼저 {names} 검사를 통과해야 합니다", f"needs {names} first").both(lang)
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,10 @@ class CheckResult:
     fault: str = ""
     """Set when the check could not be judged because the cluster failed (not the
     learner's doing): what went wrong."""
+    brief: str = ""
+    """The failure in one line (the short scorecard's line for all but the first)."""
+    blocked_by: tuple[str, ...] = ()
+    """Checks this one needs that failed: it was not run (lab.yaml `needs`)."""
 
     @property
     def earned(self) -> int:
@@ -116,6 +135,8 @@ class Scorecard:
                 seconds=r["seconds"],
                 message=r["message"],
                 fault=r.get("fault", ""),
+                brief=r.get("brief", ""),
+                blocked_by=tuple(r.get("blocked_by") or ()),
             )
             for r in data["results"]
         )

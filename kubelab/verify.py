@@ -113,7 +113,7 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
         )
         rejected = list(applied.rejected)
         rejected += apply.run_steps(kube.target, namespace, variant.steps, sandbox.answer_user(namespace))
-        card = engine.run_checks(box.lab, kube.target, lang)
+        card = engine.run_isolated(box.lab, kube.target, lang)
     except KeyboardInterrupt:
         raise Interrupted(cleanup.run(), undone=True) from None
     except Interrupted as stopped:  # the checks were stopped and cleaned up after themselves

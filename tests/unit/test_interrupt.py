@@ -43,7 +43,7 @@ from kubelab.kube import Target
 
 interrupts.install()
 try:
-    engine.run_checks(labspec.find_lab("99"), Target(None, None), "lab-99", "en")
+    engine.run_isolated(labspec.find_lab("99"), Target(None, None), "en")
 except Interrupted as stopped:
     print("INTERRUPTED:", stopped.en)
     sys.exit(130)
