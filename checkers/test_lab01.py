@@ -15,6 +15,7 @@ from kubelab.checks import (
 )
 from kubelab.manifests import Obj
 from kubelab.selectors import describe_labels, matches, to_query
+from kubelab.settled import first_stuck
 from kubelab.text import Text
 
 RS = "simple-replicaset"
@@ -40,12 +41,13 @@ def ready_pods(lab: LabContext, rs: Obj, want: int) -> list[Obj]:
         subject,
         f"{want} Ready pods owned by it",
         f"{len(ready)} Ready of {len(pods)} ({pod_states(pods)})",
+        settled=first_stuck(pods),
     )
     return ready
 
 
 def test_replicaset_exists(lab: LabContext) -> None:
-    lab.eventually(lambda: lab.require("ReplicaSet", RS))
+    lab.require("ReplicaSet", RS)  # the learner creates it: there once applied, no waiting
 
 
 def test_replicaset_wants_three_replicas(lab: LabContext) -> None:
@@ -115,7 +117,7 @@ def test_replicaset_recreates_deleted_pod(lab: LabContext) -> None:
 
 
 def test_set_based_selector_chooses_production_and_qa(lab: LabContext) -> None:
-    rs = lab.eventually(lambda: lab.require("ReplicaSet", SET_RS))
+    rs = lab.require("ReplicaSet", SET_RS)
     selector = field(rs, "spec.selector") or {}
     base = dict(field(rs, "spec.template.metadata.labels") or {})
     subject = lab.subject("ReplicaSet", SET_RS)

@@ -19,6 +19,7 @@ from kubelab.checks import (
 from kubelab.manifests import Obj
 from kubelab.probes import HttpAnswer, http_get
 from kubelab.selectors import matches, to_query
+from kubelab.settled import first_stuck
 from kubelab.text import Text
 
 SERVICE = "eva"
@@ -89,6 +90,7 @@ def test_two_groups_of_two_pods(lab: LabContext) -> None:
                 f"pods {selector} in {lab.namespace}",
                 "2 Ready pods",
                 f"{len(ready)} Ready of {len(pods)} ({pod_states(pods)})",
+                settled=first_stuck(pods),
             )
 
     lab.eventually(groups)

@@ -32,6 +32,7 @@ from kubelab.kube import exec_in_pod
 from kubelab.manifests import Obj
 from kubelab.ownership import labelled, ownership
 from kubelab.selectors import matches, to_query
+from kubelab.settled import first_stuck
 from kubelab.text import Text
 
 DEPLOYMENT = "bootcamp"
@@ -128,7 +129,7 @@ def answered_version(body: str) -> str:
 
 
 def test_deployment_exists(lab: LabContext) -> None:
-    lab.eventually(lambda: lab.require("Deployment", DEPLOYMENT))
+    lab.require("Deployment", DEPLOYMENT)  # the learner creates it: there once applied
 
 
 def test_four_replicas_available_on_v1(lab: LabContext) -> None:
@@ -176,6 +177,7 @@ def test_four_replicas_available_on_v1(lab: LabContext) -> None:
             subject,
             f"{REPLICAS} available pods, all running {V1}",
             f"{counts}; pods: {pod_states(pods)}",
+            settled=first_stuck(pods),
         )
         return ready
 

@@ -35,6 +35,7 @@ from kubelab.cluster import KIND_CONTEXT
 from kubelab.errors import EnvironmentProblem, KubelabError
 from kubelab.kube import ExecResult, exec_in_pod
 from kubelab.manifests import Obj
+from kubelab.settled import Unchanged, first_stuck
 from kubelab.text import Text
 from kubelab.waiting import wait_until
 
@@ -217,6 +218,7 @@ def ready_pod(lab: LabContext, name: str, old_uid: str | None = None) -> Obj:
             Text(f"최근 경고 이벤트: {events[-1]}", f"latest warning event: {events[-1]}")
             if events
             else None,
+            settled=first_stuck([pod]),
         )
     return pod
 
@@ -376,7 +378,7 @@ def growing_file(lab: LabContext, mounts: list[Mount]) -> FileSeen:
 
 
 def test_shared_cache_runs_two_containers(lab: LabContext) -> None:
-    pod = lab.eventually(lambda: lab.require("Pod", SHARED))
+    pod = lab.require("Pod", SHARED)  # the learner creates it: there once applied
     containers = [str(c.get("name")) for c in field(pod, "spec.containers") or []]
     assert_that(
         len(containers) >= 2,
@@ -459,13 +461,20 @@ def test_reader_shows_what_writer_wrote(lab: LabContext) -> None:
     containers = [str(c.get("name")) for c in field(pod, "spec.containers") or []]
     where = ", ".join(f"{m.container}:{in_container(m, target.rel)}" for m in mounts)
 
+    # A reader that follows the file (tail -F, as the lab says) logs each line the writer
+    # adds, every second; logs that stay exactly the same for seconds while the file grows
+    # follow no file of the volume, and waiting longer will not change that.
+    quiet = Unchanged(seconds=6, rounds=3)
+
     def shown() -> None:
-        last_lines = {}
+        last_lines, texts = {}, []
         for container in containers:
             text = lab.kube.logs(SHARED, lab.namespace, container, tail=200)
             if any(line in text for by, line in markers.items() if by != container):
                 return
+            texts.append(text)
             last_lines[container] = (text.strip().splitlines() or ["(empty)"])[-1][:100]
+        settled = quiet.see(tuple(texts))
         fail(
             lab.subject("Pod", SHARED),
             f"a container's log shows the line appended to the writer's file ({where})",
@@ -476,6 +485,7 @@ def test_reader_shows_what_writer_wrote(lab: LabContext) -> None:
                 "check that the reader reads inside its own container's mount path "
                 "(a file anywhere else is the container's own, not the volume's)",
             ),
+            settled=quiet.reason(Text("컨테이너들의 로그", "the containers' logs")) if settled else None,
         )
 
     lab.eventually(shown)
@@ -508,7 +518,7 @@ def require_store_mount(lab: LabContext, pod: Obj) -> Mount:
 
 def test_node_store_mounts_host_dir(lab: LabContext) -> None:
     host_dir = lab.param("host_dir")
-    pod = lab.eventually(lambda: lab.require("Pod", STORE))
+    pod = lab.require("Pod", STORE)
     subject = lab.subject("Pod", STORE)
     volumes = volumes_of(pod)
     host_paths = {n: v["hostPath"] for n, v in volumes.items() if v.get("hostPath")}
@@ -552,7 +562,7 @@ def test_node_store_mounts_host_dir(lab: LabContext) -> None:
 
 
 def test_node_store_running(lab: LabContext) -> None:
-    lab.eventually(lambda: lab.require("Pod", STORE))
+    lab.require("Pod", STORE)
     lab.eventually(lambda: ready_pod(lab, STORE))
 
 

@@ -42,6 +42,7 @@ from kubelab.checks import (
 )
 from kubelab.kube import ExecResult
 from kubelab.manifests import Obj
+from kubelab.settled import first_stuck
 from kubelab.text import Text
 from kubelab.waiting import wait_until
 
@@ -400,7 +401,7 @@ def running_pod(lab: LabContext, old_uid: str | None = None) -> Obj:
         events = lab.kube.warning_events(pod)
         if events:
             detail = Text(f"최근 경고 이벤트: {events[-1]}", f"latest warning event: {events[-1]}")
-    fail(subject, "Running and Ready", pod_states([pod]), detail, final=final)
+    fail(subject, "Running and Ready", pod_states([pod]), detail, final=final, settled=first_stuck([pod]))
 
 
 def in_pod(lab: LabContext, mount: Mount, script: str, *args: str) -> ExecResult:
@@ -464,7 +465,7 @@ def require_pv_static(lab: LabContext) -> Obj:
 def test_pv_static_is_retain_manual_hostpath(lab: LabContext) -> None:
     pv_static = lab.param("pv_static")
     host_dir = lab.param("host_dir")
-    pv = lab.eventually(lambda: require_pv_static(lab))
+    pv = require_pv_static(lab)  # the learner creates it: there once applied
     expected, found = [], []
     details: list[Text] = []
     capacity = field(pv, "spec.capacity.storage")

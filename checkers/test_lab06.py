@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 from kubelab.checks import LabContext, assert_that, deleting, fail, field, is_ready, name_of, pod_states
 from kubelab.kube import ExecResult, api_reason
 from kubelab.manifests import Obj
+from kubelab.settled import first_stuck
 from kubelab.text import Text
 
 NGINX_IMAGE = "kubelab/nginx:v1"
@@ -22,8 +23,6 @@ CONF_DIR = "/etc/nginx/conf.d"
 CONF_FILE = f"{CONF_DIR}/default.conf"
 IMAGE_DEFAULT_MARK = "kubelab/nginx: serve files"
 """A line of the image's own default.conf (images/nginx/default.conf): nothing was mounted."""
-HOPELESS = {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName"}
-"""Waiting reasons that waiting will not mend."""
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 FIELD_MANAGER = "kubelab-check"
 """Who the API server records for the checker's own changes (put back afterwards)."""
@@ -177,9 +176,14 @@ def ready_web_pods(lab: LabContext) -> list[Web]:
         good = [w for w in webs if is_ready(w.pod) and container_ready(w)]
         if not good:
             pods = [w.pod for w in webs]
-            statuses = [s for p in pods for s in field(p, "status.containerStatuses") or []]
-            hopeless = {field(s, "state.waiting.reason") for s in statuses} & HOPELESS
-            fail(subject, "a Ready pod", pod_states(pods), why_not_ready(lab, pods), final=bool(hopeless))
+            # nginx reads its configuration as it starts: one crash is the answer's doing
+            fail(
+                subject,
+                "a Ready pod",
+                pod_states(pods),
+                why_not_ready(lab, pods),
+                settled=first_stuck(pods, 1),
+            )
         return good
 
     return lab.eventually(ready)

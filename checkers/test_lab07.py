@@ -22,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 from kubelab import deadline
 from kubelab.checks import LabContext, assert_that, deleting, fail, field, is_ready, name_of
 from kubelab.manifests import Obj
+from kubelab.settled import BAD_CONFIG, CANNOT_PULL, CRASH_LOOP
 from kubelab.text import Text
 
 FORTUNE, FORTUNE_ENV, CONFIG_MAP, KEY = "fortune", "fortune-env", "fortune-config", "interval"
@@ -35,16 +36,7 @@ INTERVALS = 4
 SLOWEST, FASTEST = 1.75, 0.75
 """The median interval must lie in [FASTEST, SLOWEST] × the interval asked for; a page
 unchanged for SLOWEST × the interval plus a margin for slow polls is too slow at once."""
-HOPELESS = {
-    "CrashLoopBackOff",
-    "RunContainerError",
-    "StartError",
-    "CreateContainerError",
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "ErrImageNeverPull",
-}
+HOPELESS = CANNOT_PULL | BAD_CONFIG - {"CreateContainerConfigError"} | {CRASH_LOOP, "StartError"}
 """Waiting reasons that no amount of waiting mends."""
 PROBE = r"""
 body=$(curl -sSf -m 2 http://localhost/ 2>&1); code=$?

@@ -31,13 +31,22 @@ T = TypeVar("T")
 
 
 def fail(
-    subject: str, expected: str, found: str, detail: Text | None = None, *, final: bool = False
+    subject: str,
+    expected: str,
+    found: str,
+    detail: Text | None = None,
+    *,
+    final: bool = False,
+    settled: Text | None = None,
 ) -> NoReturn:
     """Stop the check here: `subject` should be `expected` but is `found`.
 
-    final: waiting cannot mend it, so `eventually` gives up at once.
+    final: waiting cannot mend it (the answer itself says so), so `eventually` gives up
+    at once. settled: the same for a state that has settled (kubelab.settled), and why
+    kubelab judged it so — shown to the learner.
     """
-    raise CheckFailed(Finding(subject=subject, expected=expected, found=found, detail=detail), final)
+    finding = Finding(subject=subject, expected=expected, found=found, detail=detail, settled=settled)
+    raise CheckFailed(finding, final or settled is not None)
 
 
 def assert_that(
@@ -48,10 +57,11 @@ def assert_that(
     detail: Text | None = None,
     *,
     final: bool = False,
+    settled: Text | None = None,
 ) -> None:
     """Fail with expected/found unless `condition` holds."""
     if not condition:
-        fail(subject, expected, found, detail, final=final)
+        fail(subject, expected, found, detail, final=final, settled=settled)
 
 
 def field(obj: Mapping[str, Any] | None, path: str, default: Any = None) -> Any:
@@ -193,8 +203,17 @@ class LabContext:
                 }
             }
         owned = ownership.scratch_namespace(self.kube, self.lab.namespace, self.lab.id, purpose, like)
-        self.cleanup.remove(owned)
+        self.cleanup.remove(owned, emptied_enough=True)
+        self.defer(f"stop the pods in namespace {owned.name}", lambda: self._stop_scratch(owned))
         return owned.name
+
+    def _stop_scratch(self, owned: ownership.Owned) -> None:
+        """Its pods are the check's own copies and probes: once the namespace is going
+        (so no controller can start new ones), they are stopped at once, instead of each
+        taking its grace period while the namespace waits for them; the namespace then
+        counts as removed (ownership.emptied)."""
+        self.kube.delete("Namespace", owned.name, uid=owned.uid)
+        self.kube.delete_all("Pod", owned.name, grace_seconds=0)
 
     def create_scratch(self, obj: Obj, purpose: str) -> None:
         """Create a cluster-scoped object of kubelab's own for this check (a volume to

@@ -36,6 +36,7 @@ class Cleanup:
         self._steps: list[tuple[str, Callable[[], None]]] = []
         self._last: list[tuple[str, Callable[[], None]]] = []
         self._owned: list[ownership.Owned] = []
+        self._emptied: set[str] = set()
         self.leftovers: list[str] = []
         """What could not be undone, one line each (filled by `run`)."""
 
@@ -44,9 +45,13 @@ class Cleanup:
         are removed (a node folder, once no pod writes to it)."""
         (self._last if last else self._steps).append((what, undo))
 
-    def remove(self, owned: ownership.Owned) -> None:
-        """Remove this object kubelab created, after the undo steps."""
+    def remove(self, owned: ownership.Owned, emptied_enough: bool = False) -> None:
+        """Remove this object kubelab created, after the undo steps. emptied_enough: a
+        namespace of a check's own, done once it is going with no pod left in it (the
+        cluster removes the rest; the learner does not wait for it)."""
         self._owned.append(owned)
+        if emptied_enough:
+            self._emptied.add(owned.uid)
 
     def run(self) -> list[str]:
         """Undo everything, shielded from Ctrl-C; returns the leftovers (also kept in
@@ -56,7 +61,9 @@ class Cleanup:
             owned, self._owned = self._owned, []
             if owned:
                 try:
-                    self.leftovers += ownership.remove_all(self.kube, owned)
+                    self.leftovers += ownership.remove_all(
+                        self.kube, owned, emptied_enough=frozenset(self._emptied)
+                    )
                 except KubelabError as e:
                     self.leftovers += [f"{o.describe()}: {e.en}" for o in owned]
             self._undo(self._last)

@@ -45,7 +45,7 @@ from kubelab.errors import (
     LabContentError,
 )
 from kubelab.labspec import CheckSpec, Lab
-from kubelab.results import CheckResult, Scorecard, brief_message, failure_message, needs_message
+from kubelab.results import CheckResult, Scorecard, brief_message, failure_message, needs_text
 from kubelab.text import Lang, Text
 from kubelab.waiting import timeout_scale
 
@@ -236,15 +236,15 @@ def blocked(spec: CheckSpec, done: Mapping[str, CheckResult], lang: Lang) -> Che
     failed = [need for need in spec.needs if need in done and not done[need].passed]
     if not failed:
         return None
-    message = needs_message(failed, lang)
+    said = needs_text(failed)
     return CheckResult(
         id=spec.id,
         title=spec.title,
         passed=False,
         points=spec.points,
         seconds=0.0,
-        message=message,
-        brief=message,
+        message=said.both(lang),
+        brief=needs_text(failed, short=True).pick(lang),
         blocked_by=tuple(failed),
     )
 

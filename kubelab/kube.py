@@ -22,10 +22,14 @@ from typing import Any, TypeVar
 
 import urllib3
 import websocket
-from kubernetes import client, config
+
+from kubelab.imports import without
+
+with without("kubernetes_validate"):  # see kubelab.imports: 50 ms of every command
+    from kubernetes import client, config
+    from kubernetes.dynamic import DynamicClient
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
-from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import (
     ConflictError,
     NotFoundError,
@@ -234,6 +238,14 @@ class Kube:
         except ConflictError:  # the uid precondition failed: not the object we meant
             return False
         return True
+
+    def delete_all(self, kind: str, namespace: str, grace_seconds: int | None = None) -> None:
+        """Delete every object of a kind in one namespace (kubectl delete KIND --all);
+        grace_seconds=0 stops pods at once instead of letting each take its grace period."""
+        res = self.resource(kind)
+        body = {"gracePeriodSeconds": grace_seconds} if grace_seconds is not None else None
+        everything = f"metadata.namespace={namespace}"  # the client wants some selector
+        self.call(lambda: res.delete(namespace=namespace, body=body, field_selector=everything))
 
     def create(self, obj: Obj, namespace: str | None = None, dry_run: bool = False) -> Obj:
         """Create one object (kubectl create); ConflictError when the name is taken."""

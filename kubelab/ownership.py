@@ -194,9 +194,21 @@ def gone(kube: Kube, owned: Owned) -> bool:
     return live is None or str((live.get("metadata") or {}).get("uid")) != owned.uid
 
 
-def remove_all(kube: Kube, owned: list[Owned], wait: float = REMOVE_WAIT) -> list[str]:
+def emptied(kube: Kube, owned: Owned) -> bool:
+    """Is this namespace gone, or going (Terminating) with no pod left in it? What is
+    left then, the cluster's namespace controller removes by itself in a few seconds."""
+    live = kube.get(owned.kind, owned.name)
+    if live is None or str((live.get("metadata") or {}).get("uid")) != owned.uid:
+        return True
+    return bool((live.get("metadata") or {}).get("deletionTimestamp")) and not kube.list("Pod", owned.name)
+
+
+def remove_all(
+    kube: Kube, owned: list[Owned], wait: float = REMOVE_WAIT, emptied_enough: frozenset[str] = frozenset()
+) -> list[str]:
     """Delete these objects (namespaces first: a volume waits for its claims to go) and
-    wait until they are gone; forget each that is. Returns what is still there, each as
+    wait until they are gone — for a namespace whose uid is in `emptied_enough`, until it
+    is `emptied` — and forget each that is. Returns what is still there, each as
     "Kind name: why"."""
     ordered = sorted(owned, key=lambda o: o.kind != "Namespace")
     problems: dict[str, str] = {}
@@ -207,8 +219,11 @@ def remove_all(kube: Kube, owned: list[Owned], wait: float = REMOVE_WAIT) -> lis
             problems[item.uid] = e.en
     pending = [o for o in ordered if o.uid not in problems]
 
+    def done(o: Owned) -> bool:
+        return emptied(kube, o) if o.kind == "Namespace" and o.uid in emptied_enough else gone(kube, o)
+
     def all_gone() -> None:
-        still = [o for o in pending if not gone(kube, o)]
+        still = [o for o in pending if not done(o)]
         for o in pending:
             if o not in still:
                 forget(kube, o)

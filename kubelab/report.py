@@ -30,31 +30,33 @@ ALL_PASSED = Text("모든 검사를 통과했습니다", "all checks passed")
 SOME_FAILED = Text("실패한 검사를 고친 뒤 다시 실행하세요", "fix the failed checks and run again")
 
 
-MORE = Text("모든 실패를 자세히 보려면 --verbose", "--verbose shows every failure in full")
+MORE = Text("--verbose: 모든 실패를 자세히", "--verbose: every failure in full")
 
 
 def scorecard(card: Scorecard, lang: Lang, verbose: bool = False) -> None:
-    """Print each check ✓/✗ with points. The first failure (of a check that ran) comes
-    with its whole message — object, expected, found, diagnosis, hint, kubectl — and every
-    other failure with one line (a check that did not run: which check it needs);
-    `verbose` shows every message in full."""
-    console.print(f"[bold]lab {card.lab}[/] · namespace {card.namespace}")
+    """Print each check ✓/✗ with points, short enough for one screen: titles in `lang`;
+    the first failure (of a check that ran) with its whole message in both languages —
+    object, expected, found, diagnosis, hint, kubectl — and every other failure in its own
+    line (what was found; for a check that did not run, which check it needs).
+    `verbose`: titles and every message in full in both languages, and each check's
+    seconds."""
     first = next((r for r in card.results if not r.passed and not r.blocked_by), None)
-    shortened = False
+    shortened = not verbose and sum(not r.passed for r in card.results) > (first is not None)
+    more = f"  [dim]({escape(MORE.pick(lang))})[/]" if shortened else ""
+    console.print(f"[bold]lab {card.lab}[/] · namespace {card.namespace}{more}")
     for result in card.results:
         mark = "[green]✓[/]" if result.passed else "[red]✗[/]"
         points = f"{result.earned}/{result.points}"
-        console.print(f" {mark} {points:>5}  {escape(result.title.both(lang))}  [dim]{result.id}[/]")
-        if result.passed:
-            continue
-        if verbose or result is first:
-            for line in result.message.splitlines():
-                console.print(RichText("          " + line))
-        else:
-            console.print(RichText("          → " + (result.brief or result.message).split("\n")[0]))
-            shortened = shortened or result.brief != result.message
-    if shortened:
-        console.print(f"[dim]{escape(MORE.both(lang))}[/]")
+        title = result.title.both(lang) if verbose else result.title.pick(lang)
+        line = f" {mark} {points:>5}  {escape(title)}  [dim]{result.id}[/]"
+        if verbose:
+            line += f"  [dim]({result.seconds:g} s)[/]"
+        elif not result.passed and result is not first:
+            line += f" — {escape(result.brief or result.message.split(chr(10))[0])}"
+        console.print(line)
+        if not result.passed and (verbose or result is first):
+            for said in result.message.splitlines():
+                console.print(RichText("          " + said))
     verdict = ALL_PASSED if card.passed else SOME_FAILED
     colour = "green" if card.passed else "yellow"
     console.print(

@@ -44,15 +44,17 @@ def failure_message(finding: Finding, spec: CheckSpec, namespace: str, lang: Lan
 
 
 def brief_message(finding: Finding, lang: Lang) -> str:
-    """The same failure in one line: what was found, against what was expected."""
-    found, expected = LABELS["found"].both(lang), LABELS["expected"].both(lang)
+    """The same failure in one line, in `lang`: what was found, against what was expected."""
+    found, expected = LABELS["found"].pick(lang), LABELS["expected"].pick(lang)
     return f"{found}: {finding.found} ({expected}: {finding.expected})"
 
 
-def needs_message(failed: list[str], lang: Lang) -> str:
-    """Why a check did not run: checks it needs failed."""
+def needs_text(failed: list[str], short: bool = False) -> Text:
+    """Why a check did not run: checks it needs failed (short: for the scorecard's line)."""
     names = ", ".join(failed)
-    return Text(f"먼저 {names} 검사를 통과해야 합니다", f"needs {names} first").both(lang)
+    if short:
+        return Text(f"{names} 검사부터", f"needs {names} first")
+    return Text(f"이 검사는 {names} 검사가 통과해야 합니다 (검사하지 않음)", f"needs {names} first (not run)")
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,10 @@ class Scorecard:
     def passed(self) -> bool:
         return self.error is None and bool(self.results) and all(r.passed for r in self.results)
 
-    def failed_ids(self) -> list[str]:
-        return [r.id for r in self.results if not r.passed]
+    def failed_ids(self, blocked: bool = True) -> list[str]:
+        """The checks that failed; blocked=False leaves out those that did not run
+        because a check they need failed."""
+        return [r.id for r in self.results if not r.passed and (blocked or not r.blocked_by)]
 
     def to_json(self) -> str:
         data = asdict(self)

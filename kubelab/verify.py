@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kubelab import apply, engine, interrupts, repo, sandbox
+from kubelab.apply import Rejection
 from kubelab.cleanup import Cleanup
 from kubelab.errors import ClusterUnavailable, EnvironmentProblem, Interrupted, KubelabError
 from kubelab.kube import Kube
@@ -73,7 +74,7 @@ class Outcome:
             return self.card.passed and not self.rejected
         if wanted == "*":
             return not self.card.passed
-        return wanted in self.card.failed_ids()
+        return wanted in self.card.failed_ids(blocked=False)  # failed itself, not for a need
 
     def expectation(self) -> str:
         wanted = self.variant.must_fail
@@ -99,6 +100,18 @@ def variants(lab: Lab) -> list[Variant]:
     ]
 
 
+def apply_variant(kube: Kube, box: sandbox.Sandbox, variant: Variant, cleanup: Cleanup) -> list[Rejection]:
+    """Apply a variant's manifests in its sandbox as the sandbox's ServiceAccount, then its
+    kubectl steps; what the API server (or a step) refused, in order."""
+    docs = box.lab.manifests(variant.folder)
+    applied = apply.apply_documents(
+        box.kube, docs, box.namespace, box.lab.id, strict=False, cleanup=cleanup, purpose="verify"
+    )
+    rejected = list(applied.rejected)
+    rejected += apply.run_steps(kube.target, box.namespace, variant.steps, sandbox.answer_user(box.namespace))
+    return rejected
+
+
 def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcome:
     """Apply one variant in a sandbox of its own, run the checks, remove what it made."""
     cleanup = Cleanup(kube)
@@ -107,12 +120,7 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
     try:
         box = sandbox.open_sandbox(kube, lab, cleanup)
         namespace = box.namespace
-        docs = box.lab.manifests(variant.folder)
-        applied = apply.apply_documents(
-            box.kube, docs, namespace, lab.id, strict=False, cleanup=cleanup, purpose="verify"
-        )
-        rejected = list(applied.rejected)
-        rejected += apply.run_steps(kube.target, namespace, variant.steps, sandbox.answer_user(namespace))
+        rejected = apply_variant(kube, box, variant, cleanup)
         card = engine.run_isolated(box.lab, kube.target, lang)
     except KeyboardInterrupt:
         raise Interrupted(cleanup.run(), undone=True) from None

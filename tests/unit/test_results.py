@@ -67,7 +67,10 @@ def test_scorecard_shows_marks_points_and_each_failure(capsys: pytest.CaptureFix
     )
     report.scorecard(card, "en")
     out = capsys.readouterr().out
-    assert "✓   2/2  a passes / 가 통과  a_ok" in out
-    assert "✗   0/3  b fails / 나 실패  b_bad" in out
-    assert "          기대 / expected: x\n          실제 / found: y" in out
+    assert "✓   2/2  a passes  a_ok" in out  # the short card: titles in the chosen language
+    assert "✗   0/3  b fails  b_bad" in out
+    assert "          기대 / expected: x\n          실제 / found: y" in out  # the first failure in full
     assert "score / 점수: 2/5 — fix the failed checks and run again" in out
+    report.scorecard(card, "en", verbose=True)
+    out = capsys.readouterr().out
+    assert "✓   2/2  a passes / 가 통과  a_ok  (0.1 s)" in out

@@ -1,0 +1,86 @@
+"""The engine run in this process (what `kubelab check` does), and the short scorecard:
+the demo lab of test_plugin against a fake cluster."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubelab import engine, labspec, repo, report
+from tests.unit.test_plugin import CHECKER, DEMO_LAB, write_demo_repo
+
+NEEDS = DEMO_LAB.replace(
+    "  - id: color_is_blue\n    points: 2\n",
+    "  - id: color_is_blue\n    points: 2\n    needs: [config_exists]\n",
+)
+
+
+class FakeKube:
+    def __init__(self, color: str | None) -> None:
+        self.color = color
+        self.faults: list[str] = []
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Any:
+        if self.color is None:
+            return None
+        return {"kind": kind, "metadata": {"name": name}, "data": {"color": self.color}}
+
+    def list(self, kind: str, namespace: str | None = None, selector: str = "") -> list[Any]:
+        return []
+
+
+@pytest.fixture
+def demo_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> labspec.Lab:
+    root = write_demo_repo(tmp_path / "repo", NEEDS, CHECKER)
+    monkeypatch.setenv("KUBELAB_ROOT", str(root))
+    monkeypatch.setenv("KUBELAB_STATE", str(tmp_path / "state"))
+    repo.versions.cache_clear()
+    return labspec.find_lab("99")
+
+
+def test_a_check_whose_needs_failed_is_not_run_and_says_so_in_one_line(demo_lab: labspec.Lab) -> None:
+    card = engine.run_in_process(FakeKube(None), demo_lab, "en")  # type: ignore[arg-type]
+    exists, blue = card.results
+    assert not exists.passed and "expected / 기대: exists" in exists.message
+    assert not blue.passed and blue.blocked_by == ("config_exists",)
+    assert blue.message == "needs config_exists first (not run) / 이 검사는 config_exists 검사가 통과해야 합니다 (검사하지 않음)"
+    assert blue.brief == "needs config_exists first"
+    assert blue.seconds == 0.0
+
+
+def test_checks_run_in_this_process_pass_and_fail_like_the_plugin(demo_lab: labspec.Lab) -> None:
+    card = engine.run_in_process(FakeKube("blue"), demo_lab, "en")  # type: ignore[arg-type]
+    assert card.passed and card.earned == 3
+    card = engine.run_in_process(FakeKube("red"), demo_lab, "en")  # type: ignore[arg-type]
+    assert card.failed_ids() == ["color_is_blue"]
+    assert card.results[1].brief == "found: data.color: red (expected: data.color: blue)"
+
+
+def test_only_picks_checks_by_a_word_of_their_id(demo_lab: labspec.Lab) -> None:
+    card = engine.run_in_process(FakeKube("blue"), demo_lab, "en", ["color"])  # type: ignore[arg-type]
+    assert [r.id for r in card.results] == ["color_is_blue"]
+
+
+def test_the_short_scorecard_shows_the_first_failure_in_full_and_the_rest_in_a_line(
+    demo_lab: labspec.Lab,
+) -> None:
+    card = engine.run_in_process(FakeKube(None), demo_lab, "en")  # type: ignore[arg-type]
+    with report.console.capture() as short:
+        report.scorecard(card, "en")
+    with report.console.capture() as full:
+        report.scorecard(card, "en", verbose=True)
+    lines = short.get().splitlines()
+    assert any("expected / 기대: exists" in line for line in lines)
+    assert any(line.endswith("color_is_blue — needs config_exists first") for line in lines)
+    assert "score / 점수: 0/3" in lines[-1]
+    assert "(0 s)" in full.get() and "(0 s)" not in short.get()  # seconds only in verbose
+
+
+def test_a_broken_checker_is_one_line_not_a_traceback(demo_lab: labspec.Lab) -> None:
+    demo_lab.checker.write_text(CHECKER + "\n\ndef test_color_is_blue(lab):\n    raise TypeError('oops')\n")
+    sys.modules.pop("kubelab_checkers.test_lab99", None)  # imported once per process
+    card = engine.run_in_process(FakeKube("blue"), demo_lab, "en")  # type: ignore[arg-type]
+    assert card.results[1].message == "error: TypeError: oops"
