@@ -1,5 +1,7 @@
-"""Measure kubelab's budgets (`make bench`): how fast lint, a check run, a lab start and
-a full verification are. Prints one line per budget and writes .kubelab/bench.json.
+"""Measure kubelab's budgets (`make bench`): how fast lint, `kubelab list`, a check run,
+a lab start, a wrong answer's scorecard and a full verification are, and a converged
+lab 01 checked by kubelab and asserted by chainsaw v0.2.12 side by side (pairs, run in
+turn). Prints one line per budget and writes .kubelab/bench.json.
 
 Verification is measured per lab with `-j 1` and with the default concurrency, then all
 seven labs at once with the default, with the machine's peak memory in use (sampled from
@@ -24,20 +26,39 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from benchmarks import scorecards
 from kubelab import cluster, labspec, lint, manifests, ownership, repo, verify
 from kubelab.errors import InputError, KubelabError
 from kubelab.kube import Kube
 
-LINT, REFUSE, CHECK, START, VERIFY = (
+LINT, REFUSE, LIST, CHECK, START, VERIFY, EMPTY, WRONG = (
     "lint all labs",
     "refuse a 50 MB manifest",
+    "kubelab list",
     "check lab 01 (solution applied)",
     "start lab 01 (cluster reused)",
     "verify all labs, -j default",
+    "check lab 01, empty namespace",
+    "slowest wrong answer's scorecard",
 )
 BENCH_NAMESPACE = "lab-01-bench"
-BUDGETS = {LINT: 2.0, REFUSE: 1.0, CHECK: 60.0, START: 60.0, VERIFY: 360.0}
+BUDGETS = {
+    LINT: 2.0,
+    REFUSE: 1.0,
+    LIST: 0.3,
+    CHECK: 60.0,
+    START: 60.0,
+    VERIFY: 360.0,
+    EMPTY: 5.0,
+    WRONG: scorecards.BUDGET,
+}
 """Seconds (median) each may take on the 2-core build machine."""
+CHAINSAW_RATIO = 1.5
+"""A converged lab 01's look-only check may take this many times chainsaw's assert of
+the same state (benchmarks/chainsaw/lab01), median against median."""
+PAIRS = 9
+SCREEN_ROWS, SCREEN_COLUMNS = 25, 100
+"""The empty-namespace scorecard of lab 01 must fit on one screen this size."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +85,64 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
     return seconds
 
 
-def kubelab(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "kubelab", *args], check=False, capture_output=True, timeout=3600)
+def kubelab(*args: str, columns: int | None = None) -> str:
+    """Run the kubelab command (a process of its own, as a learner runs it); its output."""
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
+    done = subprocess.run(
+        [sys.executable, "-m", "kubelab", *args],
+        check=False,
+        capture_output=True,
+        timeout=3600,
+        text=True,
+        env=env,
+    )
+    return done.stdout
+
+
+def screen_rows(text: str, columns: int) -> int:
+    """Rows the text takes on a terminal `columns` wide (wide characters count twice)."""
+    from rich.cells import cell_len
+
+    return sum(max(1, -(-cell_len(line) // columns)) for line in text.splitlines())
+
+
+def chainsaw_pairs(namespace: str) -> tuple[Measure, Measure] | None:
+    """chainsaw asserting a converged lab 01, and kubelab's look-only check of it, run
+    in turn PAIRS times (so both see the same machine); None when chainsaw cannot be
+    built here (ci/build-chainsaw.sh needs Go and the Go module proxy)."""
+    built = subprocess.run(
+        ["bash", str(repo.root() / "ci" / "build-chainsaw.sh")], capture_output=True, text=True, timeout=1500
+    )
+    if built.returncode != 0:
+        print(f"chainsaw not built: {built.stderr.strip()[-300:]}")
+        return None
+    chainsaw = built.stdout.strip().splitlines()[-1]
+    test_dir = str(repo.root() / "benchmarks" / "chainsaw" / "lab01")
+    context = cluster.resolve_target().context or ""
+    assert_state = [chainsaw, "test", "--test-dir", test_dir, "--namespace", namespace, "--no-color"]
+    if context:
+        assert_state += ["--kube-context", context]
+    theirs, ours = [], []
+    for _ in range(PAIRS):
+        theirs += timed(lambda: subprocess.run(assert_state, capture_output=True, check=True, timeout=120), 1)
+        ours += timed(lambda: kubelab("check", "01", "--namespace", namespace, "--look-only"), 1)
+    return Measure("chainsaw assert, converged lab 01", 0.0, theirs), Measure(
+        "kubelab check 01 --look-only, converged", 0.0, ours
+    )
+
+
+def empty_namespace_card(kube: Kube) -> tuple[Measure, int]:
+    """lab 01 checked in a namespace with nothing in it: seconds, and screen rows."""
+    empty = ownership.create_namespace(kube, f"{BENCH_NAMESPACE}-empty", "01", "bench")
+    try:
+        shown: list[str] = []
+        runs = timed(
+            lambda: shown.append(kubelab("check", "01", "--namespace", empty.name, columns=SCREEN_COLUMNS)),
+            3,
+        )
+        return Measure(EMPTY, BUDGETS[EMPTY], runs), screen_rows(shown[-1], SCREEN_COLUMNS)
+    finally:
+        ownership.remove_all(kube, [empty])
 
 
 def cluster_answers() -> bool:
@@ -92,6 +169,7 @@ def measure() -> list[Measure]:
         huge = Path(folder) / "huge.yaml"
         huge.write_bytes(b"# filler\n" * (50 * 1024 * 1024 // 9))
         found.append(Measure(REFUSE, BUDGETS[REFUSE], timed(lambda: refuse(huge), 5)))
+    found.append(Measure(LIST, BUDGETS[LIST], timed(lambda: kubelab("list"), 5)))
     if not cluster_answers():
         print("no cluster: cluster budgets not measured (make lab-01 first)")
         return found
@@ -100,8 +178,20 @@ def measure() -> list[Measure]:
     found.append(Measure(START, BUDGETS[START], timed(lambda: kubelab("start", "01"), 1)))
     check = lambda: kubelab("check", "01", "--namespace", BENCH_NAMESPACE)  # noqa: E731
     found.append(Measure(CHECK, BUDGETS[CHECK], timed(check, 3)))
+    pairs = chainsaw_pairs(BENCH_NAMESPACE)
+    if pairs is not None:
+        found += pairs
+        ratio = pairs[1].median / pairs[0].median
+        verdict = "ok" if ratio <= CHAINSAW_RATIO else "OVER"
+        print(f"{verdict}: kubelab / chainsaw on a converged lab 01: {ratio:.2f}x (budget {CHAINSAW_RATIO}x)")
     kube = Kube(cluster.resolve_target())
     ownership.remove_all(kube, [o for o in ownership.recorded(kube, "01") if o.name == BENCH_NAMESPACE])
+    empty, rows = empty_namespace_card(kube)
+    found.append(empty)
+    verdict = "ok" if rows <= SCREEN_ROWS else "OVER"
+    print(f"{verdict}: lab 01's empty-namespace scorecard: {rows} rows at {SCREEN_COLUMNS} columns")
+    wrong = scorecards.main([])
+    found.append(Measure(WRONG, BUDGETS[WRONG], [max((t.seconds for t in wrong), default=0.0)]))
     jobs = verify.default_jobs()
     one_at_a_time = 0.0
     for lab in labspec.all_labs():

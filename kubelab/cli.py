@@ -217,6 +217,10 @@ def check(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="every failure in full (default: the first in full)")
     ] = False,
+    look_only: Annotated[
+        bool,
+        typer.Option("--look-only", help="leave out the checks that change the cluster (delete a pod, …)"),
+    ] = False,
 ) -> None:
     """Check the live cluster and print the scorecard. 검사."""
     from kubelab import apply, cluster, engine, manifests
@@ -228,7 +232,7 @@ def check(
     target_ns = lab.answer_namespace
     _require_namespace(kube, lab, target_ns)
     _say_left_alone(apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True).kept)
-    card = engine.run_in_process(kube, lab, Options.lang, only or [])
+    card = engine.run_in_process(kube, lab, Options.lang, only or [], look_only)
     report.scorecard(card, Options.lang, verbose)
     _show_leftovers(card.leftovers)
     if card.interrupted:

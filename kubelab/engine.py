@@ -105,11 +105,13 @@ def pytest_command(lab: Lab, target: Target, lang: Lang, out: Path, only: Iterab
     return command
 
 
-def selected(lab: Lab, only: Iterable[str] = ()) -> list[CheckSpec]:
+def selected(lab: Lab, only: Iterable[str] = (), look_only: bool = False) -> list[CheckSpec]:
     """The lab's checks in lab.yaml's order; with `only`, those whose id contains one of
-    its words (as pytest -k picks them)."""
+    its words (as pytest -k picks them); look_only: not those that change the cluster to
+    see what happens (`disturbs` in lab.yaml)."""
     words = list(only)
-    return [c for c in lab.checks if not words or any(w in c.id for w in words)]
+    chosen = [c for c in lab.checks if not words or any(w in c.id for w in words)]
+    return [c for c in chosen if not (look_only and c.disturbs)]
 
 
 def run_budget(lab: Lab, only: Iterable[str] = ()) -> float:
@@ -345,7 +347,9 @@ def _import(name: str, path: Path) -> ModuleType:
     return module
 
 
-def run_in_process(kube: Kube, lab: Lab, lang: Lang, only: Iterable[str] = ()) -> Scorecard:
+def run_in_process(
+    kube: Kube, lab: Lab, lang: Lang, only: Iterable[str] = (), look_only: bool = False
+) -> Scorecard:
     """Run the lab's checks here, in lab.yaml's order, and return the scorecard; a
     check whose needs failed is not run. A fault of the cluster ends the run (its card
     carries the error); a Ctrl-C ends it after the running check's undo (the card says
@@ -356,7 +360,7 @@ def run_in_process(kube: Kube, lab: Lab, lang: Lang, only: Iterable[str] = ()) -
     fault: EnvironmentProblem | None = None
     interrupted = False
     try:
-        for spec in selected(lab, only):
+        for spec in selected(lab, only, look_only):
             if interrupts.stopping():
                 interrupted = True
                 break

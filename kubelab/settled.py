@@ -55,9 +55,11 @@ def stuck(pod: Mapping[str, Any], crashes: int = CRASHES_SETTLED) -> Text | None
         if reason in CANNOT_PULL:
             return Text(
                 f"파드 {name}의 컨테이너 {container}: 이미지 {image}을(를) 받을 수 없습니다 ({reason}) — "
-                "kind 클러스터는 실습 이미지를 미리 넣어 두며 레지스트리에서 받지 않습니다",
+                "kubelab의 kind 클러스터에는 실습 이미지가 미리 들어 있고 받아 올 곳은 없습니다 "
+                "(imagePullPolicy는 IfNotPresent로 두세요)",
                 f"pod {name}, container {container}: image {image} cannot be pulled ({reason}) — "
-                "the kind cluster has the lab's images loaded and pulls from no registry",
+                "kubelab's kind cluster has the lab's images loaded and nowhere to pull from "
+                "(leave imagePullPolicy at IfNotPresent)",
             )
         if reason in BAD_CONFIG:
             said = str(waiting.get("message") or "")[:160]

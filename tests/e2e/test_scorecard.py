@@ -1,0 +1,88 @@
+"""The scorecard a learner sees, on the real cluster (never mocked): one screen for an
+empty namespace, and a settled wrong state judged without waiting out the timeout.
+
+These run beside the verification of every lab (tests/e2e/conftest.py): each checks a
+namespace of its own and changes nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from rich.cells import cell_len
+
+from kubelab import cluster, ownership
+from kubelab.kube import Kube
+
+pytestmark = pytest.mark.e2e
+
+COLUMNS, ROWS = 100, 25
+
+
+@pytest.fixture(scope="module")
+def kube(verify_runs: object) -> Kube:
+    """kubelab's cluster, up, with the verification of every lab running beside."""
+    return Kube(cluster.resolve_target())
+
+
+@pytest.fixture
+def namespace(kube: Kube) -> Iterator[str]:
+    owned = ownership.scratch_namespace(kube, "card", "01", "test")
+    yield owned.name
+    ownership.delete(kube, owned)  # gone in a few seconds; no need to wait for it here
+
+
+def check(*args: str) -> subprocess.CompletedProcess[str]:
+    """`kubelab check` as a learner runs it, in a terminal COLUMNS wide."""
+    return subprocess.run(
+        [sys.executable, "-m", "kubelab", "check", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": str(COLUMNS)},
+    )
+
+
+def rows(text: str) -> int:
+    """Rows on the terminal: a line longer than COLUMNS wraps (a Korean letter is 2 wide)."""
+    return sum(max(1, -(-cell_len(line) // COLUMNS)) for line in text.splitlines())
+
+
+def test_an_empty_namespace_fits_one_screen(namespace: str) -> None:
+    done = check("01", "--namespace", namespace)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert rows(done.stdout) <= ROWS, done.stdout
+    out = done.stdout
+    assert "대상 / object: ReplicaSet" in out and "힌트 / hint:" in out  # the first failure, in full
+    assert out.count("힌트 / hint:") == 1  # the others in one line each
+    assert "replicaset_wants_three_replicas — replicaset_exists 검사부터" in out
+    assert "점수 / score: 0/13" in out
+
+
+def test_an_image_that_cannot_be_pulled_is_judged_without_waiting(kube: Kube, namespace: str) -> None:
+    """The kind cluster has the lab's images loaded and no registry to pull from: a pod
+    that insists on pulling (imagePullPolicy: Always) can never start."""
+    container = {"name": "web", "image": "kubelab/web:v1", "imagePullPolicy": "Always"}
+    labels = {"app": "my-little-pod"}
+    kube.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {"name": "simple-replicaset"},
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+            },
+        },
+        namespace,
+    )
+    done = check("--lang", "en", "01", "--namespace", namespace, "--only", "three_pods_ready")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "not waiting because / 더 기다리지 않은 이유:" in done.stdout, done.stdout
+    assert "cannot be pulled" in done.stdout, done.stdout
