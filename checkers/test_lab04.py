@@ -464,7 +464,7 @@ def test_reader_shows_what_writer_wrote(lab: LabContext) -> None:
     # A reader that follows the file (tail -F, as the lab says) logs each line the writer
     # adds, every second; logs that stay exactly the same for seconds while the file grows
     # follow no file of the volume, and waiting longer will not change that.
-    quiet = Unchanged(seconds=6, rounds=3)
+    quiet = Unchanged(seconds=5, rounds=3)
 
     def shown() -> None:
         last_lines, texts = {}, []

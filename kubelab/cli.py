@@ -221,6 +221,10 @@ def check(
         bool,
         typer.Option("--look-only", help="leave out the checks that change the cluster (delete a pod, …)"),
     ] = False,
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", help="also write the scorecard, every message whole, to this file"),
+    ] = None,
 ) -> None:
     """Check the live cluster and print the scorecard. 검사."""
     from kubelab import apply, cluster, engine, manifests
@@ -234,6 +238,8 @@ def check(
     _say_left_alone(apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True).kept)
     card = engine.run_in_process(kube, lab, Options.lang, only or [], look_only)
     report.scorecard(card, Options.lang, verbose)
+    if json_out is not None:
+        card.write(json_out)
     _show_leftovers(card.leftovers)
     if card.interrupted:
         raise Interrupted(card.leftovers, undone=True)

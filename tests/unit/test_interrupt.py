@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.unit.test_plugin import DEMO_LAB, write_demo_repo
 
 LAB = DEMO_LAB.replace("default_timeout: 0.3", "default_timeout: 60")
@@ -51,7 +53,32 @@ print("FINISHED")
 """
 
 
-def test_ctrl_c_lets_the_checks_undo_what_they_did(tmp_path: Path) -> None:
+IN_PROCESS = """\
+import sys
+from kubelab import engine, interrupts, labspec
+
+
+class FakeKube:
+    faults = []
+
+    def get(self, kind, name, namespace=None):
+        return None
+
+    def list(self, kind, namespace=None, selector=""):
+        return []
+
+
+interrupts.install()
+card = engine.run_in_process(FakeKube(), labspec.find_lab("99"), "en")
+if card.interrupted:
+    print("INTERRUPTED: stopped; what this run changed was undone")
+    sys.exit(130)
+print("FINISHED")
+"""
+
+
+@pytest.mark.parametrize("driver_code", [DRIVER, IN_PROCESS], ids=["child pytest", "in process"])
+def test_ctrl_c_lets_the_checks_undo_what_they_did(tmp_path: Path, driver_code: str) -> None:
     root = write_demo_repo(tmp_path / "repo", LAB, CHECKER)
     started, undone = tmp_path / "started", tmp_path / "undone"
     env = {
@@ -62,7 +89,7 @@ def test_ctrl_c_lets_the_checks_undo_what_they_did(tmp_path: Path) -> None:
         "UNDONE": str(undone),
     }
     driver = subprocess.Popen(
-        [sys.executable, "-c", DRIVER],
+        [sys.executable, "-c", driver_code],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -26,6 +26,7 @@ def test_lint_finds_what_is_wrong_with_a_broken_lab(lab_root: Path) -> None:
     data = yaml.safe_load((folder / "lab.yaml").read_text(encoding="utf-8"))
     data["wrong"][0]["fails"] = "no_such_check"
     data["checks"].pop()  # dev_pod_stays_unselected: now only in the checker
+    data["checks"][0]["needs"] = ["three_pods_ready"]  # a check that comes later
     (folder / "lab.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
     problems = "\n".join(lint.lab_problems(labspec.load_lab(folder)))
@@ -36,6 +37,7 @@ def test_lint_finds_what_is_wrong_with_a_broken_lab(lab_root: Path) -> None:
     assert "instructions (en) missing" in problems
     assert "declares unknown check no_such_check" in problems
     assert "test_dev_pod_stays_unselected in test_lab01.py is not declared" in problems
+    assert "check replicaset_exists needs three_pods_ready, which is not a check before it" in problems
 
 
 def test_image_pinning_rules() -> None:
