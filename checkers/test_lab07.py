@@ -31,8 +31,9 @@ HTDOCS, SERVED = "/var/htdocs", "/usr/share/nginx/html"
 IMAGE_DEFAULT = 10
 """The image's CMD: the interval when the pod gives no args."""
 WANTED_ARGS, WANTED_CONFIG = "2", "3"
-INTERVALS = 4
-"""Writes seen apart before the median interval is judged."""
+INTERVALS = 3
+"""Intervals between writes seen before their median is judged (3: one slow write under
+load cannot move the median)."""
 SLOWEST, FASTEST = 1.75, 0.75
 """The median interval must lie in [FASTEST, SLOWEST] × the interval asked for; a page
 unchanged for SLOWEST × the interval plus a margin for slow polls is too slow at once."""
@@ -240,8 +241,12 @@ def sample(lab: LabContext, found: FortunePod, served: str) -> Sample:
 
 
 def changes(samples: list[Sample]) -> list[float]:
-    """When the page was rewritten: the file's mtime if seen, else the poll's time."""
+    """When the page was rewritten: the file's mtime if seen (the first poll's too: the
+    write before it counts), else the poll's time."""
     times: list[float] = []
+    first = next((s for s in samples if s.ok), None)
+    if first is not None and first.mtime is not None:
+        times.append(first.mtime)
     for before, after in pairwise(samples):
         if after.ok and before.ok and (after.body != before.body or after.mtime != before.mtime):
             times.append(after.mtime if after.mtime is not None and before.mtime is not None else after.at)
