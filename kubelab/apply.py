@@ -13,13 +13,11 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kubernetes.client.exceptions import ApiException
-
 from kubelab import deadline, interrupts, ownership
 from kubelab.cleanup import Cleanup
 from kubelab.cluster import kubectl_path
 from kubelab.errors import InputError, Interrupted
-from kubelab.kube import Kube, Target, api_reason
+from kubelab.kube import ApiException, Kube, Target, api_reason
 from kubelab.labspec import Lab, Step
 from kubelab.manifests import Document
 from kubelab.ownership import labelled

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from kubernetes.client.exceptions import ApiException
 
 from kubelab import repo, tools
 from kubelab.errors import CheckFailed, ClusterUnavailable, EnvironmentProblem, InputError
-from kubelab.kube import CONNECT_BUDGET, Kube, Target
+from kubelab.kube import CONNECT_BUDGET, ApiException, Kube, Target
 from kubelab.text import Text
 from kubelab.waiting import wait_until
 

@@ -1,4 +1,6 @@
-"""A small facade over the official `kubernetes` client, in kubectl's words.
+"""A small facade over the official `kubernetes` client, in kubectl's words: the one
+place kubelab imports the client (its exceptions too: ApiException, ConflictError), so
+that it is imported one way, without what kubelab never uses (kubelab.imports).
 
 Objects come back as plain dicts (`Obj`), so checks read like the YAML a learner wrote:
 `rs["spec"]["replicas"]`.
@@ -28,10 +30,12 @@ from kubelab.imports import without
 with without("kubernetes_validate"):  # see kubelab.imports: 50 ms of every command
     from kubernetes import client, config
     from kubernetes.dynamic import DynamicClient
-from kubernetes.client.exceptions import ApiException
+from kubernetes.client.exceptions import ApiException as ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic.exceptions import (
-    ConflictError,
+    ConflictError as ConflictError,
+)
+from kubernetes.dynamic.exceptions import (
     NotFoundError,
     ResourceNotFoundError,
     ResourceNotUniqueError,

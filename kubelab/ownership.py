@@ -22,11 +22,9 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kubernetes.dynamic.exceptions import ConflictError
-
 from kubelab import repo
 from kubelab.errors import CheckFailed, Finding, InputError, KubelabError
-from kubelab.kube import Kube
+from kubelab.kube import ConflictError, Kube
 from kubelab.manifests import Obj
 from kubelab.waiting import wait_until
 

@@ -27,12 +27,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from kubelab import apply, cluster, manifests, ownership, repo
 from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError, LabContentError
-from kubelab.kube import Kube, api_reason
+from kubelab.kube import ApiException, Kube, api_reason
 from kubelab.labspec import Lab
 from kubelab.manifests import Obj
 from kubelab.params import SANDBOX_HOST_ROOT, Value
