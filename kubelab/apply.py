@@ -17,7 +17,7 @@ from kubelab import deadline, interrupts, ownership
 from kubelab.cleanup import Cleanup
 from kubelab.cluster import kubectl_path
 from kubelab.errors import InputError, Interrupted
-from kubelab.kube import ApiException, Kube, Target, api_reason
+from kubelab.kube import Kube, Target, api_exception, api_reason
 from kubelab.labspec import Lab, Step
 from kubelab.manifests import Document
 from kubelab.ownership import labelled
@@ -103,7 +103,7 @@ def _apply_one(
         owned = ownership.create(kube, doc.obj, lab_id, purpose)
         if cleanup is not None:
             cleanup.remove(owned)
-    except ApiException as e:
+    except api_exception() as e:
         return Rejection(doc.where, doc.kind, doc.name, api_reason(e))
     except InputError as e:
         return Rejection(doc.where, doc.kind, doc.name, e.en)

@@ -25,7 +25,7 @@ import yaml
 
 from kubelab import repo, tools
 from kubelab.errors import CheckFailed, ClusterUnavailable, EnvironmentProblem, InputError
-from kubelab.kube import CONNECT_BUDGET, ApiException, Kube, Target
+from kubelab.kube import CONNECT_BUDGET, Kube, Target, api_exception
 from kubelab.text import Text
 from kubelab.waiting import wait_until
 
@@ -234,7 +234,7 @@ def _answers(kube: Kube) -> bool:
     try:
         kube.server_version()
         kube.list("Node")
-    except (ClusterUnavailable, ApiException):
+    except (ClusterUnavailable, api_exception()):
         return False
     return True
 

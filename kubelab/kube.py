@@ -1,6 +1,9 @@
-"""A small facade over the official `kubernetes` client, in kubectl's words: the one
-place kubelab imports the client (its exceptions too: ApiException, ConflictError), so
-that it is imported one way, without what kubelab never uses (kubelab.imports).
+"""A small facade over the official `kubernetes` client, in kubectl's words.
+
+It is the one place kubelab imports the client, and only when a call needs it (`official`):
+reads of built-in kinds from a simple kubeconfig go through kubelab.reader instead, so a
+command that only looks never pays for importing the client. Other modules catch the
+client's errors through `api_exception()` and `conflict_error()`.
 
 Objects come back as plain dicts (`Obj`), so checks read like the YAML a learner wrote:
 `rs["spec"]["replicas"]`.
@@ -17,33 +20,20 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import urllib3
 import websocket
 
-from kubelab.imports import without
-
-with without("kubernetes_validate"):  # see kubelab.imports: 50 ms of every command
-    from kubernetes import client, config
-    from kubernetes.dynamic import DynamicClient
-from kubernetes.client.exceptions import ApiException as ApiException
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.dynamic.exceptions import (
-    ConflictError as ConflictError,
-)
-from kubernetes.dynamic.exceptions import (
-    NotFoundError,
-    ResourceNotFoundError,
-    ResourceNotUniqueError,
-)
-from kubernetes.stream import ws_client
-
-from kubelab import deadline, interrupts
+from kubelab import deadline, interrupts, reader
 from kubelab.errors import ClusterUnavailable, InputError
+from kubelab.imports import without
 from kubelab.manifests import Obj
 from kubelab.waiting import retry_transient
 
@@ -63,24 +53,69 @@ TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 _HANDSHAKE = re.compile(r"Handshake status (\d{3})")
 
 
+@cache
+def official() -> Any:
+    """The official client's modules and errors, imported on first use (without
+    kubernetes_validate: see kubelab.imports), its exec websockets bounded."""
+    with without("kubernetes_validate"):
+        from kubernetes import client, config
+        from kubernetes.dynamic import DynamicClient
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.dynamic import exceptions
+    from kubernetes.stream import ws_client
+
+    setattr(ws_client, "WebSocket", _BoundedWebSocket)  # noqa: B010 (a library module's global)
+    return SimpleNamespace(
+        client=client,
+        config=config,
+        DynamicClient=DynamicClient,
+        ApiException=ApiException,
+        ConfigException=ConfigException,
+        ConflictError=exceptions.ConflictError,
+        NotFoundError=exceptions.NotFoundError,
+        ResourceNotFoundError=exceptions.ResourceNotFoundError,
+        ResourceNotUniqueError=exceptions.ResourceNotUniqueError,
+    )
+
+
+def api_exception() -> type[Exception]:
+    """The client's ApiException (an API server's refusal), for an `except` clause."""
+    found: type[Exception] = official().ApiException
+    return found
+
+
+def conflict_error() -> type[Exception]:
+    """The client's ConflictError (409: the name is taken), for an `except` clause."""
+    found: type[Exception] = official().ConflictError
+    return found
+
+
+def _is_api_exception(error: BaseException) -> bool:
+    loaded = sys.modules.get("kubernetes.client.exceptions")  # none raised before it is
+    return loaded is not None and isinstance(error, loaded.ApiException)
+
+
 def is_transient(error: BaseException) -> bool:
     """Is this a fault of the machine or cluster that may pass (retry), rather than an
     answer about the learner's objects?"""
-    if isinstance(error, ApiException):
-        if error.status == 0:  # the exec websocket could not be opened
+    if _is_api_exception(error):
+        refused: Any = error
+        if refused.status == 0:  # the exec websocket could not be opened
             # An HTTP answer to the upgrade is the API server's (or kubelet's) word about
             # the pod — "container not found" comes as a 500 — unless it says "not now";
             # no HTTP answer at all (refused, timed out) is the connection's fault.
-            answered = _HANDSHAKE.match(str(error.reason or ""))
+            answered = _HANDSHAKE.match(str(refused.reason or ""))
             return answered is None or int(answered.group(1)) in TRANSIENT_STATUS - {500}
-        return error.status in TRANSIENT_STATUS
+        return refused.status in TRANSIENT_STATUS
     return isinstance(error, (urllib3.exceptions.HTTPError, OSError, websocket.WebSocketException))
 
 
 def fault_reason(error: BaseException) -> str:
     """One line for a transient fault."""
-    if isinstance(error, ApiException):
-        said = f"HTTP {error.status} {api_reason(error)}" if error.status else str(error.reason)
+    if _is_api_exception(error):
+        status = getattr(error, "status", 0)
+        said = f"HTTP {status} {api_reason(error)}" if status else str(getattr(error, "reason", ""))
     else:
         said = str(getattr(error, "reason", None) or error)
     return " ".join(said.split())[:200] or type(error).__name__
@@ -94,9 +129,6 @@ class _BoundedWebSocket(websocket.WebSocket):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sock_opt.timeout = deadline.bound(REQUEST_TIMEOUT)
-
-
-setattr(ws_client, "WebSocket", _BoundedWebSocket)  # noqa: B010 (a library module's global)
 
 
 @dataclass(frozen=True)
@@ -119,27 +151,57 @@ class Target:
 class Kube:
     """A connection to one cluster."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, headers: dict[str, str] | None = None) -> None:
         self.target = target
-        settings = client.Configuration()
-        settings.retries = False  # kubelab retries transient faults itself, within the deadline
-        try:
-            self.api = config.new_client_from_config(
-                config_file=str(target.kubeconfig) if target.kubeconfig else None,
-                context=target.context,
-                client_configuration=settings,
-            )
-        except (ConfigException, OSError) as e:
-            raise ClusterUnavailable(
-                f"no usable kubeconfig ({target.describe()}): {e}",
-                f"사용할 수 있는 kubeconfig가 없습니다 ({target.describe()}): {e}",
-            ) from e
-        _bound_requests(self.api)
-        self._dynamic: DynamicClient | None = None
+        self.headers = dict(headers or {})
+        """Sent with every request (Impersonate-User)."""
+        found = reader.access(target.kubeconfig, target.context)
+        self._reader = reader.Reader(found, self.headers) if found is not None else None
+        self._api: Any = None
+        if self._reader is None:
+            _ = self.api  # the official client reads the kubeconfig now, and says what is wrong
+        self._dynamic: Any = None
         self._cluster_id: str | None = None
         self.faults: list[str] = []
         """Every transient fault met so far (the plugin reads it to tell a learner's
         failure from the machine's)."""
+
+    @property
+    def api(self) -> Any:
+        """The official client's ApiClient for this cluster, made on first use."""
+        if self._api is None:
+            k = official()
+            settings = k.client.Configuration()
+            settings.retries = False  # kubelab retries transient faults itself, within the deadline
+            try:
+                api = k.config.new_client_from_config(
+                    config_file=str(self.target.kubeconfig) if self.target.kubeconfig else None,
+                    context=self.target.context,
+                    client_configuration=settings,
+                )
+            except (k.ConfigException, OSError) as e:
+                raise ClusterUnavailable(
+                    f"no usable kubeconfig ({self.target.describe()}): {e}",
+                    f"사용할 수 있는 kubeconfig가 없습니다 ({self.target.describe()}): {e}",
+                ) from e
+            _bound_requests(api)
+            for header, value in self.headers.items():
+                api.set_default_header(header, value)
+            self._api = api
+        return self._api
+
+    def _read(self, path: str, query: dict[str, str] | None = None, missing_ok: bool = True) -> Any:
+        """GET through the reader: the decoded body; None for 404 when missing_ok; any
+        other answer raised as the official client raises it (ApiException)."""
+        assert self._reader is not None
+        status, body = self._reader.get(path, deadline.bound(REQUEST_TIMEOUT), query)
+        if status == 404 and missing_ok:
+            return None
+        if status != 200:
+            error = official().ApiException(status=status, reason=_status_reason(body))
+            error.body = body.decode("utf-8", "replace")
+            raise error
+        return json.loads(body)
 
     def call(self, fn: Callable[[], T], budget: float = TRANSIENT_BUDGET) -> T:
         """Run one API call; transient faults are retried within the deadline (or
@@ -164,16 +226,15 @@ class Kube:
     def impersonating(self, user: str) -> Kube:
         """The same cluster, every request made as `user` (the API server checks that
         kubelab may impersonate, then authorizes and admits each request as that user)."""
-        other = Kube(self.target)
-        other.api.set_default_header("Impersonate-User", user)
+        other = Kube(self.target, {**self.headers, "Impersonate-User": user})
         other._cluster_id = self.cluster_id()  # the user may not read kube-system
         other.faults = self.faults
         return other
 
     @property
-    def dynamic(self) -> DynamicClient:
+    def dynamic(self) -> Any:
         if self._dynamic is None:
-            self._dynamic = self.call(lambda: DynamicClient(self.api))
+            self._dynamic = self.call(lambda: official().DynamicClient(self.api))
         return self._dynamic
 
     def cluster_id(self) -> str:
@@ -185,7 +246,9 @@ class Kube:
         return self._cluster_id
 
     def server_version(self, budget: float = TRANSIENT_BUDGET) -> str:
-        info = self.call(lambda: client.VersionApi(self.api).get_code(), budget)
+        if self._reader is not None:
+            return str(self.call(lambda: self._read("/version", missing_ok=False), budget)["gitVersion"])
+        info = self.call(lambda: official().client.VersionApi(self.api).get_code(), budget)
         return str(info.git_version)
 
     def resource(self, kind: str, api_version: str | None = None) -> Any:
@@ -193,9 +256,9 @@ class Kube:
         group's, as kubectl picks it."""
         try:
             return self.call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
-        except ResourceNotUniqueError:
+        except official().ResourceNotUniqueError:
             return self.call(lambda: self.dynamic.resources.get(api_version="v1", kind=kind))
-        except ResourceNotFoundError as e:
+        except official().ResourceNotFoundError as e:
             raise InputError(
                 f"the cluster has no kind {kind} ({api_version or 'any version'})",
                 f"클러스터에 {kind} 종류가 없습니다 ({api_version or '모든 버전'})",
@@ -203,16 +266,27 @@ class Kube:
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
         """The object, or None when it does not exist (kubectl get KIND NAME)."""
+        path = self._reader.path(kind, name, namespace) if self._reader else None
+        if path is not None:
+            read: Obj | None = self.call(lambda: self._read(path))
+            return read
         res = self.resource(kind)
         try:
             found = self.call(lambda: res.get(name=name, namespace=namespace))
-        except NotFoundError:
+        except official().NotFoundError:
             return None
         result: Obj = found.to_dict()
         return result
 
     def list(self, kind: str, namespace: str | None = None, selector: str = "") -> list[Obj]:
         """Objects of a kind, optionally filtered by a label selector (kubectl get -l)."""
+        path = self._reader.path(kind, None, namespace) if self._reader else None
+        if path is not None:
+            query = {"labelSelector": selector} if selector else None
+            listed: list[Obj] = (
+                self.call(lambda: self._read(path, query, missing_ok=False)).get("items") or []
+            )
+            return listed
         res = self.resource(kind)
         found = self.call(lambda: res.get(namespace=namespace, label_selector=selector))
         items: list[Obj] = found.to_dict().get("items", [])
@@ -237,9 +311,9 @@ class Kube:
             body["preconditions"] = {"uid": uid}
         try:
             self.call(lambda: res.delete(name=name, namespace=namespace, body=body or None))
-        except NotFoundError:
+        except official().NotFoundError:
             return False
-        except ConflictError:  # the uid precondition failed: not the object we meant
+        except official().ConflictError:  # the uid precondition failed: not the object we meant
             return False
         return True
 
@@ -270,7 +344,7 @@ class Kube:
     ) -> str:
         """What a container printed (kubectl logs POD -c CONTAINER --tail N [--previous]);
         "" if none."""
-        api = client.CoreV1Api(self.api)
+        api = official().client.CoreV1Api(self.api)
         try:
             text = self.call(
                 lambda: api.read_namespaced_pod_log(
@@ -282,19 +356,19 @@ class Kube:
                     _request_timeout=10,
                 )
             )
-        except ApiException:
+        except api_exception():
             return ""
         return str(text or "")
 
     def warning_events(self, pod: Obj) -> tuple[str, ...]:
         """This pod's Warning events, oldest first, as "Reason: message" (the Events of
         kubectl describe pod); by UID, so an earlier pod of the same name does not count."""
-        api = client.CoreV1Api(self.api)
+        api = official().client.CoreV1Api(self.api)
         selector = f"involvedObject.uid={pod['metadata']['uid']},type=Warning"
         namespace = pod["metadata"]["namespace"]
         try:
             found = self.call(lambda: api.list_namespaced_event(namespace, field_selector=selector)).items
-        except ApiException:
+        except api_exception():
             return ()
         found.sort(key=lambda e: str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp or ""))
         return tuple(f"{e.reason}: {str(e.message or '').strip()[:300]}" for e in found)
@@ -321,7 +395,15 @@ class Kube:
         return bool(self.resource(kind, api_version).namespaced)
 
 
-def _bound_requests(api: client.ApiClient) -> None:
+def _status_reason(body: bytes) -> str:
+    """The API server's message in an error answer (a Status object), else its start."""
+    try:
+        return str(json.loads(body).get("message") or "")[:300]
+    except (ValueError, AttributeError):
+        return body[:200].decode("utf-8", "replace")
+
+
+def _bound_requests(api: Any) -> None:
     """Give every request of this client a timeout from the deadline in force, unless
     the caller chose one (a watch does)."""
     rest = api.rest_client
@@ -366,7 +448,7 @@ def exec_in_pod(
     from kubernetes.stream import stream
 
     def connect() -> Any:
-        api = client.CoreV1Api(kube.api)
+        api = official().client.CoreV1Api(kube.api)
         kwargs = {"container": container} if container else {}
         return stream(
             api.connect_get_namespaced_pod_exec,
@@ -383,7 +465,7 @@ def exec_in_pod(
 
     try:
         resp = kube.call(connect)
-    except ApiException as e:
+    except api_exception() as e:
         return ExecResult(-1, "", api_reason(e))
     limit = deadline.bound(timeout)
     try:
@@ -412,7 +494,7 @@ def _exit_code(resp: Any) -> int:
     return int(code) if code is not None else -1
 
 
-def api_reason(error: ApiException) -> str:
+def api_reason(error: Any) -> str:
     """The API server's own message for a refused request, one line (for a refused exec,
     the message in the body of its handshake answer)."""
     body = error.body

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from kubelab import repo
 from kubelab.errors import CheckFailed, Finding, InputError, KubelabError
-from kubelab.kube import ConflictError, Kube
+from kubelab.kube import Kube, conflict_error
 from kubelab.manifests import Obj
 from kubelab.waiting import wait_until
 
@@ -123,7 +123,7 @@ def create(kube: Kube, obj: Obj, lab_id: str, purpose: str) -> Owned:
     metadata["annotations"] = {**(metadata.get("annotations") or {}), CREATION: token}
     try:
         made = kube.create(body)
-    except ConflictError as e:
+    except conflict_error() as e:
         live = kube.get(obj["kind"], obj["metadata"]["name"])
         if live is not None and (live["metadata"].get("annotations") or {}).get(CREATION) == token:
             made = live  # our own create: its answer was lost, and the retry found it

@@ -7,14 +7,6 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.text import Text as RichText
 
 from kubelab.results import Scorecard
@@ -69,6 +61,15 @@ class VerifyProgress:
     earlier runs' times), what is running now, and a line per variant as it ends."""
 
     def __init__(self, out: Console, tasks: list[Task], jobs: int) -> None:
+        from rich.progress import (  # only verify shows progress: the others do not import it
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.out = out
         self.jobs = max(1, jobs)
         self.running: dict[int, Task] = {}

@@ -30,7 +30,7 @@ from typing import Any
 from kubelab import apply, cluster, manifests, ownership, repo
 from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError, LabContentError
-from kubelab.kube import ApiException, Kube, api_reason
+from kubelab.kube import Kube, api_exception, api_reason
 from kubelab.labspec import Lab
 from kubelab.manifests import Obj
 from kubelab.params import SANDBOX_HOST_ROOT, Value
@@ -159,7 +159,7 @@ def _wait_enforced(kube: Kube, namespace: str, probes: list[Obj]) -> None:
         for probe in probes:
             try:
                 kube.create(probe, namespace, dry_run=True)
-            except ApiException as e:
+            except api_exception() as e:
                 if "kubelab sandbox" in api_reason(e):
                     continue
                 raise
