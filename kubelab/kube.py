@@ -283,9 +283,11 @@ class Kube:
         path = self._reader.path(kind, None, namespace) if self._reader else None
         if path is not None:
             query = {"labelSelector": selector} if selector else None
-            listed: list[Obj] = (
-                self.call(lambda: self._read(path, query, missing_ok=False)).get("items") or []
-            )
+            found_list = self.call(lambda: self._read(path, query, missing_ok=False))
+            listed: list[Obj] = found_list.get("items") or []
+            for item in listed:  # as the official client gives them: each with its kind
+                item.setdefault("kind", kind)
+                item.setdefault("apiVersion", found_list.get("apiVersion"))
             return listed
         res = self.resource(kind)
         found = self.call(lambda: res.get(namespace=namespace, label_selector=selector))
