@@ -19,13 +19,16 @@ from kubelab.checks import (
 from kubelab.manifests import Obj
 from kubelab.probes import HttpAnswer, http_get
 from kubelab.selectors import matches, to_query
-from kubelab.settled import first_stuck
+from kubelab.settled import Unchanged, first_stuck
 from kubelab.text import Text
 
 SERVICE = "eva"
 EVA, WEST, EAST = "app=eva", "app=eva,release=west", "app=eva,release=east"
 SAMPLES = 20
 """Requests sent to see which pods answer (both west pods answer with near certainty)."""
+STEADY_SECONDS = 5.0
+"""Endpoints the same for this long, every pod Ready: the endpoints controller and
+kube-proxy (each within a second or two) have done all they will do."""
 
 
 def live_pods(lab: LabContext, selector: str) -> list[Obj]:
@@ -142,10 +145,14 @@ def west_only_selector(lab: LabContext) -> str:
 def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
     selector = west_only_selector(lab)
 
+    steady = Unchanged(STEADY_SECONDS)
+
     def exact() -> None:
         west, endpoints = ready_names(lab, WEST), endpoint_pods(lab)
         if len(west) == 2 and endpoints == west:
             return
+        pods = live_pods(lab, EVA)
+        settled = steady.see((frozenset(endpoints), frozenset(west))) and all(is_ready(p) for p in pods)
         fail(
             lab.subject("Service", SERVICE),
             f"endpoints = the 2 Ready west pods ({', '.join(sorted(west)) or 'none Ready'})",
@@ -154,23 +161,42 @@ def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
                 f"서비스가 파드 {len(endpoints)}개를 고릅니다: {releases_of(lab, endpoints)}",
                 f"the Service selects {len(endpoints)} pods: {releases_of(lab, endpoints)}",
             ),
+            settled=steady.reason(
+                Text("엔드포인트(파드는 모두 Ready)", "the set of endpoints (every pod Ready)")
+            )
+            if settled
+            else None,
         )
 
     lab.eventually(exact)
 
 
+def failure_settled(lab: LabContext, steady: Unchanged, failure: str) -> Text | None:
+    """Why a request's failure will stay, if it will: the right pods behind the Service,
+    Ready, and they and the failure unchanged for STEADY_SECONDS — kube-proxy has
+    programmed the Service, so what refuses is the Service's own ports."""
+    west, endpoints = ready_names(lab, WEST), endpoint_pods(lab)
+    if steady.see((frozenset(endpoints), failure)) and len(west) == 2 and endpoints == west:
+        return steady.reason(
+            Text("올바른 엔드포인트에서 같은 실패", "the same failure, with the right endpoints,")
+        )
+    return None
+
+
 def test_host_reaches_west_pods_only(lab: LabContext) -> None:
     url, subject = nodeport_url(lab)
+    steady = Unchanged(STEADY_SECONDS)
 
     def sampled() -> None:
         answers = [http_get(url) for _ in range(SAMPLES)]
         failed = [a for a in answers if a.status != 200]
-        assert_that(
-            not failed,
-            subject,
-            f"HTTP 200 for each of {SAMPLES} requests",
-            failed[0].describe() if failed else "",
-        )
+        if failed:
+            fail(
+                subject,
+                f"HTTP 200 for each of {SAMPLES} requests",
+                failed[0].describe(),
+                settled=failure_settled(lab, steady, failed[0].describe()),
+            )
         pods = Counter(who_answered(a) for a in answers)
         seen = ", ".join(f"{name} ×{n}" for name, n in sorted(pods.items()))
         west, east = ready_names(lab, WEST), {name_of(p) for p in lab.list("Pod", EAST)}
@@ -193,11 +219,14 @@ def test_cluster_ip_and_dns_answer_inside(lab: LabContext) -> None:
     assert_that(bool(pods), f"pods {EVA} in {lab.namespace}", "a Ready pod to ask from", "none", final=True)
     client = name_of(sorted(pods, key=name_of)[-1])
     subject = f"http://{SERVICE} from pod {client}"
+    steady = Unchanged(STEADY_SECONDS)
 
     def inside() -> None:
         done = lab.exec(client, ["curl", "-s", "-m", "3", f"http://{SERVICE}/"])
         answer = HttpAnswer(f"http://{SERVICE}/", 200 if done.code == 0 else 0, {}, done.stdout, done.stderr)
-        assert_that(done.code == 0, subject, "an answer", f"curl exit {done.code} {done.stderr.strip()}")
+        if done.code != 0:
+            failure = f"curl exit {done.code} {done.stderr.strip()}"
+            fail(subject, "an answer", failure, settled=failure_settled(lab, steady, failure))
         west = ready_names(lab, WEST)
         assert_that(
             who_answered(answer) in west,

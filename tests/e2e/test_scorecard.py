@@ -36,10 +36,10 @@ def namespace(kube: Kube) -> Iterator[str]:
     ownership.delete(kube, owned)  # gone in a few seconds; no need to wait for it here
 
 
-def check(*args: str) -> subprocess.CompletedProcess[str]:
+def check(*args: str, lang: str = "ko") -> subprocess.CompletedProcess[str]:
     """`kubelab check` as a learner runs it, in a terminal COLUMNS wide."""
     return subprocess.run(
-        [sys.executable, "-m", "kubelab", "check", *args],
+        [sys.executable, "-m", "kubelab", "--lang", lang, "check", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -82,7 +82,7 @@ def test_an_image_that_cannot_be_pulled_is_judged_without_waiting(kube: Kube, na
         },
         namespace,
     )
-    done = check("--lang", "en", "01", "--namespace", namespace, "--only", "three_pods_ready")
+    done = check("01", "--namespace", namespace, "--only", "three_pods_ready", lang="en")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "not waiting because / 더 기다리지 않은 이유:" in done.stdout, done.stdout
     assert "cannot be pulled" in done.stdout, done.stdout
