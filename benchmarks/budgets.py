@@ -245,7 +245,7 @@ def main() -> None:
     results = measure()
     for m in results:
         mark = "    " if not m.budget else "ok  " if m.within else "OVER"
-        budget = f"budget {m.budget:6.0f} s" if m.budget else " " * 13
+        budget = f"budget {m.budget:6g} s" if m.budget else " " * 13
         print(f"{mark} {m.name:<34} median {m.median:8.2f} s  {budget}  runs {m.runs}")
     out = repo.state_dir() / "bench.json"
     out.write_text(json.dumps([asdict(m) for m in results], indent=2), encoding="utf-8")
