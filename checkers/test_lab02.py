@@ -21,14 +21,16 @@ from kubelab.probes import HttpAnswer, http_get
 from kubelab.selectors import matches, to_query
 from kubelab.settled import Unchanged, first_stuck
 from kubelab.text import Text
+from kubelab.waiting import timeout_scale
 
 SERVICE = "eva"
 EVA, WEST, EAST = "app=eva", "app=eva,release=west", "app=eva,release=east"
 SAMPLES = 20
 """Requests sent to see which pods answer (both west pods answer with near certainty)."""
-STEADY_SECONDS = 5.0
-"""Endpoints the same for this long, every pod Ready: the endpoints controller and
-kube-proxy (each within a second or two) have done all they will do."""
+STEADY_SECONDS = 8.0
+"""Endpoints the same for this long (times KUBELAB_TIMEOUT_SCALE), every pod Ready: the
+endpoints controller and kube-proxy (each within a second or two, more on a busy
+machine) have done all they will do."""
 
 
 def live_pods(lab: LabContext, selector: str) -> list[Obj]:
@@ -145,7 +147,7 @@ def west_only_selector(lab: LabContext) -> str:
 def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
     selector = west_only_selector(lab)
 
-    steady = Unchanged(STEADY_SECONDS)
+    steady = Unchanged(STEADY_SECONDS * timeout_scale())
 
     def exact() -> None:
         west, endpoints = ready_names(lab, WEST), endpoint_pods(lab)
@@ -185,7 +187,7 @@ def failure_settled(lab: LabContext, steady: Unchanged, failure: str) -> Text | 
 
 def test_host_reaches_west_pods_only(lab: LabContext) -> None:
     url, subject = nodeport_url(lab)
-    steady = Unchanged(STEADY_SECONDS)
+    steady = Unchanged(STEADY_SECONDS * timeout_scale())
 
     def sampled() -> None:
         answers = [http_get(url) for _ in range(SAMPLES)]
@@ -219,7 +221,7 @@ def test_cluster_ip_and_dns_answer_inside(lab: LabContext) -> None:
     assert_that(bool(pods), f"pods {EVA} in {lab.namespace}", "a Ready pod to ask from", "none", final=True)
     client = name_of(sorted(pods, key=name_of)[-1])
     subject = f"http://{SERVICE} from pod {client}"
-    steady = Unchanged(STEADY_SECONDS)
+    steady = Unchanged(STEADY_SECONDS * timeout_scale())
 
     def inside() -> None:
         done = lab.exec(client, ["curl", "-s", "-m", "3", f"http://{SERVICE}/"])

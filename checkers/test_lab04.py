@@ -474,7 +474,12 @@ def test_reader_shows_what_writer_wrote(lab: LabContext) -> None:
                 return
             texts.append(text)
             last_lines[container] = (text.strip().splitlines() or ["(empty)"])[-1][:100]
-        settled = quiet.see(tuple(texts))
+        # only logs of containers that run, Ready, without a restart in between count
+        # (a log that could not be read is "" too)
+        now = lab.get("Pod", SHARED)
+        running = now is not None and is_ready(now)
+        restarts = tuple(s.get("restartCount") for s in field(now, "status.containerStatuses") or [])
+        settled = quiet.see((tuple(texts), restarts, running)) and running
         fail(
             lab.subject("Pod", SHARED),
             f"a container's log shows the line appended to the writer's file ({where})",

@@ -79,21 +79,34 @@ def official() -> Any:
     )
 
 
+class _NotRaisedYet(Exception):
+    """Stands for one of the client's errors while the client is not imported: nothing
+    can have raised it then (and an `except` clause must not import the client while a
+    Ctrl-C passes through it)."""
+
+
+def _client_error(module: str, name: str) -> type[Exception]:
+    loaded = sys.modules.get(module)
+    found: type[Exception] = getattr(loaded, name) if loaded is not None else _NotRaisedYet
+    return found
+
+
 def api_exception() -> type[Exception]:
     """The client's ApiException (an API server's refusal), for an `except` clause."""
-    found: type[Exception] = official().ApiException
-    return found
+    return _client_error("kubernetes.client.exceptions", "ApiException")
 
 
 def conflict_error() -> type[Exception]:
     """The client's ConflictError (409: the name is taken), for an `except` clause."""
-    found: type[Exception] = official().ConflictError
-    return found
+    return _client_error("kubernetes.dynamic.exceptions", "ConflictError")
+
+
+def not_found_error() -> type[Exception]:
+    return _client_error("kubernetes.dynamic.exceptions", "NotFoundError")
 
 
 def _is_api_exception(error: BaseException) -> bool:
-    loaded = sys.modules.get("kubernetes.client.exceptions")  # none raised before it is
-    return loaded is not None and isinstance(error, loaded.ApiException)
+    return isinstance(error, api_exception())
 
 
 def is_transient(error: BaseException) -> bool:
@@ -156,7 +169,8 @@ class Kube:
         self.headers = dict(headers or {})
         """Sent with every request (Impersonate-User)."""
         found = reader.access(target.kubeconfig, target.context)
-        self._reader = reader.Reader(found, self.headers) if found is not None else None
+        context = reader.tls(found) if found is not None else None
+        self._reader = reader.Reader(found, context, self.headers) if found and context else None
         self._api: Any = None
         if self._reader is None:
             _ = self.api  # the official client reads the kubeconfig now, and says what is wrong
@@ -256,9 +270,9 @@ class Kube:
         group's, as kubectl picks it."""
         try:
             return self.call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
-        except official().ResourceNotUniqueError:
+        except _client_error("kubernetes.dynamic.exceptions", "ResourceNotUniqueError"):
             return self.call(lambda: self.dynamic.resources.get(api_version="v1", kind=kind))
-        except official().ResourceNotFoundError as e:
+        except _client_error("kubernetes.dynamic.exceptions", "ResourceNotFoundError") as e:
             raise InputError(
                 f"the cluster has no kind {kind} ({api_version or 'any version'})",
                 f"클러스터에 {kind} 종류가 없습니다 ({api_version or '모든 버전'})",
@@ -273,7 +287,7 @@ class Kube:
         res = self.resource(kind)
         try:
             found = self.call(lambda: res.get(name=name, namespace=namespace))
-        except official().NotFoundError:
+        except not_found_error():
             return None
         result: Obj = found.to_dict()
         return result
@@ -313,9 +327,9 @@ class Kube:
             body["preconditions"] = {"uid": uid}
         try:
             self.call(lambda: res.delete(name=name, namespace=namespace, body=body or None))
-        except official().NotFoundError:
+        except not_found_error():
             return False
-        except official().ConflictError:  # the uid precondition failed: not the object we meant
+        except conflict_error():  # the uid precondition failed: not the object we meant
             return False
         return True
 
@@ -447,10 +461,11 @@ def exec_in_pod(
     not run then — and, when that lasts, is ClusterUnavailable. A broken stream is noted
     in `kube.faults`, so a check that fails after it is not blamed on the learner.
     """
+    k = official()  # first: the client comes in only one way
     from kubernetes.stream import stream
 
     def connect() -> Any:
-        api = official().client.CoreV1Api(kube.api)
+        api = k.client.CoreV1Api(kube.api)
         kwargs = {"container": container} if container else {}
         return stream(
             api.connect_get_namespaced_pod_exec,

@@ -15,11 +15,11 @@ and error handling, exactly as it calls the official client.
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import ssl
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -142,6 +142,19 @@ def access(kubeconfig: Path | None, context: str | None) -> Access | None:
         return None
 
 
+@cache
+def tls(access: Access) -> ssl.SSLContext | None:
+    """The TLS context for this access (one per process), or None when Python's ssl
+    cannot build it from what the kubeconfig holds (a DER or broken CA, a key that does
+    not match its certificate, an encrypted key): the official client then says why."""
+    if access.key is not None and b"ENCRYPTED" in access.key:
+        return None  # OpenSSL would ask for a passphrase on the terminal
+    try:
+        return _tls(access)
+    except (ValueError, OSError):  # ssl.SSLError is an OSError
+        return None
+
+
 def _tls(access: Access) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if access.insecure:
@@ -152,28 +165,28 @@ def _tls(access: Access) -> ssl.SSLContext:
     else:
         context.load_default_certs()
     if access.cert is not None and access.key is not None:
-        # the ssl module reads a client certificate from files only: a private file, read
-        # and removed at once
-        handle, name = tempfile.mkstemp(prefix="kubelab-client-", suffix=".pem")
-        try:
+        # the ssl module reads a client certificate from files only: a file in a folder of
+        # kubelab's own (0700), read and removed at once
+        with tempfile.TemporaryDirectory(prefix="kubelab-tls-") as folder:
+            name = os.path.join(folder, "client.pem")
+            handle = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(handle, "wb") as out:
                 out.write(access.cert + b"\n" + access.key)
             context.load_cert_chain(name)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(name)
     return context
 
 
 class Reader:
     """GET requests to one cluster, as one user (plus an Impersonate-User header)."""
 
-    def __init__(self, access: Access, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, access: Access, context: ssl.SSLContext, headers: dict[str, str] | None = None
+    ) -> None:
         self.access = access
         self.headers = {"Accept": "application/json", "User-Agent": "kubelab", **(headers or {})}
         if access.token:
             self.headers["Authorization"] = f"Bearer {access.token}"
-        self._pool = urllib3.PoolManager(ssl_context=_tls(access), retries=False)
+        self._pool = urllib3.PoolManager(ssl_context=context, retries=False)
 
     def path(self, kind: str, name: str | None = None, namespace: str | None = None) -> str | None:
         """Where a kind's object (with name) or list lives, or None for a kind not known

@@ -8,7 +8,7 @@ objects and outputs as the API gives them — pure functions and one small track
 each rule is tested without a cluster:
 
 - `stuck`: a pod whose container cannot start and will not by itself (its image cannot
-  be pulled, its config refers to something missing, it crashes again and again);
+  be pulled, it crashes again and again);
 - `Unchanged`: a value a check polls (a log, a page, the endpoints, a file) that has
   stayed exactly the same over several polls and some seconds, while everything it
   depends on is up;
@@ -30,8 +30,9 @@ from kubelab.text import Text
 CANNOT_PULL = frozenset({"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"})
 """Waiting reasons of a container whose image the node cannot get."""
 BAD_CONFIG = frozenset({"CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
-"""Waiting reasons of a container whose spec the node cannot run as written (a missing
-ConfigMap key, an env var from nothing, a command that is not there)."""
+"""Waiting reasons of a container the node could not create or start as written. Not
+settled by themselves: a ConfigMap applied a moment after its pod, or a busy container
+runtime, clears them on the kubelet's next try (a lab that knows better says so)."""
 CRASH_LOOP = "CrashLoopBackOff"
 CRASHES_SETTLED = 2
 """Restarts after which a crash loop is the answer's doing, not a start-up race (the
@@ -60,12 +61,6 @@ def stuck(pod: Mapping[str, Any], crashes: int = CRASHES_SETTLED) -> Text | None
                 f"pod {name}, container {container}: image {image} cannot be pulled ({reason}) — "
                 "kubelab's kind cluster has the lab's images loaded and nowhere to pull from "
                 "(leave imagePullPolicy at IfNotPresent)",
-            )
-        if reason in BAD_CONFIG:
-            said = str(waiting.get("message") or "")[:160]
-            return Text(
-                f"파드 {name}의 컨테이너 {container}을(를) 만들 수 없습니다 ({reason}: {said})",
-                f"pod {name}, container {container} cannot be created ({reason}: {said})",
             )
         restarts = int(status.get("restartCount") or 0)
         if reason == CRASH_LOOP and restarts >= crashes:

@@ -82,10 +82,24 @@ def test_several_kubeconfig_files_or_none_are_left_to_the_official_client(
 
 
 def test_paths_of_built_in_kinds() -> None:
-    read = reader.Reader(reader.Access("https://h", None, True, None, None, "t"))
+    access = reader.Access("https://h", None, True, None, None, "t")
+    context = reader.tls(access)
+    assert context is not None
+    read = reader.Reader(access, context)
     assert read.path("Pod", "web", "lab-01") == "/api/v1/namespaces/lab-01/pods/web"
     assert read.path("ReplicaSet", None, "lab-01") == "/apis/apps/v1/namespaces/lab-01/replicasets"
     assert read.path("PersistentVolume", "pv-static") == "/api/v1/persistentvolumes/pv-static"
     assert read.path("Pod", None, None) == "/api/v1/pods"  # every namespace
     assert read.path("Pod", "web", None) is None  # which namespace? the official client decides
     assert read.path("CronJob", "x", "ns") is None  # not known here
+
+
+def test_what_python_cannot_load_is_left_to_the_official_client() -> None:
+    broken_ca = reader.Access("https://h", b"not a certificate", False, None, None, None)
+    encrypted = reader.Access(
+        "https://h", None, True, b"CERT", b"-----BEGIN ENCRYPTED PRIVATE KEY-----", None
+    )
+    mismatched = reader.Access("https://h", None, True, b"CERT", b"KEY", None)
+    assert reader.tls(broken_ca) is None
+    assert reader.tls(encrypted) is None
+    assert reader.tls(mismatched) is None
