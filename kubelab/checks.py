@@ -21,6 +21,8 @@ from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import ExecResult, Kube, exec_in_pod
 from kubelab.labspec import CheckSpec, Lab
 from kubelab.manifests import Obj
+from kubelab.settled import deleting as deleting  # pod predicates: kubelab.settled
+from kubelab.settled import is_ready as is_ready
 from kubelab.text import Text
 from kubelab.waiting import wait_until
 
@@ -76,17 +78,6 @@ def field(obj: Mapping[str, Any] | None, path: str, default: Any = None) -> Any:
 
 def name_of(obj: Mapping[str, Any]) -> str:
     return str(field(obj, "metadata.name", ""))
-
-
-def is_ready(pod: Mapping[str, Any]) -> bool:
-    """A pod that is Running and whose Ready condition is True."""
-    conditions = field(pod, "status.conditions") or []
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-    return bool(ready and field(pod, "status.phase") == "Running" and not deleting(pod))
-
-
-def deleting(obj: Mapping[str, Any]) -> bool:
-    return field(obj, "metadata.deletionTimestamp") is not None
 
 
 def owner_uid(obj: Mapping[str, Any]) -> str | None:

@@ -62,7 +62,6 @@ def official() -> Any:
         from kubernetes.dynamic import DynamicClient
     from kubernetes.client.exceptions import ApiException
     from kubernetes.config.config_exception import ConfigException
-    from kubernetes.dynamic import exceptions
     from kubernetes.stream import ws_client
 
     setattr(ws_client, "WebSocket", _BoundedWebSocket)  # noqa: B010 (a library module's global)
@@ -72,10 +71,6 @@ def official() -> Any:
         DynamicClient=DynamicClient,
         ApiException=ApiException,
         ConfigException=ConfigException,
-        ConflictError=exceptions.ConflictError,
-        NotFoundError=exceptions.NotFoundError,
-        ResourceNotFoundError=exceptions.ResourceNotFoundError,
-        ResourceNotUniqueError=exceptions.ResourceNotUniqueError,
     )
 
 

@@ -44,7 +44,8 @@ def scorecard(card: Scorecard, lang: Lang, verbose: bool = False) -> None:
         if verbose:
             line += f"  [dim]({result.seconds:g} s)[/]"
         elif not result.passed and result is not first:
-            line += f" — {escape(result.brief or result.message.split(chr(10))[0])}"
+            brief = result.brief or result.message.partition("\n")[0]
+            line += f" — {escape(brief)}"
         console.print(line)
         if not result.passed and (verbose or result is first):
             for said in result.message.splitlines():

@@ -81,18 +81,26 @@ def first_stuck(pods: Iterable[Mapping[str, Any]], crashes: int = CRASHES_SETTLE
     return None
 
 
-def _ready(pod: Mapping[str, Any]) -> bool:
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+def deleting(obj: Mapping[str, Any]) -> bool:
+    """The object is going away (it has a deletionTimestamp)."""
+    return (obj.get("metadata") or {}).get("deletionTimestamp") is not None
+
+
+def is_ready(pod: Mapping[str, Any]) -> bool:
+    """A pod that is Running and whose Ready condition is True (and not going away)."""
+    status = pod.get("status") or {}
+    conditions = status.get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    return ready and status.get("phase") == "Running" and not deleting(pod)
 
 
 def pods_settled(pods: Iterable[Mapping[str, Any]]) -> bool:
     """Every pod is Ready, stuck, or finished (Succeeded/Failed), and none is going away."""
     for pod in pods:
-        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        if deleting(pod):
             return False
         phase = (pod.get("status") or {}).get("phase")
-        if not (_ready(pod) or phase in ("Succeeded", "Failed") or stuck(pod) is not None):
+        if not (is_ready(pod) or phase in ("Succeeded", "Failed") or stuck(pod) is not None):
             return False
     return True
 
