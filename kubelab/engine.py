@@ -235,8 +235,13 @@ class Judged:
 
 
 def blocked(spec: CheckSpec, done: Mapping[str, CheckResult], lang: Lang) -> CheckResult | None:
-    """The result of a check that is not run because a check it needs failed, if one did."""
-    failed = [need for need in spec.needs if need in done and not done[need].passed]
+    """The result of a check that is not run because a check it needs failed, if one did;
+    it names the checks to fix first (for a need that was not run either, what that one
+    waits for)."""
+    failed: list[str] = []
+    for need in spec.needs:
+        if need in done and not done[need].passed:
+            failed += [root for root in done[need].blocked_by or (need,) if root not in failed]
     if not failed:
         return None
     said = needs_text(failed)

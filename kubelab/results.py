@@ -75,7 +75,7 @@ class CheckResult:
     brief: str = ""
     """The failure in one line (the short scorecard's line for all but the first)."""
     blocked_by: tuple[str, ...] = ()
-    """Checks this one needs that failed: it was not run (lab.yaml `needs`)."""
+    """The failed checks to fix first: this one was not run (lab.yaml `needs`)."""
 
     @property
     def earned(self) -> int:

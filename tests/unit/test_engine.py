@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from kubelab import engine, labspec, repo, report
+from kubelab.results import CheckResult
+from kubelab.text import Text
 from tests.unit.test_plugin import CHECKER, DEMO_LAB, write_demo_repo
 
 NEEDS = DEMO_LAB.replace(
@@ -84,3 +86,12 @@ def test_a_broken_checker_is_one_line_not_a_traceback(demo_lab: labspec.Lab) -> 
     sys.modules.pop("kubelab_checkers.test_lab99", None)  # imported once per process
     card = engine.run_in_process(FakeKube("blue"), demo_lab, "en")  # type: ignore[arg-type]
     assert card.results[1].message == "error: TypeError: oops"
+
+
+def test_a_check_blocked_by_a_blocked_need_names_the_check_to_fix_first() -> None:
+    spec = labspec.CheckSpec("c", 1, 1.0, Text("c", "c"), Text("h", "h"), "k", False, needs=("a", "b"))
+    a = CheckResult("a", Text("a", "a"), False, 1, 0.0, "failed")
+    b = CheckResult("b", Text("b", "b"), False, 1, 0.0, "not run", blocked_by=("a",))
+    result = engine.blocked(spec, {"a": a, "b": b}, "en")
+    assert result is not None and result.blocked_by == ("a",)
+    assert result.brief == "needs a first"
