@@ -64,6 +64,34 @@ SetOption = Annotated[
     typer.Option("--set", help="a lab parameter's value, NAME=VALUE (repeatable; see `kubelab params NN`)"),
 ]
 NamespaceOption = Annotated[str | None, typer.Option(help="namespace of the answer (default: the lab's)")]
+CourseOption = Annotated[
+    Path | None,
+    typer.Option("--course", help="a course file (course.yaml): with --student, that student's variant"),
+]
+StudentOption = Annotated[
+    str | None, typer.Option("--student", help="a student id of the course (with --course)")
+]
+
+
+def _answer_lab(
+    lab_id: str,
+    namespace: str | None,
+    setting: list[str] | None,
+    course_file: Path | None,
+    student: str | None,
+) -> Lab:
+    """The lab as this answer has it: a course student's variant, or the learner's own."""
+    lab = labspec.find_lab(lab_id)
+    if course_file is None and student is None:
+        return workspace.answer_lab(lab, namespace, setting)
+    if course_file is None or student is None or namespace or setting:
+        raise InputError(
+            "--course and --student go together, without --namespace or --set (the course decides them)",
+            "--course와 --student는 함께 쓰고, --namespace나 --set은 쓰지 않습니다 (과목이 정합니다)",
+        )
+    from kubelab import course
+
+    return course.student_lab(course.load_course(course_file), lab, student)
 
 
 @app.callback()
@@ -108,11 +136,17 @@ def _prepare_cluster(labs: list[Lab]) -> Kube:
 
 
 @app.command()
-def start(lab_id: LabArg, namespace: NamespaceOption = None, setting: SetOption = None) -> None:
+def start(
+    lab_id: LabArg,
+    namespace: NamespaceOption = None,
+    setting: SetOption = None,
+    course_file: CourseOption = None,
+    student: StudentOption = None,
+) -> None:
     """Bring the cluster up, prepare the lab, show its instructions. 실습 시작."""
     from kubelab import apply
 
-    lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
+    lab = _answer_lab(lab_id, namespace, setting, course_file, student)
     kube = _prepare_cluster([lab])
     ns = lab.answer_namespace
     if not apply.ensure_namespace(kube, ns, lab.id):
@@ -225,11 +259,23 @@ def check(
         Path | None,
         typer.Option("--json", help="also write the scorecard, every message whole, to this file"),
     ] = None,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--format", help="card (default), or classroom: the GitHub Classroom result, base64, on stdout"
+        ),
+    ] = "card",
+    course_file: CourseOption = None,
+    student: StudentOption = None,
 ) -> None:
     """Check the live cluster and print the scorecard. 검사."""
     from kubelab import apply, cluster, engine, manifests
 
-    lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
+    if output not in ("card", "classroom"):
+        raise InputError(f"--format must be card or classroom, not {output!r}")
+    if output == "classroom":
+        console.file = sys.stderr  # stdout holds the result line alone
+    lab = _answer_lab(lab_id, namespace, setting, course_file, student)
     docs = manifests.load(file or [])
     manifests.validate(docs, lab.kinds)
     kube = cluster.connect(Options.settings())
@@ -237,7 +283,12 @@ def check(
     _require_namespace(kube, lab, target_ns)
     _say_left_alone(apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True).kept)
     card = engine.run_in_process(kube, lab, Options.lang, only or [], look_only)
-    report.scorecard(card, Options.lang, verbose)
+    if output == "classroom":
+        from kubelab import gradebook
+
+        print(gradebook.classroom_line(card))
+    else:
+        report.scorecard(card, Options.lang, verbose)
     if json_out is not None:
         card.write(json_out)
     _show_leftovers(card.leftovers)
@@ -318,6 +369,108 @@ def verify_cmd(
     changed = verify.flakes(outcomes) if repeat > 1 else {}
     report.verify_summary(outcomes, changed, time.monotonic() - started)
     raise typer.Exit(ExitCode.OK if not bad and not changed else ExitCode.CHECKS_FAILED)
+
+
+@app.command("grade")
+def grade_cmd(
+    lab_id: LabArg,
+    submissions_dir: Annotated[
+        Path | None, typer.Argument(help="a folder: one folder, .zip or .tar.gz per student")
+    ] = None,
+    roster: Annotated[Path | None, typer.Option(help="roster CSV: id,name")] = None,
+    course_file: Annotated[
+        Path | None, typer.Option("--course", help="course.yaml: each student's variant")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="where the grades go (default: ./grades-NN)")] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, max=32, help="submissions at once (default: from cores)"),
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="keep earlier grades of unchanged submissions")] = False,
+    only: Annotated[list[str] | None, typer.Option(help="grade only this student (repeatable)")] = None,
+    repeat: Annotated[int, typer.Option(min=1, max=10, help="grade each N times; name changed verdicts")] = 1,
+    live: Annotated[
+        bool, typer.Option(help="grade the students' namespaces on this cluster as they are")
+    ] = False,
+    namespaces: Annotated[
+        str | None, typer.Option(help="with --live: a namespace pattern, e.g. 'lab-03-*'")
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option(min=30, max=3600, help="seconds one submission may take")
+    ] = 300.0,
+) -> None:
+    """Grade a class: every submission in a sandbox of its own; grades, feedback, evidence. 채점."""
+    import shutil
+    import tempfile
+
+    from kubelab import course, grade, gradebook, verify
+
+    lab = labspec.find_lab(lab_id)
+    students = course.load_roster(roster) if roster else {}
+    crs = course.load_course(course_file) if course_file else course.NO_COURSE
+    if live != (namespaces is not None) or live == (submissions_dir is not None):
+        raise InputError(
+            "give a folder of submissions, or --live with --namespaces (not both)",
+            "제출물 폴더를 주거나, --live와 --namespaces를 주세요 (둘 다는 안 됩니다)",
+        )
+    target = out or Path(f"grades-{lab.id}")
+    kube = cluster_connect() if live else _prepare_cluster([lab])
+    notes: list[Text] = []
+    if live:
+        assert namespaces is not None
+        subs = grade.live_submissions(kube, lab, namespaces, crs if course_file else None, students)
+    else:
+        assert submissions_dir is not None
+        subs, notes = grade.find_submissions(submissions_dir, students)
+        if crs is course.NO_COURSE and lab.params:
+            notes.append(
+                Text(
+                    f"과목 파일 없이 채점합니다: 실습 {lab.id}의 매개변수({', '.join(lab.params)})는 "
+                    "학생 ID에서 정해집니다",
+                    f"grading without a course file: lab {lab.id}'s parameters ({', '.join(lab.params)}) "
+                    "follow from the student id alone",
+                )
+            )
+    for note in notes:
+        say(note)
+    kept = grade.previous_grades(target) if (resume or only) else {}
+    chosen_subs = [s for s in subs if not only or s.student in only]
+    if only and not chosen_subs:
+        raise InputError(f"--only: no such student: {', '.join(only)}")
+    work = Path(tempfile.mkdtemp(prefix=f"kubelab-grade-{lab.id}-"))
+    run = grade.Run(kube, lab, crs, target, work, Options.lang, live, time_limit, kept=kept if resume else {})
+    chosen = jobs or verify.default_jobs()
+    console.print(f"grade: lab {lab.id}, {len(chosen_subs)} students, {chosen} at a time → {target}")
+    started = time.monotonic()
+    try:
+        with report.GradeProgress(console, len(chosen_subs) * repeat, chosen) as progress:
+            grades, problem = grade.grade_all(
+                run, chosen_subs, chosen, progress.started, progress.finished, repeat
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    seconds = time.monotonic() - started
+    latest = {g.student: g for g in grades}
+    sheet = {**{k: v for k, v in kept.items() if k in {s.student for s in subs}}, **latest}
+    info = {
+        "course": crs.id,
+        "kubelab": __import__("kubelab").__version__,
+        "graded_at": grade._now(),
+        "seconds": round(seconds, 1),
+    }
+    gradebook.write_all(target, lab, list(sheet.values()), info)
+    changed = grade.changed(grades) if repeat > 1 else {}
+    report.grade_summary(list(sheet.values()), changed, seconds, target)
+    if problem is not None:
+        raise problem
+    bad = [g for g in sheet.values() if g.status in (grade.ENVIRONMENT_ERROR, grade.TIMED_OUT)]
+    raise typer.Exit(ExitCode.CHECKS_FAILED if bad or changed else ExitCode.OK)
+
+
+def cluster_connect() -> Kube:
+    from kubelab import cluster
+
+    return cluster.connect(Options.settings())
 
 
 @app.command("cleanup")

@@ -38,6 +38,7 @@ from kubelab import deadline, interrupts, params, repo
 from kubelab.cleanup import Cleanup
 from kubelab.errors import (
     CheckFailed,
+    ChecksTimedOut,
     EnvironmentProblem,
     ExitCode,
     Interrupted,
@@ -174,7 +175,7 @@ def run_isolated(lab: Lab, target: Target, lang: Lang, only: Iterable[str] = ())
 
 def _run(lab: Lab, target: Target, lang: Lang, out: Path, only: list[str]) -> Scorecard:
     command = pytest_command(lab, target, lang, out, only)
-    budget = run_budget(lab, only)
+    budget = deadline.bound(run_budget(lab, only))  # within a grader's time per submission
     with _children_lock:  # stop_all sees every child that starts, or none starts
         if interrupts.stopping():
             raise Interrupted(undone=True)
@@ -194,7 +195,7 @@ def _run(lab: Lab, target: Target, lang: Lang, out: Path, only: list[str]) -> Sc
         card = _read(out)
         left = f"; could not remove: {'; '.join(card.leftovers)}" if card and card.leftovers else ""
         unsure = "" if ended and card else "; kubelab reset removes what it created"
-        raise EnvironmentProblem(
+        raise ChecksTimedOut(
             f"the checks of lab {lab.id} did not finish within {budget:.0f} s and were stopped{left}{unsure}",
             f"실습 {lab.id}의 검사가 {budget:.0f}초 안에 끝나지 않아 멈췄습니다{left}{unsure}",
         ) from None

@@ -60,6 +60,10 @@ class ClusterUnavailable(EnvironmentProblem):
     """The Kubernetes API cannot be reached with the given kubeconfig/context."""
 
 
+class ChecksTimedOut(EnvironmentProblem):
+    """The checks of one answer did not finish within their time and were stopped."""
+
+
 class LabContentError(KubelabError):
     """A lab's own files (metadata, manifests, checks) are inconsistent."""
 

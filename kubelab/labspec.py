@@ -95,6 +95,9 @@ class Lab:
     checks: tuple[CheckSpec, ...]
     params: Mapping[str, Param] = field(default_factory=dict)
     """What lab.yaml declares; the values filled in are `values`."""
+    step_verbs: tuple[str, ...] = ()
+    """kubectl verbs a graded submission's steps.txt may use (kubelab.grade); none: the
+    lab's task is manifests alone."""
     values: Mapping[str, Value] = field(default_factory=dict)
     """Each parameter's value in this copy of the lab, and `namespace`."""
     source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -242,6 +245,7 @@ def _build(folder: Path, source: Mapping[str, Any], values: Mapping[str, Value])
         namespace=data["namespace"],
         images=tuple(data["images"]),
         kinds=tuple(data["kinds"]),
+        step_verbs=tuple(data.get("step_verbs") or ()),
         instructions=Text(ko=data["instructions"]["ko"], en=data["instructions"]["en"]),
         starter=folder / data["starter"],
         solution=folder / data["solution"],

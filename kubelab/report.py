@@ -13,6 +13,9 @@ from kubelab.results import Scorecard
 from kubelab.text import Lang, Text
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from kubelab.grade import Grade, Submission
     from kubelab.verify import Outcome, Task
 
 console = Console(highlight=False, soft_wrap=True)
@@ -57,12 +60,16 @@ def scorecard(card: Scorecard, lang: Lang, verbose: bool = False) -> None:
     )
 
 
-class VerifyProgress:
-    """The live view of a concurrent verify: a bar (done of all, elapsed, time left from
-    earlier runs' times), what is running now, and a line per variant as it ends."""
+class LiveBar:
+    """A live view of a concurrent run: a bar (done of all, elapsed, time left), what is
+    running now; subclasses print a line per task as it ends."""
 
-    def __init__(self, out: Console, tasks: list[Task], jobs: int) -> None:
-        from rich.progress import (  # only verify shows progress: the others do not import it
+    label = "run"
+
+    def __init__(
+        self, out: Console, total: int, jobs: int, estimates: dict[int, float] | None = None
+    ) -> None:
+        from rich.progress import (  # only concurrent runs show progress: the others do not import it
             BarColumn,
             MofNCompleteColumn,
             Progress,
@@ -73,7 +80,7 @@ class VerifyProgress:
 
         self.out = out
         self.jobs = max(1, jobs)
-        self.running: dict[int, Task] = {}
+        self.running: dict[int, str] = {}
         self._lock = threading.Lock()
         self.bar = Progress(
             SpinnerColumn(),
@@ -81,31 +88,53 @@ class VerifyProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("left ~{task.fields[left]}"),
+            TextColumn("left ~{task.fields[left]}" if estimates is not None else ""),
             console=out,
             transient=True,
         )
-        self.remaining = {id(t): t.estimate for t in tasks}
-        self.task = self.bar.add_task("verify", total=len(tasks), left=self._left())
+        self.remaining = dict(estimates or {})
+        self.task = self.bar.add_task(self.label, total=total, left=self._left())
 
     def _left(self) -> str:
         seconds = sum(self.remaining.values()) / self.jobs
         return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
     def _describe(self) -> str:
-        names = ", ".join(f"{t.lab.id} {t.variant.name}" for t in self.running.values())
-        return f"running: {names}" if names else "verify"
+        names = ", ".join(self.running.values())
+        return f"running: {names}" if names else self.label
 
-    def started(self, task: Task) -> None:
+    def _started(self, key: int, name: str) -> None:
         with self._lock:
-            self.running[id(task)] = task
+            self.running[key] = name
             self.bar.update(self.task, description=self._describe())
 
-    def finished(self, task: Task, outcome: Outcome) -> None:
+    def _finished(self, key: int) -> None:
         with self._lock:
-            self.running.pop(id(task), None)
-            self.remaining.pop(id(task), None)
+            self.running.pop(key, None)
+            self.remaining.pop(key, None)
             self.bar.update(self.task, advance=1, description=self._describe(), left=self._left())
+
+    def __enter__(self) -> LiveBar:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+class VerifyProgress(LiveBar):
+    """Verify's view: time left from earlier runs' times, a line per variant as it ends."""
+
+    label = "verify"
+
+    def __init__(self, out: Console, tasks: list[Task], jobs: int) -> None:
+        super().__init__(out, len(tasks), jobs, {id(t): t.estimate for t in tasks})
+
+    def started(self, task: Task) -> None:
+        self._started(id(task), f"{task.lab.id} {task.variant.name}")
+
+    def finished(self, task: Task, outcome: Outcome) -> None:
+        self._finished(id(task))
         mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
         name = f"{outcome.lab} {outcome.variant.name}"
         self.out.print(
@@ -122,11 +151,56 @@ class VerifyProgress:
                     )
 
     def __enter__(self) -> VerifyProgress:
-        self.bar.start()
+        super().__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+
+class GradeProgress(LiveBar):
+    """Grading's view: a line per student as their submission is graded."""
+
+    label = "grade"
+
+    def started(self, sub: Submission) -> None:
+        self._started(id(sub), sub.student)
+
+    def finished(self, sub: Submission, grade: Grade) -> None:
+        self._finished(id(sub))
+        colour = {"graded": "green", "missing": "dim", "invalid": "yellow"}.get(grade.status, "red")
+        why = f"  {escape(grade.reason)}" if grade.reason else ""
+        refused = f"  [dim]refused {len(grade.refused)}[/]" if grade.refused else ""
+        self.out.print(
+            f" {escape(grade.student):<20} {grade.earned:>3}/{grade.total:<3} [{colour}]{grade.status}[/]"
+            f"{refused}{why}  [dim]{grade.seconds:.0f} s[/]"
+        )
+
+    def __enter__(self) -> GradeProgress:
+        super().__enter__()
+        return self
+
+
+def grade_summary(grades: list[Grade], changed: dict[str, list[str]], seconds: float, out: Path) -> None:
+    """Statuses counted, a histogram of the graded scores, changed verdicts, where it all is."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    statuses = Counter(g.status for g in grades)
+    console.print("  ".join(f"{status}: {count}" for status, count in sorted(statuses.items())))
+    graded = [g for g in grades if g.status == "graded"]
+    if graded:
+        total = max(g.total for g in graded)
+        counts = Counter(g.earned for g in graded)
+        table = Table("score", "students", "", box=None)
+        for score in range(total, -1, -1):
+            table.add_row(f"{score}/{total}", str(counts.get(score, 0)), "█" * counts.get(score, 0))
+        console.print(table)
+    for student, checks in sorted(changed.items()):
+        console.print(f" [red]changed[/] {student}: verdict differed between runs: {', '.join(checks)}")
+    per_minute = len(grades) / seconds * 60 if seconds else 0.0
+    console.print(
+        f"grade: {len(grades)} students in {seconds:.0f} s ({per_minute:.1f}/min) → "
+        f"{out}/grades.csv, feedback/, evidence/"
+    )
 
 
 def verify_summary(outcomes: list[Outcome], flakes: dict[str, list[str]], seconds: float) -> None:

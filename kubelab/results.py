@@ -129,7 +129,10 @@ class Scorecard:
 
     @classmethod
     def read(cls, path: Path) -> Scorecard:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scorecard:
         results = tuple(
             CheckResult(
                 id=r["id"],

@@ -74,6 +74,8 @@ LIMITS = {
 """Limits a container gets when it names none, and the most it may ask for."""
 ALWAYS_READABLE = (("", "pods"), ("", "pods/log"), ("", "events"), ("apps", "replicasets"))
 """What kubectl steps read besides the lab's kinds (rollout status, undo)."""
+SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
+"""Kinds whose scale subresource an answer may change too (kubectl scale)."""
 VERBS = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
 
 
@@ -183,47 +185,78 @@ def open_sandbox(
     cleanup: Cleanup,
     purpose: str = "verify",
     chosen: Mapping[str, Value] | None = None,
+    namespace: str | None = None,
 ) -> Sandbox:
-    """A new sandbox for one answer to `lab`; `cleanup` removes it and all it holds."""
+    """A new sandbox for one answer to `lab`; `cleanup` removes it and all it holds.
+    Without `namespace`, the first free slot's, with the slot's own unique values; with
+    it (a student's, kubelab.course), that namespace with the `chosen` values, or an
+    EnvironmentProblem when it exists already."""
     ensure_policies(kube)
-    for slot in range(1, MAX_SLOTS + 1):
-        namespace = sandbox_namespace(lab, slot)
-        if kube.get("Namespace", namespace) is not None:
-            continue
-        answer = lab.with_values(namespace, chosen, slot)
-        body = {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": namespace,
-                "labels": {SANDBOX: "true"},
-                "annotations": {
-                    NODE_PORTS: ",".join(str(p) for p in answer.node_ports),
-                    HOST_ROOT: host_root(namespace),
-                    STORAGE_CLASSES: ",".join(provisioning_classes(kube)),
-                },
-            },
-        }
-        try:
-            owned = ownership.create(kube, body, lab.id, purpose)
-        except InputError:
-            continue  # another run took this slot a moment ago
-        cleanup.remove(owned)
-        _forget_node_folder(kube, namespace, cleanup)
-        first = kube.cluster_id() not in _enforced
-        if first:
-            _wait_enforced(kube, namespace, _probes())
-        _furnish(kube, answer, cleanup, purpose)
-        box = Sandbox(answer, slot, kube.impersonating(answer_user(namespace)))
-        if first and any(k in CLUSTER_SCOPED_POLICED for k in lab.kinds):
-            _wait_enforced(box.kube, "", [_volume_probe(namespace)])
-        _enforced.add(kube.cluster_id())
+    if namespace is not None:
+        box = _claim(kube, lab.with_values(namespace, chosen), 0, cleanup, purpose)
+        if box is None:
+            raise EnvironmentProblem(
+                f"namespace {namespace} exists already: another run is grading it, or one was killed "
+                "(`kubelab cleanup` removes what killed runs left)",
+                f"네임스페이스 {namespace}이(가) 이미 있습니다: 다른 실행이 채점 중이거나 강제로 끝난 "
+                "실행이 남긴 것입니다 (`kubelab cleanup`이 지웁니다)",
+            )
         return box
+    for slot in range(1, MAX_SLOTS + 1):
+        if kube.get("Namespace", sandbox_namespace(lab, slot)) is not None:
+            continue
+        box = _claim(
+            kube, lab.with_values(sandbox_namespace(lab, slot), chosen, slot), slot, cleanup, purpose
+        )
+        if box is not None:
+            return box
     raise EnvironmentProblem(
         f"all {MAX_SLOTS} sandboxes of lab {lab.id} are taken; `kubelab cleanup` removes leftovers",
         f"실습 {lab.id}의 샌드박스 {MAX_SLOTS}개가 모두 쓰이고 있습니다; "
         "`kubelab cleanup`이 남은 것을 지웁니다",
     )
+
+
+def _claim(kube: Kube, answer: Lab, slot: int, cleanup: Cleanup, purpose: str) -> Sandbox | None:
+    """Create the answer's namespace and furnish it; None when the namespace exists."""
+    namespace = answer.answer_namespace
+    body = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": namespace,
+            "labels": {SANDBOX: "true"},
+            "annotations": {
+                NODE_PORTS: ",".join(str(p) for p in answer.node_ports),
+                HOST_ROOT: host_root(namespace),
+                STORAGE_CLASSES: ",".join(provisioning_classes(kube)),
+            },
+        },
+    }
+    try:
+        owned = ownership.create(kube, body, answer.id, purpose)
+    except InputError:
+        return None  # another run took this slot a moment ago
+    # its pods are the answer's: once the namespace is going (no controller starts new
+    # ones), they are stopped at once, not each in its grace period; the namespace then
+    # counts as removed (ownership.emptied), and the cluster removes the rest by itself
+    cleanup.add(f"stop the pods of sandbox {namespace}", lambda: _stop(kube, owned))
+    cleanup.remove(owned, emptied_enough=True)
+    _forget_node_folder(kube, namespace, cleanup)
+    first = kube.cluster_id() not in _enforced
+    if first:
+        _wait_enforced(kube, namespace, _probes())
+    _furnish(kube, answer, cleanup, purpose)
+    box = Sandbox(answer, slot, kube.impersonating(answer_user(namespace)))
+    if first and any(k in CLUSTER_SCOPED_POLICED for k in answer.kinds):
+        _wait_enforced(box.kube, "", [_volume_probe(namespace)])
+    _enforced.add(kube.cluster_id())
+    return box
+
+
+def _stop(kube: Kube, owned: ownership.Owned) -> None:
+    kube.delete("Namespace", owned.name, uid=owned.uid)
+    kube.delete_all("Pod", owned.name, grace_seconds=0)
 
 
 def host_root(namespace: str) -> str:
@@ -284,7 +317,8 @@ def _resource_rules(kube: Kube, lab: Lab) -> tuple[list[Obj], list[Obj]]:
         resource = kube.resource(kind)
         group = [resource.group or ""]
         if resource.namespaced:
-            namespaced.append({"apiGroups": group, "resources": [resource.name], "verbs": VERBS})
+            names = [resource.name, *([f"{resource.name}/scale"] if kind in SCALABLE else [])]
+            namespaced.append({"apiGroups": group, "resources": names, "verbs": VERBS})
             continue
         if kind not in CLUSTER_SCOPED_POLICED:
             raise LabContentError(

@@ -127,6 +127,29 @@ def extract(archive: Path, into: Path, limits: Limits = Limits()) -> Path:
     return target
 
 
+def take_in(submission: Path, into: Path, limits: Limits = Limits()) -> Path:
+    """A student's submission (a folder, a .zip or a .tar.gz) copied or extracted into the
+    new folder `into`, which the grader then reads: the student's own files are never
+    changed, and a file that changes while being read is read once."""
+    if not submission.is_dir() or submission.is_symlink():
+        return extract(submission, into, limits)
+    target = _outside_repository(into)
+    target.mkdir(parents=True)
+    budget = _Budget(limits)
+    try:
+        for path in files_of(submission, limits):
+            relative = path.relative_to(submission)
+            budget.file(str(relative), path.lstat().st_size)
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            with os.fdopen(fd, "rb") as source:
+                budget.copy(str(relative), source, target / relative)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return target
+
+
 def _extract_zip(archive: Path, target: Path, limits: Limits) -> None:
     budget = _Budget(limits)
     with zipfile.ZipFile(archive) as opened:

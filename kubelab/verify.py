@@ -14,18 +14,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from kubelab import apply, engine, interrupts, repo, sandbox
+from kubelab import apply, engine, repo, runner, sandbox
 from kubelab.apply import Rejection
 from kubelab.cleanup import Cleanup
-from kubelab.errors import ClusterUnavailable, EnvironmentProblem, Interrupted, KubelabError
+from kubelab.errors import ClusterUnavailable, Interrupted, KubelabError
 from kubelab.kube import Kube
 from kubelab.labspec import Lab, Step
 from kubelab.results import Scorecard
@@ -228,75 +226,30 @@ class Progress(Protocol):
 
 
 def verify_all(kube: Kube, tasks: list[Task], lang: Lang, jobs: int, progress: Progress) -> list[Outcome]:
-    """Verify the tasks, `jobs` at a time. On Ctrl-C every running check is stopped
-    (undoing what it changed) and every sandbox removed, then Interrupted; on an
-    environment problem (the cluster is gone) the same, then that problem."""
+    """Verify the tasks, `jobs` at a time (kubelab.runner). On Ctrl-C every running check
+    is stopped (undoing what it changed) and every sandbox removed, then Interrupted; on
+    an environment problem (the cluster is gone) the same, then that problem."""
     kube.resource("Namespace")  # discover the API once, before the threads share the connection
-    stop = threading.Event()
-    outcomes: list[Outcome] = []
-    leftovers: list[str] = []
-    problem: EnvironmentProblem | None = None
+    seen: list[Outcome] = []
 
-    def run(task: Task) -> Outcome | None:
-        if stop.is_set() or interrupts.stopping():
-            return None
-        progress.started(task)
-        return verify_variant(kube, task.lab, task.variant, lang)
+    def finished(task: Task, outcome: Outcome) -> None:
+        seen.append(outcome)
+        progress.finished(task, outcome)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="verify")
-    pending: dict[Future[Outcome | None], Task] = {pool.submit(run, t): t for t in tasks}
     try:
-        while pending:
-            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                try:
-                    outcome = future.result()
-                except Interrupted as e:
-                    leftovers += e.leftovers
-                    continue
-                except EnvironmentProblem as e:
-                    problem = problem or e
-                    stop.set()
-                    engine.stop_all()
-                    continue
-                if outcome is not None:
-                    outcomes.append(outcome)
-                    progress.finished(task, outcome)
-            if problem is not None:
-                break
-    except KeyboardInterrupt:
-        stop.set()
-        with interrupts.shielded(reraise=False):
-            engine.stop_all()
-            leftovers += _finish(pool, pending)
-        _save_times(outcomes)
-        raise Interrupted(leftovers, undone=True) from None
-    with interrupts.shielded(reraise=False):
-        leftovers += _finish(pool, pending)
-    _save_times(outcomes)
-    if problem is not None:
-        raise problem
-    return outcomes
-
-
-def _finish(pool: ThreadPoolExecutor, pending: dict[Future[Outcome | None], Task]) -> list[str]:
-    """Cancel what has not started, wait for what runs (it cleans up after itself)."""
-    for future in pending:
-        future.cancel()
-    pool.shutdown(wait=True)
-    leftovers: list[str] = []
-    for future in pending:
-        if future.cancelled():
-            continue
-        with contextlib.suppress(KubelabError):
-            outcome = future.result()
-            if outcome is not None:
-                leftovers += outcome.leftovers
-        error = future.exception() if not future.cancelled() else None
-        if isinstance(error, Interrupted):
-            leftovers += error.leftovers
-    return leftovers
+        ran = runner.run_all(
+            tasks,
+            lambda task: verify_variant(kube, task.lab, task.variant, lang),
+            jobs,
+            progress.started,
+            finished,
+            lambda outcome: outcome.leftovers,
+        )
+    finally:
+        _save_times(seen)
+    if ran.problem is not None:
+        raise ran.problem
+    return ran.outcomes
 
 
 def flakes(outcomes: Iterable[Outcome]) -> dict[str, list[str]]:

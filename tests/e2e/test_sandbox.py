@@ -15,7 +15,9 @@ from kubernetes.client.exceptions import ApiException
 
 from kubelab import cluster, labspec, ownership, sandbox
 from kubelab.cleanup import Cleanup
+from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import Kube, api_reason
+from kubelab.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +31,14 @@ def kube(verify_runs: object) -> Kube:
     return Kube(cluster.resolve_target())
 
 
+def gone_within(kube: Kube, namespace: str, seconds: float = 60) -> None:
+    def gone() -> None:
+        if kube.get("Namespace", namespace) is not None:
+            raise CheckFailed(Finding(f"namespace {namespace}", "gone", "still there"))
+
+    wait_until(gone, seconds)
+
+
 def opened(kube: Kube, lab_id: str) -> Iterator[sandbox.Sandbox]:
     """A sandbox of the lab; afterwards, every trace of it is gone."""
     cleanup = Cleanup(kube)
@@ -37,7 +47,7 @@ def opened(kube: Kube, lab_id: str) -> Iterator[sandbox.Sandbox]:
         yield made
     finally:
         assert cleanup.run() == []
-        assert kube.get("Namespace", made.namespace) is None
+        gone_within(kube, made.namespace)  # emptied at once; the namespace controller ends it
         for kind in ("ClusterRole", "ClusterRoleBinding"):
             assert kube.get(kind, f"{sandbox.ANSWER}-{made.namespace}") is None
         left = [o for o in ownership.recorded(kube, lab_id) if o.purpose == "escape-test"]

@@ -1,0 +1,122 @@
+"""What a grade rests on, kept per student so a disputed grade can be examined again:
+`evidence/<student>/` in a grading run's output folder.
+
+- `submission.json`: every file of the submission (path, SHA-256, bytes), their digest,
+  the student's parameter values, the namespace, the course, the times;
+- `objects.yaml`: the lab's objects in the student's namespace as the API server stored
+  them (managedFields left out), with the student's cluster-scoped objects;
+- `events.yaml`: the namespace's events;
+- `logs/<pod>.<container>.txt`: the last lines each container printed;
+- `versions.json`: kubelab's and the cluster's versions, the pinned tools;
+- `grade.json`: the grade, with the whole scorecard (every check's message).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import platform
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from kubelab import __version__, repo
+from kubelab.errors import KubelabError
+from kubelab.kube import Kube, api_exception
+from kubelab.labspec import Lab
+
+if TYPE_CHECKING:
+    from kubelab.grade import Grade
+
+LOG_LINES = 50
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def folder(out: Path, student: str) -> Path:
+    """The student's evidence folder (student ids are checked: no / or leading dot)."""
+    path = out / "evidence" / student
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _write_json(path: Path, data: Any) -> None:
+    repo.write_state(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
+def keep(where: Path, grade: Grade) -> Grade:
+    """Write the grade (and its scorecard) to the student's evidence; the grade."""
+    _write_json(where / "grade.json", grade.to_dict())
+    return grade
+
+
+def submission(where: Path, files: Sequence[tuple[str, str, int]], grade: Grade) -> None:
+    _write_json(
+        where / "submission.json",
+        {
+            "student": grade.student,
+            "course": grade.course,
+            "lab": grade.lab,
+            "namespace": grade.namespace,
+            "values": dict(grade.values),
+            "digest": grade.digest,
+            "files": [{"path": p, "sha256": h, "bytes": n} for p, h, n in files],
+            "started": grade.started,
+        },
+    )
+
+
+def _stored(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return {**obj, "metadata": metadata}
+
+
+def cluster(where: Path, kube: Kube, lab: Lab) -> None:
+    """The student's objects, events and logs, and the versions, as they are now. Evidence
+    is a record, not a verdict: what cannot be read is noted in the files, never raised."""
+    namespace = lab.answer_namespace
+    objects: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for kind in dict.fromkeys((*lab.kinds, "Pod", "Service", "ConfigMap", "PersistentVolumeClaim")):
+        try:
+            if kube.is_namespaced(kind):
+                objects += [_stored(o) for o in kube.list(kind, namespace)]
+            else:  # a sandbox's cluster-scoped objects carry its namespace in their names
+                objects += [
+                    _stored(o) for o in kube.list(kind) if o["metadata"]["name"].endswith(f"-{namespace}")
+                ]
+        except (KubelabError, api_exception()) as e:
+            problems.append(f"{kind}: {e}")
+    (where / "objects.yaml").write_text(
+        yaml.safe_dump_all([*objects, *([{"unreadable": problems}] if problems else [])], sort_keys=False),
+        encoding="utf-8",
+    )
+    events: list[dict[str, Any]] = []
+    with contextlib.suppress(KubelabError, api_exception()):
+        for event in kube.list("Event", namespace):
+            involved = event.get("involvedObject") or {}
+            events.append(
+                {
+                    "time": event.get("lastTimestamp") or event.get("eventTime") or "",
+                    "type": event.get("type"),
+                    "reason": event.get("reason"),
+                    "object": f"{involved.get('kind')}/{involved.get('name')}",
+                    "message": event.get("message"),
+                    "count": event.get("count"),
+                }
+            )
+    (where / "events.yaml").write_text(yaml.safe_dump(sorted(events, key=lambda e: str(e["time"]))), "utf-8")
+    logs = where / "logs"
+    for pod in (o for o in objects if o.get("kind") == "Pod"):
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            name = f"{pod['metadata']['name']}.{container.get('name')}"
+            with contextlib.suppress(KubelabError, api_exception()):
+                text = kube.logs(pod["metadata"]["name"], namespace, container.get("name"), tail=LOG_LINES)
+                logs.mkdir(exist_ok=True)
+                (logs / f"{SAFE_NAME.sub('_', name)}.txt").write_text(text, encoding="utf-8")
+    versions = {"kubelab": __version__, "python": platform.python_version(), **repo.versions()}
+    with contextlib.suppress(KubelabError, api_exception()):
+        versions["cluster"] = kube.server_version()
+    _write_json(where / "versions.json", versions)

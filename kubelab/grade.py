@@ -1,0 +1,543 @@
+"""Grading a course: every student's submission to a lab, each in a sandbox of its own,
+checked, explained and kept as evidence.
+
+A submission is taken in without trusting it (kubelab.submissions), read as manifests
+(and, for a lab that declares `step_verbs`, a `steps.txt` of kubectl commands), applied in
+the student's own sandbox (kubelab.sandbox: the namespace of the student's variant,
+kubelab.course) as the sandbox's ServiceAccount, checked by a checker process of its own,
+and the sandbox removed. What the student asked for that the sandbox refused is listed
+in the feedback and applied no further. Every student ends with one status:
+
+- graded: the checks ran; the points are the checks';
+- invalid: the submission could not be read (an archive or file refused, broken YAML, no
+  manifest): no points, and the one line why;
+- timed-out: the submission did not finish within its time;
+- environment-error: the cluster failed, not the student: no grade (regraded by --resume);
+- missing: on the roster, nothing handed in.
+
+`--live` grades the students' existing namespaces on a course cluster instead, applying
+nothing. Evidence of each (kubelab.evidence) is written before the sandbox goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shlex
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kubelab import apply, course, deadline, engine, evidence, manifests, sandbox, submissions
+from kubelab.cleanup import Cleanup
+from kubelab.course import Course
+from kubelab.errors import (
+    ChecksTimedOut,
+    ClusterUnavailable,
+    EnvironmentProblem,
+    InputError,
+    Interrupted,
+    KubelabError,
+)
+from kubelab.kube import Kube
+from kubelab.labspec import Lab, Step
+from kubelab.manifests import Document
+from kubelab.params import Value
+from kubelab.results import Scorecard
+from kubelab.text import Lang, Text
+
+GRADED, INVALID, TIMED_OUT, ENVIRONMENT_ERROR, MISSING = (
+    "graded",
+    "invalid",
+    "timed-out",
+    "environment-error",
+    "missing",
+)
+FINAL = (GRADED, INVALID, MISSING)
+"""Statuses --resume keeps (the others are graded again)."""
+ARCHIVES = (".zip", ".tar.gz", ".tgz")
+STEPS_FILE = "steps.txt"
+MAX_STEPS = 20
+TIME_LIMIT = 300.0
+"""Seconds one submission may take, applying and checking (the checks' own timeouts are
+within it)."""
+REFUSED_FLAGS = (
+    "--as",
+    "--kubeconfig",
+    "--context",
+    "--cluster",
+    "--user",
+    "--token",
+    "--server",
+    "-s",
+    "--namespace",
+    "-n",
+    "-A",
+    "--all-namespaces",
+    "--certificate-authority",
+    "--client-certificate",
+    "--client-key",
+    "--insecure-skip-tls-verify",
+    "--username",
+    "--password",
+    "--tls-server-name",
+    "--cache-dir",
+    "--filename",
+    "-f",
+    "-k",
+    "--kustomize",
+    "--raw",
+    "--profile",
+    "--profile-output",
+)
+"""kubectl flags a steps file may not give: who, where, which files (kubelab decides)."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    path: Path | None
+    """A folder, .zip or .tar.gz; None: nothing handed in (or, live, the namespace)."""
+    name: str = ""
+    namespace: str = ""
+    """Live grading: the student's namespace on the course cluster."""
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One student's result, as grades.csv/json and evidence/<student>/grade.json hold it."""
+
+    student: str
+    name: str
+    lab: str
+    status: str
+    earned: int = 0
+    total: int = 0
+    points: Mapping[str, int] = field(default_factory=dict)
+    """Check id → points earned (every check of the lab; 0 when not graded)."""
+    reason: str = ""
+    """Why it is not graded (invalid, timed-out, environment-error), in English."""
+    reason_ko: str = ""
+    refused: tuple[str, ...] = ()
+    """What the sandbox refused to apply, one line each."""
+    digest: str = ""
+    """SHA-256 over the submission's files (their paths and contents)."""
+    namespace: str = ""
+    values: Mapping[str, Value] = field(default_factory=dict)
+    seconds: float = 0.0
+    started: str = ""
+    course: str = ""
+    leftovers: tuple[str, ...] = ()
+    card: Scorecard | None = None
+
+    @property
+    def key(self) -> str:
+        return self.student
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("card")
+        data["card"] = json.loads(self.card.to_json()) if self.card else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Grade:
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "card"}
+        for name in ("refused", "leftovers"):
+            fields[name] = tuple(fields.get(name) or ())
+        return cls(**fields, card=Scorecard.from_dict(data["card"]) if data.get("card") else None)
+
+
+def find_submissions(folder: Path, roster: Mapping[str, str]) -> tuple[list[Submission], list[Text]]:
+    """One submission per entry of `folder` (a folder or an archive named for the student),
+    and one per roster student without one; with the entries left out, and why."""
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder of submissions", f"{folder}: 제출물 폴더가 없습니다")
+    found: dict[str, Submission] = {}
+    notes: list[Text] = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        student = entry.name
+        for suffix in ARCHIVES:
+            if entry.is_file() and student.endswith(suffix):
+                student = student.removesuffix(suffix)
+                break
+        else:
+            if not entry.is_dir() or entry.is_symlink():
+                notes.append(
+                    Text(
+                        f"{entry.name}: 폴더나 .zip/.tar.gz가 아니라 건너뜁니다",
+                        f"{entry.name}: not a folder, .zip or .tar.gz; skipped",
+                    )
+                )
+                continue
+        try:
+            course.check_student(student)
+        except InputError as e:
+            notes.append(Text(f"{entry.name}: 건너뜁니다 ({e.ko})", f"{entry.name}: skipped ({e.en})"))
+            continue
+        if student in found:
+            notes.append(
+                Text(
+                    f"{entry.name}: {student}의 제출물이 이미 있어 건너뜁니다",
+                    f"{entry.name}: {student} has a submission already; skipped",
+                )
+            )
+            continue
+        if roster and student not in roster:
+            notes.append(
+                Text(f"{student}: 명단에 없지만 채점합니다", f"{student}: not on the roster; graded anyway")
+            )
+        found[student] = Submission(student, entry, roster.get(student, ""))
+    for student, name in roster.items():
+        if student not in found:
+            found[student] = Submission(student, None, name)
+    return sorted(found.values(), key=lambda s: s.student), notes
+
+
+def live_submissions(
+    kube: Kube, lab: Lab, pattern: str, crs: Course | None, roster: Mapping[str, str]
+) -> list[Submission]:
+    """The students' namespaces on a course cluster that match `pattern` (a shell-style
+    pattern, e.g. lab-03-*): with a course, each maps back to the roster student whose
+    variant it is; otherwise the student is the namespace."""
+    import fnmatch
+
+    by_namespace = {course.student_namespace(lab, s): s for s in roster} if crs else {}
+    found = []
+    for ns in kube.list("Namespace"):
+        name = str(ns["metadata"]["name"])
+        if not fnmatch.fnmatchcase(name, pattern) or (ns["metadata"].get("labels") or {}).get(
+            sandbox.SANDBOX
+        ):
+            continue
+        student = by_namespace.get(name, name)
+        found.append(Submission(student, None, roster.get(student, ""), namespace=name))
+    if not found:
+        raise InputError(f"no namespace matches {pattern!r}", f"{pattern!r}에 맞는 네임스페이스가 없습니다")
+    return sorted(found, key=lambda s: s.student)
+
+
+def parse_steps(text: str, lab: Lab) -> tuple[Step, ...]:
+    """A steps file: one `kubectl <verb> …` per line (# comments), each verb one the lab
+    declares, no flag that chooses who, where or which files; never a shell."""
+    if not lab.step_verbs:
+        raise submissions.SubmissionRefused(
+            f"lab {lab.id} takes no {STEPS_FILE}: its task is manifests",
+            f"실습 {lab.id}은(는) {STEPS_FILE}을(를) 받지 않습니다: 과제는 매니페스트입니다",
+        )
+    steps: list[Step] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        where = f"{STEPS_FILE} line {number}"
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError as e:
+            raise submissions.SubmissionRefused(f"{where}: {e}", f"{where}: {e}") from None
+        if len(words) < 2 or words[0] != "kubectl" or words[1] not in lab.step_verbs:
+            verbs = ", ".join(lab.step_verbs)
+            raise submissions.SubmissionRefused(
+                f"{where}: a step is `kubectl <verb> …` with a verb of this lab ({verbs})",
+                f"{where}: 단계는 이 실습의 동사({verbs})로 된 `kubectl <동사> …`입니다",
+            )
+        for word in words[2:]:
+            flag = word.split("=", 1)[0]
+            if flag in REFUSED_FLAGS or any(flag.startswith(f) and f.startswith("--") for f in REFUSED_FLAGS):
+                raise submissions.SubmissionRefused(
+                    f"{where}: {flag} is not allowed (kubelab chooses the namespace, user and files)",
+                    f"{where}: {flag}은(는) 쓸 수 없습니다 (네임스페이스, 사용자, 파일은 kubelab이 정합니다)",
+                )
+        steps.append(tuple(words[1:]))
+        if len(steps) > MAX_STEPS:
+            raise submissions.SubmissionRefused(
+                f"more than {MAX_STEPS} steps", f"단계가 {MAX_STEPS}개보다 많습니다"
+            )
+    return tuple(steps)
+
+
+@dataclass(frozen=True)
+class TakenIn:
+    """A submission as kubelab read it."""
+
+    folder: Path
+    files: tuple[tuple[str, str, int], ...]
+    """(path in the submission, SHA-256, bytes) of every file."""
+    digest: str
+    docs: tuple[Document, ...]
+    steps: tuple[Step, ...]
+
+
+def take_in(submission: Path, work: Path, lab: Lab, limits: submissions.Limits) -> TakenIn:
+    """Copy or extract the submission into `work` and read it; SubmissionRefused or
+    InputError (the student's one line) when it cannot be."""
+    folder = submissions.take_in(submission, work, limits)
+    files = []
+    digest = hashlib.sha256()
+    for path in submissions.files_of(folder, limits):
+        data = path.read_bytes()
+        relative = path.relative_to(folder).as_posix()
+        files.append((relative, hashlib.sha256(data).hexdigest(), len(data)))
+        digest.update(f"{relative}\0{files[-1][1]}\0".encode())
+    yaml_files = [folder / f[0] for f in files if f[0].endswith((".yaml", ".yml"))]
+    if not yaml_files:
+        raise submissions.SubmissionRefused("no .yaml or .yml file", ".yaml 이나 .yml 파일이 없습니다")
+    docs = manifests.load(yaml_files)
+    if len(docs) > manifests.MAX_DOCUMENTS:
+        raise submissions.SubmissionRefused(
+            f"{len(docs)} documents; a submission may hold at most {manifests.MAX_DOCUMENTS}",
+            f"문서가 {len(docs)}개입니다; 제출물은 {manifests.MAX_DOCUMENTS}개까지입니다",
+        )
+    steps_path = folder / STEPS_FILE
+    steps = parse_steps(manifests.read_text(steps_path), lab) if steps_path.is_file() else ()
+    shown = tuple(replace(d, path=d.path.relative_to(folder)) for d in docs)
+    return TakenIn(folder, tuple(files), digest.hexdigest(), shown, steps)
+
+
+def placed(docs: Iterable[Document], lab: Lab, student_namespace: str) -> tuple[list[Document], list[str]]:
+    """The documents for the student's namespace: one that names the lab's namespace or the
+    student's is moved into the sandbox; one that names another is refused."""
+    kept: list[Document] = []
+    refused: list[str] = []
+    for doc in docs:
+        found = doc.obj.get("metadata")
+        metadata: dict[str, Any] = found if isinstance(found, dict) else {}
+        declared = metadata.get("namespace")
+        if declared in (None, "", lab.namespace, student_namespace):
+            if declared:
+                rest = {k: v for k, v in metadata.items() if k != "namespace"}
+                doc = replace(doc, obj={**doc.obj, "metadata": rest})
+            kept.append(doc)
+        else:
+            refused.append(f"{doc.where} {doc.kind} {doc.name}: namespace {declared} is not the student's")
+    return kept, refused
+
+
+class Locks:
+    """Submissions that may not run at once (the same namespace, the same node port)
+    wait for each other."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextlib.contextmanager
+    def holding(self, keys: Iterable[str]) -> Iterator[None]:
+        with self._guard:
+            locks = [self._locks.setdefault(k, threading.Lock()) for k in sorted(set(keys))]
+        with contextlib.ExitStack() as stack:
+            for lock in locks:
+                stack.enter_context(lock)
+            yield
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one grading run shares."""
+
+    kube: Kube
+    lab: Lab
+    course: Course
+    out: Path
+    work: Path
+    lang: Lang = "ko"
+    live: bool = False
+    time_limit: float = TIME_LIMIT
+    limits: submissions.Limits = field(default_factory=submissions.Limits)
+    locks: Locks = field(default_factory=Locks)
+    kept: Mapping[str, Grade] = field(default_factory=dict)
+    """Earlier grades --resume keeps when the submission is unchanged."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def grade_one(run: Run, sub: Submission, attempt: int = 0) -> Grade:
+    """Grade one submission (see the module); a ClusterUnavailable goes up (no one else can
+    be graded either), every other failure is this student's status."""
+    started, began = _now(), time.monotonic()
+    lab = (
+        run.lab.with_values(sub.namespace, {})
+        if run.live
+        else course.student_lab(run.course, run.lab, sub.student)
+    )
+    base = Grade(
+        student=sub.student,
+        name=sub.name,
+        lab=lab.id,
+        status=MISSING,
+        total=lab.total_points,
+        points={c.id: 0 for c in lab.checks},
+        namespace=lab.answer_namespace,
+        values={k: v for k, v in lab.values.items() if k != "namespace"},
+        started=started,
+        course=run.course.id,
+    )
+    folder = evidence.folder(run.out, sub.student)
+    if not run.live and sub.path is None:
+        return evidence.keep(folder, base)
+    taken: TakenIn | None = None
+    try:
+        if not run.live:
+            assert sub.path is not None
+            work = run.work / f"{sub.student}.{attempt}"
+            taken = take_in(sub.path, work, lab, run.limits)
+            base = replace(base, digest=taken.digest)
+            previous = run.kept.get(sub.student)
+            if previous and previous.digest == taken.digest and previous.status in FINAL:
+                return previous
+        evidence.submission(folder, taken.files if taken else (), base)
+        with (
+            run.locks.holding([lab.answer_namespace, *map(str, lab.node_ports)]),
+            deadline.within(run.time_limit),
+        ):
+            grade = _check(run, lab, sub, taken, base)
+    except (submissions.SubmissionRefused, InputError) as e:
+        grade = replace(base, status=INVALID, reason=e.en, reason_ko=e.ko)
+    except ChecksTimedOut as e:
+        grade = replace(base, status=TIMED_OUT, reason=e.en, reason_ko=e.ko)
+    except (ClusterUnavailable, Interrupted):
+        raise
+    except EnvironmentProblem as e:
+        grade = replace(base, status=ENVIRONMENT_ERROR, reason=e.en, reason_ko=e.ko)
+    except KubelabError as e:
+        grade = replace(
+            base, status=ENVIRONMENT_ERROR, reason=f"kubelab: {e.en}", reason_ko=f"kubelab: {e.ko}"
+        )
+    except Exception as e:  # a bug of kubelab's: never the student's zero
+        why = f"internal error: {type(e).__name__}: {e}"
+        grade = replace(base, status=ENVIRONMENT_ERROR, reason=why, reason_ko=why)
+    finally:
+        if taken is not None:
+            import shutil
+
+            shutil.rmtree(taken.folder, ignore_errors=True)
+    return evidence.keep(folder, replace(grade, seconds=round(time.monotonic() - began, 1)))
+
+
+def _check(run: Run, lab: Lab, sub: Submission, taken: TakenIn | None, base: Grade) -> Grade:
+    """Apply (unless live) and check, collecting evidence before the sandbox goes."""
+    cleanup = Cleanup(run.kube)
+    refused: list[str] = []
+    folder = evidence.folder(run.out, sub.student)
+    try:
+        if taken is not None:
+            box = sandbox.open_sandbox(
+                run.kube, run.lab, cleanup, "grade", dict(base.values), namespace=lab.answer_namespace
+            )
+            docs, refused = placed(taken.docs, run.lab, lab.answer_namespace)
+            applied = apply.apply_documents(
+                box.kube, docs, box.namespace, lab.id, strict=False, cleanup=cleanup, purpose="grade"
+            )
+            refused += [r.line() for r in applied.rejected]
+            steps = apply.run_steps(
+                run.kube.target, box.namespace, taken.steps, sandbox.answer_user(box.namespace)
+            )
+            refused += [r.line() for r in steps]
+        card = engine.run_isolated(lab, run.kube.target, run.lang)
+        evidence.cluster(folder, run.kube, lab)
+        if deadline.current() is not None and deadline.current().expired():  # type: ignore[union-attr]
+            raise ChecksTimedOut(
+                f"not finished within {run.time_limit:g} s", f"{run.time_limit:g}초 안에 끝나지 않았습니다"
+            )
+    except KeyboardInterrupt:
+        raise Interrupted(cleanup.run(), undone=True) from None
+    except Interrupted as stopped:
+        raise Interrupted((*stopped.leftovers, *cleanup.run()), undone=stopped.undone) from None
+    finally:
+        with deadline.fresh(Cleanup.TOTAL_SECONDS):
+            cleanup.run()
+    faults = [f"{r.id}: {r.fault}" for r in card.results if r.fault]
+    grade = replace(
+        base,
+        status=GRADED,
+        earned=card.earned,
+        total=card.total,
+        points={r.id: r.earned for r in card.results},
+        refused=tuple(refused),
+        leftovers=tuple(cleanup.leftovers + list(card.leftovers)),
+        card=card,
+    )
+    if card.error or faults:
+        why = card.error or "; ".join(faults)
+        return replace(grade, status=ENVIRONMENT_ERROR, reason=why, reason_ko=card.error_ko or why)
+    return grade
+
+
+def grade_all(
+    run: Run,
+    subs: Sequence[Submission],
+    jobs: int,
+    started: Any,
+    finished: Any,
+    repeat: int = 1,
+) -> tuple[list[Grade], EnvironmentProblem | None]:
+    """Grade every submission (`repeat` times each), `jobs` at a time; an environment
+    problem that stops the run marks every student not yet graded environment-error."""
+    from kubelab import runner
+
+    run.kube.resource("Namespace")  # discover the API once, before the threads share it
+    tasks = [(sub, attempt) for attempt in range(repeat) for sub in subs]
+    ran = runner.run_all(
+        tasks,
+        lambda task: grade_one(run, task[0], task[1]),
+        jobs,
+        lambda task: started(task[0]),
+        lambda task, grade: finished(task[0], grade),
+        lambda grade: grade.leftovers,
+    )
+    grades = list(ran.outcomes)
+    if ran.problem is not None:
+        done = {g.student for g in grades}
+        for sub in subs:
+            if sub.student not in done:
+                grades.append(
+                    evidence.keep(
+                        evidence.folder(run.out, sub.student),
+                        Grade(
+                            student=sub.student,
+                            name=sub.name,
+                            lab=run.lab.id,
+                            status=ENVIRONMENT_ERROR,
+                            total=run.lab.total_points,
+                            points={c.id: 0 for c in run.lab.checks},
+                            reason=ran.problem.en,
+                            reason_ko=ran.problem.ko,
+                            course=run.course.id,
+                        ),
+                    )
+                )
+    return grades, ran.problem
+
+
+def changed(grades: Iterable[Grade]) -> dict[str, list[str]]:
+    """Students graded more than once (--repeat) whose verdicts differed: the checks (or
+    "status") that did not always say the same."""
+    runs: dict[str, list[Grade]] = {}
+    for grade in grades:
+        runs.setdefault(grade.student, []).append(grade)
+    found: dict[str, list[str]] = {}
+    for student, mine in runs.items():
+        differs = [c for c in mine[0].points if len({g.points.get(c) for g in mine}) > 1]
+        if len({g.status for g in mine}) > 1:
+            differs.append("status")
+        if differs:
+            found[student] = differs
+    return found
+
+
+def previous_grades(out: Path) -> dict[str, Grade]:
+    """The grades an earlier run wrote to `out` (for --resume and --only)."""
+    kept: dict[str, Grade] = {}
+    for path in sorted((out / "evidence").glob("*/grade.json")):
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+            grade = Grade.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            kept[grade.student] = grade
+    return kept
