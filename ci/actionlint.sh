@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Lint the workflow templates (templates/**/.github/workflows/*.yml) with the pinned
+# actionlint, built first if needed (ci/build-actionlint.sh). Offline. When the shellcheck
+# program is on PATH (optional: apt-get install shellcheck), actionlint also runs it on
+# the `run:` blocks.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+actionlint="$(bash "$here/build-actionlint.sh" | tail -n 1)"
+mapfile -t files < <(find "$root/templates" -path '*/.github/workflows/*' \( -name '*.yml' -o -name '*.yaml' \) -type f 2>/dev/null | sort)
+(( ${#files[@]} )) || { echo "actionlint: no workflow under templates/" >&2; exit 1; }
+cd "$root"
+timeout 120 "$actionlint" -no-color "${files[@]#"$root"/}"
+echo "actionlint: 0 problems (${#files[@]} workflow file(s))"
