@@ -6,6 +6,7 @@ turn). Prints one line per budget and writes .kubelab/bench.json.
 Verification is measured per lab with `-j 1` and with the default concurrency, then all
 seven labs at once with the default, with the machine's peak memory in use (sampled from
 /proc/meminfo while it runs: kubelab, its check processes and the cluster's pods).
+Grading throughput: benchmarks/grading.py (40 lab 01 submissions, at least 20 a minute).
 `KUBELAB_BENCH_QUICK=1` leaves out the `-j 1` runs (about half an hour).
 
 Budgets are measured here, not asserted by timed tests. Those that need a cluster are
@@ -26,12 +27,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmarks import scorecards
+from benchmarks import grading, scorecards
 from kubelab import cluster, labspec, lint, manifests, ownership, repo, verify
 from kubelab.errors import InputError, KubelabError
 from kubelab.kube import Kube
 
-LINT, REFUSE, LIST, CHECK, START, VERIFY, EMPTY, WRONG = (
+LINT, REFUSE, LIST, CHECK, START, VERIFY, EMPTY, WRONG, GRADE = (
     "lint all labs",
     "refuse a 50 MB manifest",
     "kubelab list",
@@ -40,6 +41,7 @@ LINT, REFUSE, LIST, CHECK, START, VERIFY, EMPTY, WRONG = (
     "verify all labs, -j default",
     "check lab 01, empty namespace",
     "slowest wrong answer's scorecard",
+    f"grade {grading.STUDENTS} lab 01 submissions",
 )
 BENCH_NAMESPACE = "lab-01-bench"
 BUDGETS = {
@@ -51,6 +53,7 @@ BUDGETS = {
     VERIFY: 360.0,
     EMPTY: 5.0,
     WRONG: scorecards.BUDGET,
+    GRADE: grading.STUDENTS / grading.PER_MINUTE * 60,
 }
 """Seconds (median) each may take on the 2-core build machine."""
 CHAINSAW_RATIO = 1.5
@@ -191,6 +194,8 @@ def measure() -> list[Measure]:
     verdict = "ok" if rows <= SCREEN_ROWS else "OVER"
     print(f"{verdict}: lab 01's empty-namespace scorecard: {rows} rows at {SCREEN_COLUMNS} columns")
     wrong = scorecards.main([])
+    graded = grading.main([])
+    found.append(Measure(GRADE, BUDGETS[GRADE], [graded.seconds]))
     found.append(Measure(WRONG, BUDGETS[WRONG], [max((t.seconds for t in wrong), default=0.0)]))
     jobs = verify.default_jobs()
     one_at_a_time = 0.0

@@ -106,6 +106,8 @@ def load_course(path: Path) -> Course:
                 f"the seed is in ${data['seed_env']}, which is not set",
                 f"시드가 ${data['seed_env']}에 있어야 하는데 설정되어 있지 않습니다",
             )
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        seed = str(seed)
     if not isinstance(seed, str) or len(seed) < 8:
         raise _refuse(
             where,

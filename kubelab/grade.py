@@ -294,8 +294,12 @@ def take_in(submission: Path, work: Path, lab: Lab, limits: submissions.Limits) 
             f"{len(docs)} documents; a submission may hold at most {manifests.MAX_DOCUMENTS}",
             f"문서가 {len(docs)}개입니다; 제출물은 {manifests.MAX_DOCUMENTS}개까지입니다",
         )
-    steps_path = folder / STEPS_FILE
-    steps = parse_steps(manifests.read_text(steps_path), lab) if steps_path.is_file() else ()
+    steps_files = [folder / f[0] for f in files if f[0].rsplit("/", 1)[-1] == STEPS_FILE]
+    if len(steps_files) > 1:
+        raise submissions.SubmissionRefused(
+            f"more than one {STEPS_FILE}", f"{STEPS_FILE}이(가) 여러 개입니다"
+        )
+    steps = parse_steps(manifests.read_text(steps_files[0]), lab) if steps_files else ()
     shown = tuple(replace(d, path=d.path.relative_to(folder)) for d in docs)
     return TakenIn(folder, tuple(files), digest.hexdigest(), shown, steps)
 

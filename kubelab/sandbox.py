@@ -67,11 +67,12 @@ QUOTA = {
 }
 """What one answer may hold at most (the labs need far less)."""
 LIMITS = {
-    "default": {"cpu": "500m", "memory": "256Mi"},
-    "defaultRequest": {"cpu": "10m", "memory": "32Mi"},
-    "max": {"cpu": "2", "memory": "1Gi"},
+    "default": {"cpu": "500m", "memory": "256Mi", "ephemeral-storage": "256Mi"},
+    "defaultRequest": {"cpu": "10m", "memory": "32Mi", "ephemeral-storage": "16Mi"},
+    "max": {"cpu": "2", "memory": "1Gi", "ephemeral-storage": "1Gi"},
 }
-"""Limits a container gets when it names none, and the most it may ask for."""
+"""Limits a container gets when it names none, and the most it may ask for (a container
+that writes more than its ephemeral-storage limit to its own disk is evicted)."""
 ALWAYS_READABLE = (("", "pods"), ("", "pods/log"), ("", "events"), ("apps", "replicasets"))
 """What kubectl steps read besides the lab's kinds (rollout status, undo)."""
 SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")

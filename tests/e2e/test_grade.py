@@ -1,0 +1,260 @@
+"""End to end, on a real cluster (never mocked): `kubelab grade` of a generated class.
+
+Every lab's solution, starter and known-wrong answers are handed in by "students" of a
+course, each with the values of their own variant written into the files; a corpus of bad
+input is handed in for lab 01 beside them. Every student must get the expected score or
+status, and afterwards nothing of the grading may be left on the cluster or the node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kubelab import cluster, labspec, ownership, sample_class
+from kubelab.errors import CheckFailed, Finding
+from kubelab.kube import Kube
+from kubelab.labspec import Lab
+from kubelab.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
+
+RUN_LIMIT = 1200.0
+SOLUTION = labspec.find_lab("01").solution
+
+
+def start_grade(
+    lab: str, folder: Path, out: Path, course: Path, roster: Path, jobs: int
+) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "kubelab", "--lang", "en", "grade", lab, str(folder)]
+    command += ["--course", str(course), "--roster", str(roster), "--out", str(out), "-j", str(jobs)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def graded(out: Path, student: str) -> dict[str, Any]:
+    return dict(json.loads((out / "evidence" / student / "grade.json").read_text(encoding="utf-8")))
+
+
+def failed_itself(grade: dict[str, Any]) -> list[str]:
+    return [r["id"] for r in grade["card"]["results"] if not r["passed"] and not r.get("blocked_by")]
+
+
+def with_solution(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for path in SOLUTION.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+def bad_inputs(into: Path, outside: Path) -> dict[str, tuple[str, str]]:
+    """Students of lab 01 who hand in the solution with something bad beside it (or
+    instead): student → (status, what the score must be: full, less, zero)."""
+    expected: dict[str, tuple[str, str]] = {}
+
+    def student(name: str, status: str, score: str) -> Path:
+        expected[name] = (status, score)
+        return with_solution(into / name)
+
+    (student("broken-yaml", "invalid", "zero") / "broken.yaml").write_text("kind: Pod\nmetadata: {name: [\n")
+    (student("binary-file", "invalid", "zero") / "blob.yaml").write_bytes(bytes(range(256)) * 4)
+    with open(student("fifty-megabytes", "invalid", "zero") / "big.bin", "wb") as big:
+        big.truncate(50 * 1024 * 1024)
+    outside.write_text("secret: do not read\n")
+    (student("symlink-out", "invalid", "zero") / "link.yaml").symlink_to(outside)
+    expected["zip-slip"] = ("invalid", "zero")
+    with zipfile.ZipFile(into / "zip-slip.zip", "w") as archive:
+        for path in SOLUTION.glob("*.yaml"):
+            archive.write(path, path.name)
+        archive.writestr("../../escaped.yaml", "kind: Pod\n")
+    many = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}} for i in range(10_000)]
+    (student("ten-thousand-configmaps", "invalid", "zero") / "many.yaml").write_text(yaml.safe_dump_all(many))
+
+    def extra(name: str, *docs: dict[str, Any]) -> None:
+        (student(name, "graded", "full") / "extra.yaml").write_text(yaml.safe_dump_all(list(docs)))
+
+    pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "extra"}}
+    container = {"name": "c", "image": "kubelab/web:v1"}
+    extra(
+        "cluster-role-binding",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "take-over"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}],
+        },
+    )
+    extra("a-namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mine-now"}})
+    extra(
+        "in-kube-system",
+        {
+            **pod,
+            "metadata": {"name": "extra", "namespace": "kube-system"},
+            "spec": {"containers": [container]},
+        },
+    )
+    privileged = {**container, "securityContext": {"privileged": True}}
+    extra("privileged-pod", {**pod, "spec": {"containers": [privileged]}})
+    root = {"name": "root", "hostPath": {"path": "/"}}
+    mounted = {**container, "volumeMounts": [{"name": "root", "mountPath": "/host"}]}
+    extra("hostpath-root", {**pod, "spec": {"containers": [mounted], "volumes": [root]}})
+    filler = {**container, "command": ["sh", "-c", "dd if=/dev/zero of=/fill bs=1M count=2048; sleep 3600"]}
+    extra("fills-its-disk", {**pod, "spec": {"containers": [filler], "terminationGracePeriodSeconds": 0}})
+    never = student("image-never-pulls", "graded", "less")
+    for path in never.glob("*.yaml"):
+        path.write_text(path.read_text().replace("kubelab/web:v1", "kubelab/web:v404"))
+    return expected
+
+
+@pytest.fixture(scope="module")
+def kube() -> Kube:
+    """kubelab's kind cluster, up (created or reused)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return Kube(cluster.resolve_target())
+
+
+def nothing_left(kube: Kube, labs: list[Lab], node_folder: Path) -> list[str]:
+    """What the grading left (sandboxes, their volumes, kubelab's records of them, node
+    folders), once the namespaces kubelab emptied and deleted are gone (within 90 s)."""
+
+    def settled() -> list[str]:
+        left = _left(kube, labs, node_folder)
+        if left:
+            raise CheckFailed(Finding("grading's objects", "gone", ", ".join(left)))
+        return left
+
+    try:
+        return wait_until(settled, 90)
+    except CheckFailed:
+        return _left(kube, labs, node_folder)
+
+
+def _left(kube: Kube, labs: list[Lab], node_folder: Path) -> list[str]:
+    left = [
+        ns["metadata"]["name"]
+        for ns in kube.list("Namespace")
+        if any(ns["metadata"]["name"].startswith(f"{lab.namespace}-u") for lab in labs)
+    ]
+    left += [pv["metadata"]["name"] for pv in kube.list("PersistentVolume") if "-u" in pv["metadata"]["name"]]
+    left += [o.describe() for o in ownership.recorded(kube) if o.purpose == "grade"]
+    if node_folder.exists():
+        left += [p.name for p in node_folder.iterdir() if "-u" in p.name]
+    return left
+
+
+def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) -> None:
+    labs = labspec.all_labs()
+    course = sample_class.course_file(tmp_path / "course.yaml")
+    from kubelab import course as courses
+
+    made = sample_class.write_class(courses.load_course(course), labs, tmp_path / "class")
+    expected_bad = bad_inputs(tmp_path / "class" / "01", tmp_path / "outside-secret.txt")
+    runs = {}
+    for lab in labs:
+        roster = sample_class.roster(made[lab.id], tmp_path / f"roster-{lab.id}.csv")
+        jobs = 4 if lab.id == "01" else 2
+        runs[lab.id] = start_grade(
+            lab.id, tmp_path / "class" / lab.id, tmp_path / "out" / lab.id, course, roster, jobs
+        )
+    problems: list[str] = []
+    for lab in labs:
+        out, err = runs[lab.id].communicate(timeout=RUN_LIMIT)
+        print(f"--- lab {lab.id}\n{out}\n{err}")
+        where = tmp_path / "out" / lab.id
+        if runs[lab.id].returncode != 0:
+            problems.append(f"lab {lab.id}: kubelab grade exited {runs[lab.id].returncode}: {err.strip()}")
+            continue
+        sheet = (where / "grades.csv").read_text(encoding="utf-8").splitlines()
+        assert len(sheet) == 1 + len(made[lab.id]) + (len(expected_bad) if lab.id == "01" else 0)
+        for student in made[lab.id]:
+            grade = graded(where, student.id)
+            must = student.variant.must_fail
+            if grade["status"] != "graded":
+                problems.append(f"{student.id}: {grade['status']}: {grade['reason']}")
+            elif must is None and (grade["earned"] != grade["total"] or grade["refused"]):
+                problems.append(
+                    f"{student.id}: {grade['earned']}/{grade['total']}, refused {grade['refused']}"
+                )
+            elif must == "*" and grade["earned"] == grade["total"]:
+                problems.append(f"{student.id}: the starter got every point")
+            elif must not in (None, "*") and must not in failed_itself(grade):
+                problems.append(f"{student.id}: {must} did not fail ({failed_itself(grade)})")
+            feedback = (where / "feedback" / f"{student.id}.md").read_text(encoding="utf-8")
+            assert f"{grade['earned']}/{grade['total']}" in feedback
+            assert (where / "evidence" / student.id / "objects.yaml").is_file()
+    where = tmp_path / "out" / "01"
+    for student, (status, score) in expected_bad.items():
+        grade = graded(where, student)
+        full = grade["earned"] == grade["total"]
+        got = "full" if full else ("zero" if grade["earned"] == 0 else "less")
+        if (grade["status"], got) != (status, score):
+            problems.append(
+                f"{student}: {grade['status']} {grade['earned']}/{grade['total']} ({grade['reason']})"
+            )
+        if (
+            student
+            in (
+                "cluster-role-binding",
+                "a-namespace",
+                "in-kube-system",
+                "privileged-pod",
+                "hostpath-root",
+            )
+            and len(grade["refused"]) != 1
+        ):
+            problems.append(f"{student}: refused {grade['refused']}, expected the one bad object")
+    assert not (tmp_path / "escaped.yaml").exists() and not (tmp_path / "class" / "escaped.yaml").exists()
+    assert kube.get("ClusterRoleBinding", "take-over") is None and kube.get("Namespace", "mine-now") is None
+    assert kube.get("Pod", "extra", "kube-system") is None
+    assert not problems, "\n".join(problems)
+    assert nothing_left(kube, labs, cluster.hostpath_root() / "sandboxes") == []
+
+
+def test_grading_twice_gives_the_same_grades_and_resume_keeps_them(kube: Kube, tmp_path: Path) -> None:
+    """The same submissions graded twice (--repeat 2) get the same verdicts, and --resume
+    grades only what changed."""
+    lab = labspec.find_lab("01")
+    course = sample_class.course_file(tmp_path / "course.yaml")
+    from kubelab import course as courses
+
+    made = sample_class.write_class(courses.load_course(course), [lab], tmp_path / "class")
+    roster = sample_class.roster(made["01"], tmp_path / "roster.csv")
+    out = tmp_path / "out"
+    first = start_grade("01", tmp_path / "class" / "01", out, course, roster, 4)
+    command = list(first.args)  # type: ignore[arg-type]
+    stdout, stderr = first.communicate(timeout=RUN_LIMIT)
+    assert first.returncode == 0, stdout + stderr
+    again = subprocess.run([*command, "--repeat", "2"], capture_output=True, text=True, timeout=RUN_LIMIT)
+    assert again.returncode == 0 and "changed" not in again.stdout, again.stdout + again.stderr
+    solution = made["01"][0].id
+    (tmp_path / "class" / "01" / solution / "replicaset.yaml").write_text(
+        (tmp_path / "class" / "01" / solution / "replicaset.yaml")
+        .read_text()
+        .replace("replicas: 3", "replicas: 2")
+    )
+    resumed = subprocess.run(
+        [*command, "--resume"], capture_output=True, text=True, timeout=RUN_LIMIT, env=os.environ
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert graded(out, solution)["earned"] < graded(out, solution)["total"]
+    seconds = {s.id: graded(out, s.id)["seconds"] for s in made["01"]}
+    assert all(s > 0 for s in seconds.values())
+    assert nothing_left(kube, [lab], cluster.hostpath_root() / "sandboxes") == []

@@ -1,0 +1,180 @@
+"""Grading's own logic: finding submissions, reading them, steps files, the outputs (no
+cluster; tests/e2e/test_grade.py grades a class on a real one)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from kubelab import grade, gradebook, labspec, submissions
+from kubelab.errors import InputError
+from kubelab.grade import Grade
+from kubelab.results import CheckResult, Scorecard
+from kubelab.text import Text
+
+RS = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: simple-replicaset}\n"
+
+
+def test_one_submission_per_student(tmp_path: Path) -> None:
+    (tmp_path / "2026123").mkdir()
+    with zipfile.ZipFile(tmp_path / "2026124.zip", "w") as z:
+        z.writestr("rs.yaml", RS)
+    (tmp_path / "2026124").mkdir()  # a second one of the same student
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / ".DS_Store").write_text("x")
+    (tmp_path / "bad id!").mkdir()
+    subs, notes = grade.find_submissions(tmp_path, {"2026123": "Kim", "2026125": "Park"})
+    by_id = {s.student: s for s in subs}
+    assert sorted(by_id) == ["2026123", "2026124", "2026125"]
+    assert by_id["2026124"].path == tmp_path / "2026124"  # sorted: the folder before the .zip
+    assert by_id["2026125"].path is None and by_id["2026123"].name == "Kim"
+    said = " ".join(n.en for n in notes)
+    assert "notes.txt" in said and "bad id!" in said and "has a submission already" in said
+    assert "not on the roster" in said
+
+
+def test_taking_in_reads_manifests_and_hashes_every_file(tmp_path: Path) -> None:
+    lab = labspec.find_lab("01")
+    folder = tmp_path / "s"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "rs.yaml").write_text(RS)
+    (folder / "README.md").write_text("hi")
+    taken = grade.take_in(folder, tmp_path / "work", lab, submissions.Limits())
+    assert [f[0] for f in taken.files] == ["README.md", "sub/rs.yaml"]
+    assert [d.kind for d in taken.docs] == ["ReplicaSet"] and str(taken.docs[0].path) == "sub/rs.yaml"
+    again = grade.take_in(folder, tmp_path / "work2", lab, submissions.Limits())
+    assert again.digest == taken.digest
+    (folder / "README.md").write_text("changed")
+    assert grade.take_in(folder, tmp_path / "work3", lab, submissions.Limits()).digest != taken.digest
+    assert (folder / "sub" / "rs.yaml").read_text() == RS  # the student's files are untouched
+
+
+@pytest.mark.parametrize(
+    ("files", "reason"),
+    [
+        ({"notes.txt": "x"}, "no .yaml"),
+        ({"a.yaml": "a: [\n"}, "YAML"),
+        ({"a.yaml": "\x00\xff"}, "UTF-8"),
+        ({"a.yaml": "---\n".join([RS] * 60), "b.yaml": "---\n".join([RS] * 60)}, "documents"),
+        ({"a.yaml": RS, "steps.txt": "kubectl get pods\n"}, "takes no steps.txt"),
+    ],
+)
+def test_a_submission_that_cannot_be_read_is_refused(
+    tmp_path: Path, files: dict[str, str], reason: str
+) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_bytes(text.encode("latin-1") if "\x00" in text else text.encode())
+    with pytest.raises(InputError, match=reason):
+        grade.take_in(folder, tmp_path / "work", labspec.find_lab("01"), submissions.Limits())
+
+
+def test_steps_are_the_labs_kubectl_verbs_and_nothing_else() -> None:
+    lab = labspec.find_lab("03")
+    steps = grade.parse_steps(
+        "# roll it\nkubectl set image deployment/web web=kubelab/web:v2\n\n"
+        "kubectl rollout undo deployment/web\n",
+        lab,
+    )
+    assert steps == (
+        ("set", "image", "deployment/web", "web=kubelab/web:v2"),
+        ("rollout", "undo", "deployment/web"),
+    )
+    for bad in (
+        "kubectl exec web -- sh",
+        "rm -rf /",
+        "kubectl scale deploy/web --replicas=4 -n kube-system",
+        "kubectl scale deploy/web --replicas=4 --namespace=kube-system",
+        "kubectl rollout undo deployment/web --as=system:admin",
+        "kubectl annotate deploy/web a=b --kubeconfig=/etc/kubernetes/admin.conf",
+        'kubectl set image "unterminated',
+        "kubectl scale deploy/web --replicas=1\n" * 21,
+    ):
+        with pytest.raises(InputError):
+            grade.parse_steps(bad, lab)
+
+
+def test_documents_go_to_the_students_namespace_or_are_refused(tmp_path: Path) -> None:
+    from kubelab.manifests import Document
+
+    lab = labspec.find_lab("01")
+    docs = [
+        Document(Path("a.yaml"), i, {"kind": "Pod", "metadata": {"name": f"p{i}", "namespace": ns}})
+        for i, ns in enumerate(["lab-01", "lab-01-u2026123", "kube-system", None])
+    ]
+    kept, refused = grade.placed(docs, lab, "lab-01-u2026123")
+    assert [d.name for d in kept] == ["p0", "p1", "p3"]
+    assert all(not d.obj["metadata"].get("namespace") for d in kept)
+    assert len(refused) == 1 and "kube-system" in refused[0]
+
+
+def a_grade(status: str = "graded", passed: bool = False, student: str = "2026123") -> Grade:
+    lab = labspec.find_lab("01")
+    results = tuple(
+        CheckResult(
+            c.id, c.title, passed or i > 0, c.points, 0.5, "" if passed or i > 0 else "expected 3\nfound 1"
+        )
+        for i, c in enumerate(lab.checks)
+    )
+    card = Scorecard(lab="01", namespace="lab-01-u2026123", results=results)
+    return Grade(
+        student=student,
+        name="김민지",
+        lab="01",
+        status=status,
+        earned=card.earned,
+        total=card.total,
+        points={r.id: r.earned for r in results},
+        refused=("a.yaml#1 ClusterRoleBinding x: forbidden",),
+        digest="abc",
+        card=card if status == "graded" else None,
+        reason="" if status == "graded" else "a.yaml: not valid YAML",
+    )
+
+
+def test_a_grade_survives_its_file() -> None:
+    grade_ = a_grade()
+    assert Grade.from_dict(json.loads(json.dumps(grade_.to_dict()))) == grade_
+
+
+def test_outputs(tmp_path: Path) -> None:
+    lab = labspec.find_lab("01")
+    grades = [a_grade(), a_grade("invalid", student="2026124")]
+    gradebook.write_all(tmp_path, lab, grades, {"course": "k8s"})
+    rows = (tmp_path / "grades.csv").read_text().splitlines()
+    assert rows[0].startswith("student,name,earned,total,replicaset_exists,")
+    assert rows[1].startswith("2026123,김민지,12,13,0,1,") and ",graded,1," in rows[1]
+    assert ",invalid,1,a.yaml: not valid YAML" in rows[2]
+    data = json.loads((tmp_path / "grades.json").read_text())
+    assert data["course"] == "k8s" and [s["status"] for s in data["students"]] == ["graded", "invalid"]
+    suite = ET.fromstring((tmp_path / "junit" / "2026123.xml").read_text())
+    assert suite.get("tests") == str(len(lab.checks)) and suite.get("failures") == "1"
+    assert ET.fromstring((tmp_path / "junit" / "2026124.xml").read_text()).get("errors") == str(
+        len(lab.checks)
+    )
+    page = (tmp_path / "feedback" / "2026123.md").read_text()
+    assert "12/13" in page and "found 1" in page and "ClusterRoleBinding" in page and "잃은 점수" in page
+
+
+def test_changed_verdicts_are_named() -> None:
+    same = [a_grade(), a_grade()]
+    assert grade.changed(same) == {}
+    assert grade.changed([a_grade(), a_grade(passed=True)]) == {"2026123": ["replicaset_exists"]}
+    assert "status" in grade.changed([a_grade(), a_grade("environment-error")])["2026123"]
+
+
+def test_the_classroom_result() -> None:
+    card = a_grade().card
+    assert card is not None
+    line = gradebook.classroom_line(card)
+    result = json.loads(base64.b64decode(line))
+    assert result["version"] == 1 and result["status"] == "fail" and result["max_score"] == 13
+    assert result["tests"][0]["status"] == "fail" and result["tests"][0]["score"] == 0
+    assert sum(t["score"] for t in result["tests"]) == 12
+    assert Text("x", "y").en == "y"
