@@ -48,6 +48,8 @@ CLUSTER_SCOPED_POLICED = ("PersistentVolume",)
 """Cluster-scoped kinds an answer may create: each has an admission policy of its own."""
 POLICY_WAIT = 30.0
 """Seconds to wait for newly created admission policies to be in force."""
+TERMINATING_WAIT = 90.0
+"""Seconds to wait for a student's earlier sandbox of the same name to be gone."""
 AUTHORIZE_WAIT = 30.0
 """Seconds to wait for a new sandbox's RBAC bindings to take effect."""
 
@@ -194,6 +196,7 @@ def open_sandbox(
     EnvironmentProblem when it exists already."""
     ensure_policies(kube)
     if namespace is not None:
+        _wait_while_terminating(kube, namespace)
         box = _claim(kube, lab.with_values(namespace, chosen), 0, cleanup, purpose)
         if box is None:
             raise EnvironmentProblem(
@@ -216,6 +219,20 @@ def open_sandbox(
         f"실습 {lab.id}의 샌드박스 {MAX_SLOTS}개가 모두 쓰이고 있습니다; "
         "`kubelab cleanup`이 남은 것을 지웁니다",
     )
+
+
+def _wait_while_terminating(kube: Kube, namespace: str) -> None:
+    """A namespace of this name that is being deleted (the same student's sandbox of a
+    moment ago, emptied and going) is waited for until it is gone, at most
+    TERMINATING_WAIT seconds; one that is not going is left for the claim to refuse."""
+
+    def gone() -> None:
+        live = kube.get("Namespace", namespace)
+        if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
+            raise CheckFailed(Finding(f"namespace {namespace}", "gone", "still being deleted"))
+
+    with contextlib.suppress(CheckFailed):  # then the claim says the namespace exists
+        wait_until(gone, TERMINATING_WAIT)
 
 
 def _claim(kube: Kube, answer: Lab, slot: int, cleanup: Cleanup, purpose: str) -> Sandbox | None:
