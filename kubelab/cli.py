@@ -433,10 +433,16 @@ def grade_cmd(
             )
     for note in notes:
         say(note)
-    kept = grade.previous_grades(target) if (resume or only) else {}
+    kept = grade.previous_grades(target, lab, crs.id) if (resume or only) else {}
+    unknown = sorted(set(only or ()) - {s.student for s in subs})
+    if unknown:
+        raise InputError(
+            f"--only: no such student: {', '.join(unknown)}", f"--only: 없는 학생: {', '.join(unknown)}"
+        )
     chosen_subs = [s for s in subs if not only or s.student in only]
-    if only and not chosen_subs:
-        raise InputError(f"--only: no such student: {', '.join(only)}")
+    run_check = grade.Run(kube, lab, crs, target, Path("."), live=live)
+    for sub in chosen_subs:  # a course that names what the lab does not have stops here, before any sandbox
+        grade.student_lab(run_check, sub)
     work = Path(tempfile.mkdtemp(prefix=f"kubelab-grade-{lab.id}-"))
     run = grade.Run(kube, lab, crs, target, work, Options.lang, live, time_limit, kept=kept if resume else {})
     chosen = jobs or verify.default_jobs()
@@ -488,11 +494,22 @@ def cleanup_cmd(
 
 
 @app.command("params")
-def params_cmd(lab_id: LabArg, namespace: NamespaceOption = None, setting: SetOption = None) -> None:
+def params_cmd(
+    lab_id: LabArg,
+    namespace: NamespaceOption = None,
+    setting: SetOption = None,
+    course_file: CourseOption = None,
+    student: StudentOption = None,
+) -> None:
     """A lab's parameters: defaults, and the values your answer uses. 매개변수."""
     from rich.table import Table
 
-    lab = workspace.answer_lab(labspec.find_lab(lab_id), namespace, setting)
+    from kubelab import params
+
+    lab = _answer_lab(lab_id, namespace, setting, course_file, student)
+    if student:  # the teacher hands this line to the student: the seed stays with the teacher
+        sets = "".join(f" --set {s}" for s in params.settings_of(lab.params, lab.values))
+        console.print(f"kubelab start {lab.id} --namespace {lab.answer_namespace}{sets}", markup=False)
     table = Table("name", "value", "default", "per answer", "what", box=None)
     for name, param in lab.params.items():
         about = param.about.both(Options.lang) if param.about else ""

@@ -42,6 +42,15 @@ def folder(out: Path, student: str) -> Path:
     return path
 
 
+def fresh_folder(out: Path, student: str) -> Path:
+    """The student's evidence folder, emptied of an earlier grading's."""
+    import shutil
+
+    path = out / "evidence" / student
+    shutil.rmtree(path, ignore_errors=True)
+    return folder(out, student)
+
+
 def _write_json(path: Path, data: Any) -> None:
     repo.write_state(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
 

@@ -63,39 +63,15 @@ FINAL = (GRADED, INVALID, MISSING)
 ARCHIVES = (".zip", ".tar.gz", ".tgz")
 STEPS_FILE = "steps.txt"
 MAX_STEPS = 20
+EVIDENCE_SECONDS = 60.0
+"""Seconds kubelab's own collection of evidence may take (not the student's time)."""
+PORT_WAIT = 60.0
 TIME_LIMIT = 300.0
 """Seconds one submission may take, applying and checking (the checks' own timeouts are
 within it)."""
-REFUSED_FLAGS = (
-    "--as",
-    "--kubeconfig",
-    "--context",
-    "--cluster",
-    "--user",
-    "--token",
-    "--server",
-    "-s",
-    "--namespace",
-    "-n",
-    "-A",
-    "--all-namespaces",
-    "--certificate-authority",
-    "--client-certificate",
-    "--client-key",
-    "--insecure-skip-tls-verify",
-    "--username",
-    "--password",
-    "--tls-server-name",
-    "--cache-dir",
-    "--filename",
-    "-f",
-    "-k",
-    "--kustomize",
-    "--raw",
-    "--profile",
-    "--profile-output",
-)
-"""kubectl flags a steps file may not give: who, where, which files (kubelab decides)."""
+ALLOWED_FLAGS = frozenset({"--replicas", "--current-replicas", "--to-revision", "--revision", "--overwrite"})
+"""The only flags a steps file may give (with `=value`): kubelab chooses who runs a step,
+against which cluster and namespace, reading which files; anything else is refused."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +158,10 @@ def find_submissions(folder: Path, roster: Mapping[str, str]) -> tuple[list[Subm
         except InputError as e:
             notes.append(Text(f"{entry.name}: 건너뜁니다 ({e.ko})", f"{entry.name}: skipped ({e.en})"))
             continue
-        if student in found:
+        if entry.is_symlink():
+            notes.append(Text(f"{entry.name}: 링크라서 건너뜁니다", f"{entry.name}: a link; skipped"))
+            continue
+        if student in found or student.lower() in {s.lower() for s in found}:
             notes.append(
                 Text(
                     f"{entry.name}: {student}의 제출물이 이미 있어 건너뜁니다",
@@ -249,9 +228,10 @@ def parse_steps(text: str, lab: Lab) -> tuple[Step, ...]:
             )
         for word in words[2:]:
             flag = word.split("=", 1)[0]
-            if flag in REFUSED_FLAGS or any(flag.startswith(f) and f.startswith("--") for f in REFUSED_FLAGS):
+            if word.startswith("-") and flag not in ALLOWED_FLAGS:
                 raise submissions.SubmissionRefused(
-                    f"{where}: {flag} is not allowed (kubelab chooses the namespace, user and files)",
+                    f"{where}: {flag} is not allowed (only {', '.join(sorted(ALLOWED_FLAGS))}=…: kubelab "
+                    "chooses the namespace, user and files)",
                     f"{where}: {flag}은(는) 쓸 수 없습니다 (네임스페이스, 사용자, 파일은 kubelab이 정합니다)",
                 )
         steps.append(tuple(words[1:]))
@@ -363,15 +343,19 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def student_lab(run: Run, sub: Submission) -> Lab:
+    """The lab as this student's variant has it: from the course, or (live, a namespace
+    that is no roster student's) the namespace's own with the lab's defaults."""
+    if run.live and sub.namespace != course.student_namespace(run.lab, sub.student):
+        return run.lab.with_values(sub.namespace, {})
+    return course.student_lab(run.course, run.lab, sub.student)
+
+
 def grade_one(run: Run, sub: Submission, attempt: int = 0) -> Grade:
     """Grade one submission (see the module); a ClusterUnavailable goes up (no one else can
     be graded either), every other failure is this student's status."""
     started, began = _now(), time.monotonic()
-    lab = (
-        run.lab.with_values(sub.namespace, {})
-        if run.live
-        else course.student_lab(run.course, run.lab, sub.student)
-    )
+    lab = student_lab(run, sub)
     base = Grade(
         student=sub.student,
         name=sub.name,
@@ -384,10 +368,10 @@ def grade_one(run: Run, sub: Submission, attempt: int = 0) -> Grade:
         started=started,
         course=run.course.id,
     )
-    folder = evidence.folder(run.out, sub.student)
     if not run.live and sub.path is None:
-        return evidence.keep(folder, base)
+        return evidence.keep(evidence.fresh_folder(run.out, sub.student), base)
     taken: TakenIn | None = None
+    left: list[str] = []
     try:
         if not run.live:
             assert sub.path is not None
@@ -395,14 +379,16 @@ def grade_one(run: Run, sub: Submission, attempt: int = 0) -> Grade:
             taken = take_in(sub.path, work, lab, run.limits)
             base = replace(base, digest=taken.digest)
             previous = run.kept.get(sub.student)
-            if previous and previous.digest == taken.digest and previous.status in FINAL:
+            same = previous and previous.digest == taken.digest and dict(previous.values) == dict(base.values)
+            if previous and same and previous.status in FINAL:
                 return previous
-        evidence.submission(folder, taken.files if taken else (), base)
-        with (
-            run.locks.holding([lab.answer_namespace, *map(str, lab.node_ports)]),
-            deadline.within(run.time_limit),
-        ):
-            grade = _check(run, lab, sub, taken, base)
+        with run.locks.holding([lab.answer_namespace, *map(str, lab.node_ports)]):
+            folder = evidence.fresh_folder(run.out, sub.student)
+            evidence.submission(folder, taken.files if taken else (), base)
+            with deadline.within(run.time_limit):
+                grade = _check(run, lab, taken, base, folder, left)
+            if lab.node_ports and taken is not None:  # the next student with the port waits for it
+                _wait_ports_free(run.kube, lab.node_ports)
     except (submissions.SubmissionRefused, InputError) as e:
         grade = replace(base, status=INVALID, reason=e.en, reason_ko=e.ko)
     except ChecksTimedOut as e:
@@ -423,41 +409,53 @@ def grade_one(run: Run, sub: Submission, attempt: int = 0) -> Grade:
             import shutil
 
             shutil.rmtree(taken.folder, ignore_errors=True)
-    return evidence.keep(folder, replace(grade, seconds=round(time.monotonic() - began, 1)))
+    if grade.status == INVALID:
+        evidence.fresh_folder(run.out, sub.student)  # nothing of an earlier grading beside it
+    done = replace(grade, seconds=round(time.monotonic() - began, 1), leftovers=(*grade.leftovers, *left))
+    return evidence.keep(evidence.folder(run.out, sub.student), done)
 
 
-def _check(run: Run, lab: Lab, sub: Submission, taken: TakenIn | None, base: Grade) -> Grade:
-    """Apply (unless live) and check, collecting evidence before the sandbox goes."""
+def _expired(run: Run) -> None:
+    found = deadline.current()
+    if found is not None and found.expired():
+        raise ChecksTimedOut(
+            f"not finished within {run.time_limit:g} s", f"{run.time_limit:g}초 안에 끝나지 않았습니다"
+        )
+
+
+def _check(run: Run, lab: Lab, taken: TakenIn | None, base: Grade, folder: Path, left: list[str]) -> Grade:
+    """Apply (unless live) and check; the evidence is collected before the sandbox goes,
+    however the checking ended; what could not be removed is added to `left`."""
     cleanup = Cleanup(run.kube)
     refused: list[str] = []
-    folder = evidence.folder(run.out, sub.student)
     try:
         if taken is not None:
             box = sandbox.open_sandbox(
                 run.kube, run.lab, cleanup, "grade", dict(base.values), namespace=lab.answer_namespace
             )
+            _expired(run)
             docs, refused = placed(taken.docs, run.lab, lab.answer_namespace)
             applied = apply.apply_documents(
                 box.kube, docs, box.namespace, lab.id, strict=False, cleanup=cleanup, purpose="grade"
             )
             refused += [r.line() for r in applied.rejected]
+            _expired(run)
             steps = apply.run_steps(
                 run.kube.target, box.namespace, taken.steps, sandbox.answer_user(box.namespace)
             )
             refused += [r.line() for r in steps]
+            _expired(run)
         card = engine.run_isolated(lab, run.kube.target, run.lang)
-        evidence.cluster(folder, run.kube, lab)
-        if deadline.current() is not None and deadline.current().expired():  # type: ignore[union-attr]
-            raise ChecksTimedOut(
-                f"not finished within {run.time_limit:g} s", f"{run.time_limit:g}초 안에 끝나지 않았습니다"
-            )
+        _expired(run)
     except KeyboardInterrupt:
         raise Interrupted(cleanup.run(), undone=True) from None
     except Interrupted as stopped:
         raise Interrupted((*stopped.leftovers, *cleanup.run()), undone=stopped.undone) from None
     finally:
+        with deadline.fresh(EVIDENCE_SECONDS), contextlib.suppress(KubelabError):
+            evidence.cluster(folder, run.kube, lab)
         with deadline.fresh(Cleanup.TOTAL_SECONDS):
-            cleanup.run()
+            left += cleanup.run()
     faults = [f"{r.id}: {r.fault}" for r in card.results if r.fault]
     grade = replace(
         base,
@@ -466,13 +464,33 @@ def _check(run: Run, lab: Lab, sub: Submission, taken: TakenIn | None, base: Gra
         total=card.total,
         points={r.id: r.earned for r in card.results},
         refused=tuple(refused),
-        leftovers=tuple(cleanup.leftovers + list(card.leftovers)),
+        leftovers=tuple(card.leftovers),
         card=card,
     )
     if card.error or faults:
         why = card.error or "; ".join(faults)
         return replace(grade, status=ENVIRONMENT_ERROR, reason=why, reason_ko=card.error_ko or why)
     return grade
+
+
+def _wait_ports_free(kube: Kube, ports: Sequence[int]) -> None:
+    """Until no Service holds these node ports (a sandbox's Services go with its namespace
+    a moment after it is emptied), at most PORT_WAIT seconds."""
+    from kubelab.errors import CheckFailed, Finding
+    from kubelab.waiting import wait_until
+
+    def free() -> None:
+        held = {
+            int(p["nodePort"])
+            for svc in kube.list("Service")
+            for p in (svc.get("spec") or {}).get("ports") or []
+            if p.get("nodePort")
+        }
+        if held & set(ports):
+            raise CheckFailed(Finding(f"node ports {sorted(ports)}", "free", "still held by a Service"))
+
+    with contextlib.suppress(CheckFailed):
+        wait_until(free, PORT_WAIT)
 
 
 def grade_all(
@@ -501,23 +519,25 @@ def grade_all(
     if ran.problem is not None:
         done = {g.student for g in grades}
         for sub in subs:
-            if sub.student not in done:
-                grades.append(
-                    evidence.keep(
-                        evidence.folder(run.out, sub.student),
-                        Grade(
-                            student=sub.student,
-                            name=sub.name,
-                            lab=run.lab.id,
-                            status=ENVIRONMENT_ERROR,
-                            total=run.lab.total_points,
-                            points={c.id: 0 for c in run.lab.checks},
-                            reason=ran.problem.en,
-                            reason_ko=ran.problem.ko,
-                            course=run.course.id,
-                        ),
-                    )
-                )
+            if sub.student in done:
+                continue
+            if sub.student in run.kept:
+                grades.append(run.kept[sub.student])  # its grade.json is left as it was
+                continue
+            status = MISSING if sub.path is None and not run.live else ENVIRONMENT_ERROR
+            why = (ran.problem.en, ran.problem.ko) if status == ENVIRONMENT_ERROR else ("", "")
+            grade = Grade(
+                student=sub.student,
+                name=sub.name,
+                lab=run.lab.id,
+                status=status,
+                total=run.lab.total_points,
+                points={c.id: 0 for c in run.lab.checks},
+                reason=why[0],
+                reason_ko=why[1],
+                course=run.course.id,
+            )
+            grades.append(evidence.keep(evidence.folder(run.out, sub.student), grade))
     return grades, ran.problem
 
 
@@ -537,11 +557,14 @@ def changed(grades: Iterable[Grade]) -> dict[str, list[str]]:
     return found
 
 
-def previous_grades(out: Path) -> dict[str, Grade]:
-    """The grades an earlier run wrote to `out` (for --resume and --only)."""
+def previous_grades(out: Path, lab: Lab, course_id: str) -> dict[str, Grade]:
+    """The grades an earlier run of the same lab and course wrote to `out` (for --resume
+    and --only); a grade whose values differ from the student's now is not kept by
+    --resume (grade_one compares the submission's digest)."""
     kept: dict[str, Grade] = {}
     for path in sorted((out / "evidence").glob("*/grade.json")):
         with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
             grade = Grade.from_dict(json.loads(path.read_text(encoding="utf-8")))
-            kept[grade.student] = grade
+            if grade.lab == lab.id and grade.course == course_id:
+                kept[grade.student] = grade
     return kept

@@ -8,6 +8,7 @@ import base64
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,8 +58,29 @@ def sheet(lab: Lab, grades: Sequence[Grade]) -> str:
     writer.writerow(["student", "name", "earned", "total", *checks, "status", "refused", "reason"])
     for g in grades:
         points = [g.points.get(c, 0) for c in checks]
-        writer.writerow([g.student, g.name, g.earned, g.total, *points, g.status, len(g.refused), g.reason])
+        writer.writerow(
+            [
+                _cell(g.student),
+                _cell(g.name),
+                g.earned,
+                g.total,
+                *points,
+                g.status,
+                len(g.refused),
+                _cell(g.reason),
+            ]
+        )
     return buffer.getvalue()
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text: never a formula (a student's file names
+    reach the reason column), no control characters."""
+    clean = CONTROL.sub("?", text)
+    return "'" + clean if clean[:1] in ("=", "+", "-", "@", "\t", "\r") else clean
 
 
 def junit(lab: Lab, grade: Grade) -> str:
@@ -72,13 +94,16 @@ def junit(lab: Lab, grade: Grade) -> str:
         result = results.get(spec.id)
         if grade.status != "graded":
             errors += 1
-            ET.SubElement(case, "error", message=grade.status).text = grade.reason or grade.status
+            ET.SubElement(case, "error", message=grade.status).text = CONTROL.sub(
+                "?", grade.reason or grade.status
+            )
         elif result is not None and not result.passed:
             failures += 1
             first = (
                 (result.brief or result.message).splitlines()[0] if (result.brief or result.message) else ""
             )
-            ET.SubElement(case, "failure", message=first).text = result.message
+            failure = ET.SubElement(case, "failure", message=CONTROL.sub("?", first))
+            failure.text = CONTROL.sub("?", result.message)
         if result is not None:
             case.set("time", f"{result.seconds:g}")
     suite.set("tests", str(len(lab.checks)))

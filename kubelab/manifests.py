@@ -61,7 +61,8 @@ class Document:
 
     @property
     def name(self) -> str:
-        return str(self.obj.get("metadata", {}).get("name", ""))
+        metadata = self.obj.get("metadata")
+        return str(metadata.get("name", "")) if isinstance(metadata, dict) else ""
 
 
 def manifest_files(paths: Iterable[Path]) -> list[Path]:

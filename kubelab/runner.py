@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from kubelab import engine, interrupts
-from kubelab.errors import EnvironmentProblem, Interrupted, KubelabError
+from kubelab.errors import EnvironmentProblem, Interrupted
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,6 +44,7 @@ def run_all(
     outcomes: list[R] = []
     leftovers: list[str] = []
     problem: EnvironmentProblem | None = None
+    failure: Exception | None = None
 
     def run(task: T) -> R | None:
         if stop.is_set() or interrupts.stopping():
@@ -68,10 +69,15 @@ def run_all(
                     stop.set()
                     engine.stop_all()
                     continue
+                except Exception as e:  # the work let a bug through: stop everything, then raise it
+                    failure = failure or e
+                    stop.set()
+                    engine.stop_all()
+                    continue
                 if outcome is not None:
                     outcomes.append(outcome)
                     finished(task, outcome)
-            if problem is not None:
+            if problem is not None or failure is not None:
                 break
     except KeyboardInterrupt:
         stop.set()
@@ -81,6 +87,8 @@ def run_all(
         raise Interrupted(leftovers, undone=True) from None
     with interrupts.shielded(reraise=False):
         leftovers += _finish(pool, pending, leftovers_of)
+    if failure is not None:
+        raise failure
     return Ran(outcomes, problem)
 
 
@@ -95,7 +103,7 @@ def _finish(
     for future in pending:
         if future.cancelled():
             continue
-        with contextlib.suppress(KubelabError):
+        with contextlib.suppress(Exception):  # its error is reported by run_all, or was
             outcome = future.result()
             if outcome is not None:
                 leftovers += leftovers_of(outcome)

@@ -16,6 +16,7 @@ import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -121,6 +122,12 @@ def extract(archive: Path, into: Path, limits: Limits = Limits()) -> Path:
             raise _refuse(
                 f"{archive.name}: not a .zip or .tar.gz", f"{archive.name}: .zip이나 .tar.gz가 아닙니다"
             )
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, zlib.error, RuntimeError) as e:
+        shutil.rmtree(target, ignore_errors=True)
+        raise _refuse(
+            f"{archive.name}: a broken archive ({type(e).__name__}: {e})",
+            f"{archive.name}: 깨진 압축 파일입니다 ({type(e).__name__})",
+        ) from None
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise

@@ -79,12 +79,12 @@ def test_steps_are_the_labs_kubectl_verbs_and_nothing_else() -> None:
     lab = labspec.find_lab("03")
     steps = grade.parse_steps(
         "# roll it\nkubectl set image deployment/web web=kubelab/web:v2\n\n"
-        "kubectl rollout undo deployment/web\n",
+        "kubectl rollout undo deployment/web --to-revision=1\n",
         lab,
     )
     assert steps == (
         ("set", "image", "deployment/web", "web=kubelab/web:v2"),
-        ("rollout", "undo", "deployment/web"),
+        ("rollout", "undo", "deployment/web", "--to-revision=1"),
     )
     for bad in (
         "kubectl exec web -- sh",
@@ -95,6 +95,10 @@ def test_steps_are_the_labs_kubectl_verbs_and_nothing_else() -> None:
         "kubectl annotate deploy/web a=b --kubeconfig=/etc/kubernetes/admin.conf",
         'kubectl set image "unterminated',
         "kubectl scale deploy/web --replicas=1\n" * 21,
+        "kubectl scale deploy/web --replicas=4 -nkube-system",
+        "kubectl rollout undo deployment/web -shttps://elsewhere:6443",
+        "kubectl annotate deploy/web a=b -f/etc/passwd",
+        "kubectl rollout status deployment/web -v=9",
     ):
         with pytest.raises(InputError):
             grade.parse_steps(bad, lab)
@@ -178,3 +182,26 @@ def test_the_classroom_result() -> None:
     assert result["tests"][0]["status"] == "fail" and result["tests"][0]["score"] == 0
     assert sum(t["score"] for t in result["tests"]) == 12
     assert Text("x", "y").en == "y"
+
+
+def test_a_sheet_cell_is_never_a_formula() -> None:
+    assert gradebook._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and gradebook._cell("a\x00b") == "a?b"
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_a_broken_archive_is_the_students_refusal(tmp_path: Path) -> None:
+    broken = tmp_path / "2026123.zip"
+    with zipfile.ZipFile(broken, "w") as z:
+        z.writestr("a.yaml", RS)
+        z.writestr("a.yaml", RS)  # the same name twice
+    with pytest.raises(submissions.SubmissionRefused):
+        submissions.take_in(broken, tmp_path / "work")
+    cut = tmp_path / "cut.tar.gz"
+    import tarfile
+
+    with tarfile.open(cut, "w:gz") as t:
+        (tmp_path / "rs.yaml").write_text(RS * 500)
+        t.add(tmp_path / "rs.yaml", "rs.yaml")
+    cut.write_bytes(cut.read_bytes()[:200])
+    with pytest.raises(submissions.SubmissionRefused):
+        submissions.take_in(cut, tmp_path / "work2")
