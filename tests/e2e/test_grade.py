@@ -200,6 +200,7 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
             feedback = (where / "feedback" / f"{student.id}.md").read_text(encoding="utf-8")
             assert f"{grade['earned']}/{grade['total']}" in feedback
             assert (where / "evidence" / student.id / "objects.yaml").is_file()
+    assert runs["01"].returncode == 0, "\n".join(problems)
     where = tmp_path / "out" / "01"
     for student, (status, score) in expected_bad.items():
         grade = graded(where, student)
