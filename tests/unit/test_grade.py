@@ -12,11 +12,13 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from kubelab import grade, gradebook, labspec, submissions
+from kubelab.course import Course
 from kubelab.errors import InputError
 from kubelab.grade import Grade
 from kubelab.results import CheckResult, Scorecard
 from kubelab.text import Text
 
+COURSE = Course(id="k8s", seed="a-secret-seed")
 RS = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: simple-replicaset}\n"
 
 
@@ -205,3 +207,21 @@ def test_a_broken_archive_is_the_students_refusal(tmp_path: Path) -> None:
     cut.write_bytes(cut.read_bytes()[:200])
     with pytest.raises(submissions.SubmissionRefused):
         submissions.take_in(cut, tmp_path / "work2")
+
+
+def test_live_grading_takes_the_matching_namespaces_but_never_the_systems_or_sandboxes() -> None:
+    class Namespaces:
+        def list(self, kind: str) -> list[dict[str, object]]:
+            names = ["lab-01", "lab-01-u2026123", "kube-system", "default", "lab-01-s01", "lab-02"]
+            labels = {"lab-01-s01": {"kubelab.dev/sandbox": "true"}}
+            return [{"metadata": {"name": n, "labels": labels.get(n, {})}} for n in names]
+
+    lab = labspec.find_lab("01")
+    subs = grade.live_submissions(Namespaces(), lab, "*", COURSE, {"2026123": "Kim"})  # type: ignore[arg-type]
+    assert [(s.student, s.namespace) for s in subs] == [
+        ("2026123", "lab-01-u2026123"),
+        ("lab-01", "lab-01"),
+        ("lab-02", "lab-02"),
+    ]
+    with pytest.raises(InputError):
+        grade.live_submissions(Namespaces(), lab, "nothing-*", None, {})  # type: ignore[arg-type]
