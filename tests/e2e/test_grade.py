@@ -259,3 +259,60 @@ def test_grading_twice_gives_the_same_grades_and_resume_keeps_them(kube: Kube, t
     seconds = {s.id: graded(out, s.id)["seconds"] for s in made["01"]}
     assert all(s > 0 for s in seconds.values())
     assert nothing_left(kube, [lab], cluster.hostpath_root() / "sandboxes") == []
+
+
+def test_a_slow_submission_times_out_and_live_grading_applies_nothing(kube: Kube, tmp_path: Path) -> None:
+    """A submission whose pods can never be scheduled keeps a check waiting past
+    --time-limit: `timed-out`, not a zero. And --live grades a namespace as it stands."""
+    slow = with_solution(tmp_path / "class" / "slow-student")
+    for path in slow.glob("*.yaml"):
+        docs = list(yaml.safe_load_all(path.read_text()))
+        for doc in docs:
+            if doc.get("kind") == "ReplicaSet":
+                doc["spec"]["template"]["spec"]["nodeSelector"] = {"kubelab.dev/no-such-node": "true"}
+        path.write_text(yaml.safe_dump_all(docs))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "kubelab", "--lang", "en", "grade", "01", str(tmp_path / "class")]
+    done = subprocess.run(
+        [*command, "--out", str(out), "--time-limit", "30"], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 1, done.stdout + done.stderr  # some student is not graded
+    grade = graded(out, "slow-student")
+    assert grade["status"] == "timed-out" and grade["earned"] == 0, grade
+    assert "timed-out" in (out / "grades.csv").read_text()
+
+    namespace = "lab-01-ulive-check"
+    solved = subprocess.run(
+        [sys.executable, "-m", "kubelab", "solve", "01", "--namespace", namespace],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    try:
+        live = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kubelab",
+                "--lang",
+                "en",
+                "grade",
+                "01",
+                "--live",
+                "--namespaces",
+                "lab-01-ulive-*",
+                "--out",
+                str(tmp_path / "live"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert live.returncode == 0, live.stdout + live.stderr
+        result = graded(tmp_path / "live", namespace)
+        assert result["status"] == "graded" and result["earned"] == result["total"], result
+        assert kube.get("Namespace", namespace) is not None  # live grading leaves the namespace as it was
+    finally:
+        ownership.remove_all(kube, [o for o in ownership.recorded(kube, "01") if o.name == namespace])
+    assert nothing_left(kube, [labspec.find_lab("01")], cluster.hostpath_root() / "sandboxes") == []
