@@ -267,12 +267,21 @@ def check(
     ] = "card",
     course_file: CourseOption = None,
     student: StudentOption = None,
+    hint: Annotated[
+        str,
+        typer.Option(
+            "--hint",
+            help="auto (default: a nudge on a check's first failed try, the whole hint after), nudge or full",
+        ),
+    ] = "auto",
 ) -> None:
     """Check the live cluster and print the scorecard. 검사."""
     from kubelab import apply, cluster, engine, manifests
 
     if output not in ("card", "classroom"):
         raise InputError(f"--format must be card or classroom, not {output!r}")
+    if hint not in ("auto", "nudge", "full"):  # kubelab.hints.MODES
+        raise InputError(f"--hint must be auto, nudge or full, not {hint!r}")
     if output == "classroom":
         console.file = sys.stderr  # stdout holds the result line alone
     lab = _answer_lab(lab_id, namespace, setting, course_file, student)
@@ -282,7 +291,11 @@ def check(
     target_ns = lab.answer_namespace
     _require_namespace(kube, lab, target_ns)
     _say_left_alone(apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True).kept)
-    card = engine.run_in_process(kube, lab, Options.lang, only or [], look_only)
+    from kubelab import hints
+
+    nudged = hints.nudged(lab, hint) if output == "card" else set()
+    card = engine.run_in_process(kube, lab, Options.lang, only or [], look_only, nudged)
+    hints.count(lab, card)
     if output == "classroom":
         from kubelab import gradebook
 
@@ -321,6 +334,9 @@ def reset(lab_id: LabArg) -> None:
     lab = workspace.answer_lab(labspec.find_lab(lab_id), None, None)
     kube = cluster.connect(Options.settings())
     done = apply.reset(kube, lab)
+    from kubelab import hints
+
+    hints.forget([lab.id])  # a fresh start: nudges first again
     _say_removed(done)
 
 

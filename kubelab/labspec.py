@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,19 @@ class CheckSpec:
     needs: tuple[str, ...] = ()
     """Checks (earlier in lab.yaml) that must pass first: when one failed, this check
     is not run and says so in one line instead of repeating that failure."""
+    nudge: Text | None = None
+    """A first, smaller hint (where to look), shown before `hint` (which may give the
+    answer) on a learner's first failed try; see kubelab.hints."""
+
+    def nudged(self, lab_id: str) -> CheckSpec:
+        """This check with its nudge in place of its hint (and how to get the rest)."""
+        if self.nudge is None:
+            return self
+        more = Text(
+            f"{self.nudge.ko} (더 자세한 힌트: kubelab check {lab_id} --hint full)",
+            f"{self.nudge.en} (the full hint: kubelab check {lab_id} --hint full)",
+        )
+        return replace(self, hint=more)
 
 
 Step = tuple[str, ...]
@@ -188,6 +201,7 @@ def _check(data: dict[str, Any], default_timeout: float) -> CheckSpec:
         kubectl=data["kubectl"],
         disturbs=bool(data.get("disturbs", False)),
         needs=tuple(data.get("needs") or ()),
+        nudge=_text(data["nudge"]) if data.get("nudge") else None,
     )
 
 
