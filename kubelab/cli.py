@@ -155,6 +155,7 @@ def start(
     workspace.remember(lab)
     for lang in ("ko", "en") if Options.lang == "ko" else ("en", "ko"):
         console.rule(f"lab {lab.id} · {lang}")
+        console.print("[bold]이 실습의 목표[/]" if lang == "ko" else "[bold]What you will learn[/]")
         for objective in lab.objectives:
             console.print(f"• {objective.ko if lang == 'ko' else objective.en}", markup=False)
         console.print()
