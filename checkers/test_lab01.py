@@ -142,6 +142,28 @@ def test_set_based_selector_chooses_production_and_qa(lab: LabContext) -> None:
         )
 
 
+def test_set_based_selector_requires_tier(lab: LabContext) -> None:
+    selector = field(lab.require("ReplicaSet", SET_RS), "spec.selector") or {}
+    any_tier = matches(selector, {"environment": "production", "tier": "backend"})
+    no_tier = matches(selector, {"environment": "production"})
+
+    def verdict(chosen: bool) -> str:
+        return "chosen" if chosen else "not chosen"
+
+    assert_that(
+        any_tier and not no_tier,
+        lab.subject("ReplicaSet", SET_RS),
+        "a tier label required, of any value (operator Exists)",
+        f"selector {to_query(selector) or '(empty)'}: environment=production,tier=backend "
+        f"{verdict(any_tier)}; environment=production without tier {verdict(no_tier)}",
+        Text(
+            "tier 값만 바꾼 파드와 tier 레이블이 없는 파드를 셀렉터에 대 보았습니다",
+            "tried a pod with another tier value and a pod with no tier label",
+        ),
+        final=True,
+    )
+
+
 def test_dev_pod_stays_unselected(lab: LabContext) -> None:
     selector = field(lab.require("ReplicaSet", SET_RS), "spec.selector")
     dev_labels = field(lab.require("Pod", "dev-pod"), "metadata.labels") or {}
