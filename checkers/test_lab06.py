@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import posixpath
 import secrets
@@ -19,6 +21,7 @@ from kubelab.text import Text
 
 NGINX_IMAGE = "kubelab/nginx:v1"
 NGINX_CONFIG, APP_CONFIG, APP_CONFIG_V1 = "nginx-config", "app-config", "app-config-v1"
+APP_SECRET, PASSWORD_KEY, PASSWORD = "app-secret", "DB_PASSWORD", "s3cr3t"
 CONF_DIR = "/etc/nginx/conf.d"
 CONF_FILE = f"{CONF_DIR}/default.conf"
 IMAGE_DEFAULT_MARK = "kubelab/nginx: serve files"
@@ -62,6 +65,27 @@ ENV_READ_AT_START = Text(
     "환경 변수는 컨테이너가 시작할 때 한 번 읽힙니다: ConfigMap을 바꿨다면 kubectl rollout restart 하세요",
     "env vars are read once, when the container starts: "
     "after changing the ConfigMap, kubectl rollout restart",
+)
+PASSWORD_IN_CONFIGMAP = Text(
+    "비밀번호가 ConfigMap에서 옵니다: ConfigMap은 비밀이 아닌 설정을 위한 것입니다. "
+    f"secretKeyRef로 Secret {APP_SECRET}에서 받으세요",
+    "the password comes from a ConfigMap, which is for settings that are not secret: "
+    f"take it from the Secret {APP_SECRET} through secretKeyRef",
+)
+PASSWORD_WRITTEN_IN = Text(
+    "value: 로 적은 비밀번호는 Deployment를 읽을 수 있는 누구에게나 보입니다: "
+    f"secretKeyRef로 Secret {APP_SECRET}에서 받으세요",
+    "a password written in as value: shows to anyone who can read the Deployment: "
+    f"take it from the Secret {APP_SECRET} through secretKeyRef",
+)
+ECHO_NEWLINE = Text(
+    "echo는 끝에 줄바꿈을 붙입니다: base64로 바꿀 때는 echo -n s3cr3t | base64 (또는 stringData에 그대로)",
+    "echo adds a newline: encode with echo -n s3cr3t | base64 (or write the value as it is under stringData)",
+)
+ENCODED_TWICE = Text(
+    "값이 base64로 두 번 인코딩되었습니다: stringData에는 값을 그대로 쓰고, base64는 data에만 씁니다",
+    "the value is base64-encoded twice: under stringData write the value as it is; "
+    "base64 goes under data only",
 )
 NOT_IMMUTABLE = Text(
     "immutable이 없으면 누구나(실수한 애플리케이션도) 이 ConfigMap을 바꿀 수 있습니다",
@@ -437,15 +461,40 @@ def app_mode_source(container: Obj) -> str | None:
     return None
 
 
-def describe_app_mode(container: Obj) -> str:
+def describe_env(container: Obj, name: str) -> str:
+    """How the spec sets the variable `name`, in a few words."""
     for entry in container.get("env") or []:
-        if entry.get("name") == "APP_MODE":
+        if entry.get("name") == name:
             if "value" in entry:
-                return f"env APP_MODE with value {entry['value']!r} written in the pod spec"
-            return f"env APP_MODE from {entry.get('valueFrom')}"
+                return f"env {name} with value {entry['value']!r} written in the pod spec"
+            return f"env {name} from {entry.get('valueFrom')}"
     if container.get("envFrom"):
-        return f"no env APP_MODE; envFrom {container.get('envFrom')}"
-    return "no env APP_MODE and no envFrom"
+        return f"no env {name}; envFrom {container.get('envFrom')}"
+    return f"no env {name} and no envFrom"
+
+
+def require_env(lab: LabContext, web: Web, name: str, want: str, still: Unchanged) -> None:
+    """The running container's variable `name` is `want`. A running container's environment
+    never changes: the same wrong value in the same container run (printenv answered: 0 set,
+    1 not set) for a few looks stays until the container starts again."""
+    done = run_in(lab, web, ["printenv", name])
+    have = done.stdout.removesuffix("\n") if done.code == 0 else None
+    if have == want:
+        return
+    now = lab.get("Pod", name_of(web.pod))
+    run = [
+        s.get("containerID")
+        for s in field(now, "status.containerStatuses") or []
+        if s.get("name") == web.container.get("name")
+    ]
+    quiet = done.code in (0, 1) and still.see((tuple(run), have))
+    fail(
+        web.subject(lab),
+        f"{name}={want} in the container",
+        f"{name}={have}" if have is not None else f"{name} is not set in the container",
+        ENV_READ_AT_START,
+        settled=still.reason(Text(f"컨테이너의 {name}", f"the container's {name}")) if quiet else None,
+    )
 
 
 def test_app_mode_from_configmap(lab: LabContext) -> None:
@@ -468,32 +517,11 @@ def test_app_mode_from_configmap(lab: LabContext) -> None:
                 app_mode_source(web.container) is not None,
                 web.subject(lab),
                 f"APP_MODE from ConfigMap {APP_CONFIG} (env valueFrom.configMapKeyRef, or envFrom)",
-                describe_app_mode(web.container),
+                describe_env(web.container, "APP_MODE"),
                 LITERAL_VALUE if literal else None,
                 final=True,
             )
-            done = run_in(lab, web, ["printenv", "APP_MODE"])
-            have = done.stdout.strip() if done.code == 0 else None
-            if have != want:
-                # a running container's environment never changes: the same wrong value in
-                # the same container run (printenv answered: 0 set, 1 not set) for a few
-                # looks stays until the container starts again
-                now = lab.get("Pod", name_of(web.pod))
-                run = [
-                    s.get("containerID")
-                    for s in field(now, "status.containerStatuses") or []
-                    if s.get("name") == web.container.get("name")
-                ]
-                quiet = done.code in (0, 1) and same_env.see((tuple(run), have))
-                fail(
-                    web.subject(lab),
-                    f"APP_MODE={want} in the container (the ConfigMap's value)",
-                    f"APP_MODE={have}" if have is not None else "APP_MODE is not set in the container",
-                    ENV_READ_AT_START,
-                    settled=same_env.reason(Text("컨테이너의 APP_MODE", "the container's APP_MODE"))
-                    if quiet
-                    else None,
-                )
+            require_env(lab, web, "APP_MODE", str(want), same_env)
 
     same_env = Unchanged(seconds=3, rounds=3)
     lab.eventually(from_configmap)
@@ -607,3 +635,70 @@ def test_mounted_file_follows_configmap(lab: LabContext) -> None:
             )
 
     lab.eventually(followed)
+
+
+def secret_password(lab: LabContext) -> None:
+    """The Secret holds DB_PASSWORD = s3cr3t exactly (data is base64; stringData is stored there)."""
+    secret = lab.require("Secret", APP_SECRET)
+    subject = lab.subject("Secret", APP_SECRET)
+    data = dict(field(secret, "data") or {})
+    assert_that(
+        PASSWORD_KEY in data,
+        subject,
+        f"the key {PASSWORD_KEY} (under data in base64, or under stringData as it is)",
+        f"keys: {', '.join(sorted(data)) or 'none'}",
+        final=True,
+    )
+    encoded = str(data[PASSWORD_KEY])
+    try:
+        value: str | None = base64.b64decode(encoded, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        value = None
+    wanted = base64.b64encode(PASSWORD.encode()).decode()
+    why = None
+    if value is not None and value.rstrip("\n") == PASSWORD:
+        why = ECHO_NEWLINE
+    elif value == wanted:
+        why = ENCODED_TWICE
+    assert_that(
+        value == PASSWORD,
+        subject,
+        f"data.{PASSWORD_KEY}: {wanted} (base64 of {PASSWORD})",
+        f"data.{PASSWORD_KEY}: {encoded} (decoded: {value!r})",
+        why,
+        final=True,
+    )
+
+
+def password_source(container: Obj) -> tuple[bool, Text | None]:
+    """Whether the spec gives DB_PASSWORD from app-secret, and why not when it is a
+    typical mistake (an env entry of that name wins over envFrom)."""
+    for entry in container.get("env") or []:
+        if entry.get("name") == PASSWORD_KEY:
+            ref = field(entry, "valueFrom.secretKeyRef") or {}
+            if ref.get("name") == APP_SECRET and ref.get("key") == PASSWORD_KEY:
+                return True, None
+            if field(entry, "valueFrom.configMapKeyRef"):
+                return False, PASSWORD_IN_CONFIGMAP
+            return False, PASSWORD_WRITTEN_IN if "value" in entry else None
+    for source in container.get("envFrom") or []:
+        if field(source, "secretRef.name") == APP_SECRET and not source.get("prefix"):
+            return True, None
+    return False, None
+
+
+def test_db_password_from_secret(lab: LabContext) -> None:
+    webs = ready_web_pods(lab)
+    secret_password(lab)
+    for web in webs:
+        given, why = password_source(web.container)
+        assert_that(
+            given,
+            web.subject(lab),
+            f"{PASSWORD_KEY} from Secret {APP_SECRET} (env valueFrom.secretKeyRef, or envFrom secretRef)",
+            describe_env(web.container, PASSWORD_KEY),
+            why,
+            final=True,
+        )
+    same_env = Unchanged(seconds=3, rounds=3)
+    lab.eventually(lambda: [require_env(lab, web, PASSWORD_KEY, PASSWORD, same_env) for web in webs])
