@@ -11,17 +11,14 @@ relies on the directory being empty, and markers are removed afterwards.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import secrets
 import shlex
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from kubelab import tools
 from kubelab.checks import (
     LabContext,
     assert_that,
@@ -31,8 +28,8 @@ from kubelab.checks import (
     name_of,
     pod_states,
 )
-from kubelab.cluster import KIND_CONTEXT
-from kubelab.errors import EnvironmentProblem, KubelabError
+from kubelab.cluster import KIND_CONTEXT, hostpath_root
+from kubelab.errors import KubelabError
 from kubelab.kube import ExecResult, exec_in_pod
 from kubelab.manifests import Obj
 from kubelab.settled import Unchanged, first_stuck
@@ -43,6 +40,7 @@ SHARED, STORE = "shared-cache", "node-store"
 NODE_ROOT = "/data"
 """The kind node mounts a host folder here (manifests/kind-cluster.yaml)."""
 WEB_IMAGE = "kubelab/web:v1"
+DOCKER_HUB = "docker.io/"
 MARKER = ".kubelab-"
 """Name prefix of the checker's marker files (left out when looking at the learner's)."""
 SLACK = 2
@@ -224,20 +222,13 @@ def ready_pod(lab: LabContext, name: str, old_uid: str | None = None) -> Obj:
 
 
 def host_data_root(lab: LabContext, node: str) -> Path | None:
-    """The host folder a kind node mounts at /data, found by docker inspect (the cluster may
-    have been created from another checkout); None when it cannot be seen from here."""
-    if lab.kube.target.context != KIND_CONTEXT or shutil.which("docker") is None or not node:
+    """The laptop folder kubelab's kind node mounts at /data: the repository's node-data/
+    (or KUBELAB_HOSTPATH), where the lab tells the learner to look (as lab 05 does). None
+    for another cluster, whose nodes are not folders on this machine."""
+    if lab.kube.target.context != KIND_CONTEXT or not node:
         return None
-    try:
-        done = tools.docker("inspect", node, "--format", "{{json .Mounts}}", timeout=20)
-        mounts = json.loads(done.stdout or "null") if done.returncode == 0 else None
-    except (EnvironmentProblem, ValueError):
-        return None
-    for mount in mounts or []:
-        if mount.get("Destination") == NODE_ROOT:
-            source = Path(str(mount.get("Source")))
-            return source if source.is_dir() else None
-    return None
+    root = hostpath_root()
+    return root if root.is_dir() else None
 
 
 def host_path_of(root: Path, node_path: str) -> Path | None:
@@ -598,10 +589,11 @@ def test_node_store_file_on_node(lab: LabContext) -> None:
     root = host_data_root(lab, node)
     if root is not None and host_path_of(root, node_dir) is not None:
         where, seen = files_on_host(root, node_dir, [f.rel for f in fresh])
-        where_ko = f"노트북의 {where}"
-    else:
-        where, seen = files_on_node_by_pod(lab, node, node_dir)
-        where_ko = where
+        if any(seen.get(f.rel) == f for f in fresh):
+            return
+    # Not in node-data/ (or not kind): the node itself decides, seen through a pod there
+    # (a cluster made from another checkout mounts another folder at /data).
+    where, seen = files_on_node_by_pod(lab, node, node_dir)
     same = [f for f in fresh if seen.get(f.rel) == f]
     if same:
         return
@@ -614,8 +606,7 @@ def test_node_store_file_on_node(lab: LabContext) -> None:
         f"the file it wrote ({', '.join(f.rel for f in fresh)}) in {where}",
         found,
         Text(
-            f"파드 안의 {mount.path}에서 본 파일이 {where_ko}에 없습니다: "
-            f"마운트가 노드의 {node_dir}가 아닙니다",
+            f"파드 안의 {mount.path}에서 본 파일이 {where}에 없습니다: 마운트가 노드의 {node_dir}가 아닙니다",
             f"the file the pod sees in {mount.path} is not in {where}: "
             f"the mount is not the node's {node_dir}",
         ),
@@ -689,6 +680,106 @@ def clean_on_host(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mo
         return False
     host.unlink(missing_ok=True)
     return True
+
+
+def restart_count(pod: Obj, container: str) -> int:
+    for status in field(pod, "status.containerStatuses") or []:
+        if status.get("name") == container:
+            return int(status.get("restartCount") or 0)
+    return 0
+
+
+def other_name(image: str) -> str | None:
+    """The same image under its other Docker Hub name (with or without docker.io/); None
+    for an image of another registry. Changing a container's image is one of the few pod
+    changes allowed, and the kubelet restarts just that container for it."""
+    if image.startswith(DOCKER_HUB):
+        return image.removeprefix(DOCKER_HUB)
+    first = image.split("/", 1)[0]
+    if "/" in image and ("." in first or ":" in first or first == "localhost"):
+        return None
+    return DOCKER_HUB + image
+
+
+def set_image(lab: LabContext, container: str, image: str) -> None:
+    """kubectl set image pod/shared-cache CONTAINER=IMAGE (a strategic merge patch)."""
+    res = lab.kube.resource("Pod", "v1")
+    body = {"spec": {"containers": [{"name": container, "image": image}]}}
+    lab.kube.call(
+        lambda: res.patch(
+            body=body,
+            name=SHARED,
+            namespace=lab.namespace,
+            content_type="application/strategic-merge-patch+json",
+        )
+    )
+
+
+def restarted(lab: LabContext, container: str, uid: str, before: int) -> Obj:
+    """The same pod, Ready again once the container has restarted (restartCount grew)."""
+    pod = ready_pod(lab, SHARED)
+    subject = lab.subject("Pod", SHARED)
+    assert_that(field(pod, "metadata.uid") == uid, subject, "the same pod", "another pod", final=True)
+    count = restart_count(pod, container)
+    assert_that(count > before, f"{subject} container {container}", "restarted", f"restartCount {count}")
+    return pod
+
+
+def put_back_image(lab: LabContext, container: str, image: str, uid: str) -> None:
+    """Give the container its own image name again (one more restart), and wait until it runs."""
+    pod = lab.get("Pod", SHARED)
+    if pod is None or field(pod, "metadata.uid") != uid:
+        return
+    now = next((c for c in field(pod, "spec.containers") or [] if c.get("name") == container), {})
+    if now.get("image") == image:
+        return
+    before = restart_count(pod, container)
+    set_image(lab, container, image)
+    wait_until(lambda: restarted(lab, container, uid, before), 45)
+
+
+def test_emptydir_survives_container_restart(lab: LabContext) -> None:
+    pod = lab.eventually(lambda: ready_pod(lab, SHARED))
+    mount = require_shared(lab, pod)[-1]  # the reader, in the lab's pod
+    subject = lab.subject("Pod", SHARED)
+    where = f"{subject} container {mount.container}"
+    uid = str(field(pod, "metadata.uid"))
+    spec = next(c for c in field(pod, "spec.containers") or [] if c.get("name") == mount.container)
+    image = str(spec.get("image") or "")
+    other = other_name(image)
+    if other is None:
+        fail(
+            where,
+            f"an image from Docker Hub (e.g. {WEB_IMAGE}): the checker restarts the container by "
+            "giving it the same image's full name",
+            f"image {image}",
+            final=True,
+        )
+    marker = posixpath.join(mount.path, marker_name())
+    token = secrets.token_hex(8)
+    lab.defer(f"remove {marker} in {subject}", lambda: remove(lab, SHARED, mount.container, marker))
+    done = sh(lab, SHARED, mount.container, f"echo {token} > {shlex.quote(marker)}")
+    assert_that(done.code == 0, where, f"a marker written at {marker}", done.stderr.strip()[:160])
+    before = restart_count(pod, mount.container)
+    lab.defer(
+        f"give {where} its image {image} again",
+        lambda: put_back_image(lab, mount.container, image, uid),
+    )
+    set_image(lab, mount.container, other)
+    lab.eventually(lambda: restarted(lab, mount.container, uid, before))
+    read = sh(lab, SHARED, mount.container, f"cat {shlex.quote(marker)}")
+    assert_that(
+        read.code == 0 and read.stdout.strip() == token,
+        where,
+        f"the marker written at {marker} before the container restarted, still there after",
+        read.stderr.strip()[:160] or f"other content: {read.stdout.strip()[:60]!r}",
+        Text(
+            f"볼륨 {mount.volume}이(가) 컨테이너와 함께 새로 생겼습니다: emptyDir는 파드의 것이라 "
+            "컨테이너가 다시 시작해도 남습니다",
+            f"volume {mount.volume} came back new with the container: an emptyDir belongs to the pod "
+            "and survives a container restart",
+        ),
+    )
 
 
 def test_emptydir_dies_with_its_pod(lab: LabContext) -> None:
