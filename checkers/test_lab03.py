@@ -132,6 +132,40 @@ def test_deployment_exists(lab: LabContext) -> None:
     lab.require("Deployment", DEPLOYMENT)  # the learner creates it: there once applied
 
 
+def pull_problems(container: Obj) -> list[str]:
+    """Why a container's image would not run from the copy loaded into the node: no version
+    tag (none, or :latest), or a pull policy that asks the registry first."""
+    name, image = container.get("name"), str(container.get("image", ""))
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else None
+    unpinned = "@" not in image and tag in (None, "latest")
+    policy = container.get("imagePullPolicy") or ("Always" if unpinned else "IfNotPresent")
+    problems = (
+        [f"{name}: image {image} has " + ("no tag" if tag is None else "the tag :latest")] if unpinned else []
+    )
+    if policy not in ("IfNotPresent", "Never"):
+        problems.append(f"{name}: imagePullPolicy {policy}")
+    return problems
+
+
+def test_image_has_version_tag_and_local_pull_policy(lab: LabContext) -> None:
+    dep = lab.require("Deployment", DEPLOYMENT)
+    problems = [p for c in containers(dep) for p in pull_problems(c)]
+    assert_that(
+        not problems,
+        lab.subject("Deployment", DEPLOYMENT),
+        "every container: a version tag, imagePullPolicy IfNotPresent or Never",
+        "; ".join(problems),
+        Text(
+            "이 클러스터의 이미지는 노드에만 있습니다: Always(:latest의 기본값)이면 노드가 docker.io에서 "
+            "받으려다 실패합니다 (ErrImagePull)",
+            "this cluster's images are only in the node: with Always (a :latest tag's default) the node "
+            "tries to fetch them from docker.io and fails (ErrImagePull)",
+        ),
+        final=True,
+    )
+
+
 def test_four_replicas_available_on_v1(lab: LabContext) -> None:
     dep = lab.require("Deployment", DEPLOYMENT)
     subject = lab.subject("Deployment", DEPLOYMENT)
@@ -142,8 +176,11 @@ def test_four_replicas_available_on_v1(lab: LabContext) -> None:
         f"spec.replicas: {REPLICAS}",
         f"spec.replicas: {replicas}",
         Text(
-            f"kubectl scale deployment {DEPLOYMENT} --replicas={REPLICAS} 로 늘리세요",
-            f"scale it with kubectl scale deployment {DEPLOYMENT} --replicas={REPLICAS}",
+            f"파일에 replicas: {REPLICAS}를 적어 다시 적용하거나, "
+            f"kubectl scale deployment {DEPLOYMENT} --replicas={REPLICAS} -n {lab.namespace} 로 늘리세요",
+            f"write replicas: {REPLICAS} in the file and apply it again, "
+            f"or scale it with kubectl scale deployment {DEPLOYMENT} --replicas={REPLICAS} "
+            f"-n {lab.namespace}",
         ),
         final=True,
     )
@@ -154,8 +191,10 @@ def test_four_replicas_available_on_v1(lab: LabContext) -> None:
         f"pod template image {V1}",
         f"pod template image {found}",
         Text(
-            "아직 v2입니다: kubectl rollout undo 로 리비전 1(v1)로 되돌리세요",
-            "still at v2: roll back to revision 1 (v1) with kubectl rollout undo",
+            f"아직 v2입니다: kubectl rollout undo deployment/{DEPLOYMENT} -n {lab.namespace} 로 "
+            "리비전 1(v1)로 되돌리세요",
+            f"still at v2: roll back to revision 1 (v1) with kubectl rollout undo deployment/{DEPLOYMENT} "
+            f"-n {lab.namespace}",
         )
         if V2 in images(dep)
         else None,
@@ -266,10 +305,12 @@ def test_v2_replicaset_kept_at_zero(lab: LabContext) -> None:
             Text(
                 "v2가 지금 리비전이면 아직 되돌리지 않은 것입니다"
                 if any(version(rs) == "v2" for rs in replica_sets)
-                else "v2 ReplicaSet이 없습니다: kubectl set image 로 v2로 업데이트한 적이 있나요?",
+                else "v2 ReplicaSet이 없습니다: v2로 업데이트한 적이 있나요? "
+                "(kubectl set image, 또는 파일을 고쳐 apply)",
                 "v2 is the current revision: not rolled back yet"
                 if any(version(rs) == "v2" for rs in replica_sets)
-                else "no v2 ReplicaSet: was it ever updated to v2 with kubectl set image?",
+                else "no v2 ReplicaSet: was it ever updated to v2? "
+                "(kubectl set image, or the file changed and applied)",
             ),
             final=final,
         )
@@ -287,11 +328,11 @@ def test_v2_replicaset_kept_at_zero(lab: LabContext) -> None:
 
 def test_change_causes_recorded(lab: LabContext) -> None:
     subject = lab.subject("Deployment", DEPLOYMENT)
+    annotate = f'kubectl annotate deployment {DEPLOYMENT} {CHANGE_CAUSE}="..." --overwrite -n {lab.namespace}'
     how = Text(
-        f'kubectl annotate deployment {DEPLOYMENT} {CHANGE_CAUSE}="..." --overwrite 를 바꾼 직후에 하세요: '
-        "Deployment가 그 주석을 지금 리비전의 ReplicaSet에 옮겨 적습니다",
-        f'right after each change run kubectl annotate deployment {DEPLOYMENT} {CHANGE_CAUSE}="..." '
-        "--overwrite: the Deployment copies it to the current revision's ReplicaSet",
+        f"바꾼 직후에 {annotate} 를 하세요: Deployment가 그 주석을 지금 리비전의 ReplicaSet에 옮겨 적습니다",
+        f"right after each change run {annotate}: "
+        "the Deployment copies it to the current revision's ReplicaSet",
     )
 
     def recorded() -> None:
