@@ -189,8 +189,12 @@ def misfit(pv: Obj, pvc: Obj) -> Text | None:
     mine = ns == field(pvc, "metadata.namespace") and ref_name == claim
     if ref_name and not mine:
         return Text(
-            f"{name}은(는) 이미 클레임 {ns}/{ref_name}의 것입니다 (PV는 클러스터에 하나뿐입니다)",
-            f"{name} already belongs to claim {ns}/{ref_name} (a PV is one object for the whole cluster)",
+            f"{name}은(는) 이미 클레임 {ns}/{ref_name}의 것입니다 "
+            "(PV는 클러스터 범위라 어느 네임스페이스의 클레임이든 가져갈 수 있고, "
+            "한 번에 한 클레임에만 묶입니다)",
+            f"{name} already belongs to claim {ns}/{ref_name} "
+            "(a PV is cluster-scoped: a claim in any namespace can take it, "
+            "and it is bound to one claim at a time)",
         )
     if mine and ref_uid and ref_uid != field(pvc, "metadata.uid"):
         return Text(
@@ -454,8 +458,10 @@ def require_pv_static(lab: LabContext) -> Obj:
         f"free, or held for a claim in namespace {lab.namespace}",
         f"held for claim {ns}/{claim}",
         Text(
-            "PV는 클러스터 전체에 하나뿐입니다: 다른 네임스페이스의 클레임이 이 이름의 PV를 가져갔습니다",
-            "a PV is one object for the whole cluster: a claim in another namespace took this one",
+            "PV는 클러스터 범위라 어느 네임스페이스의 클레임이든 가져갈 수 있습니다: "
+            "다른 네임스페이스의 클레임이 이 PV를 가져갔습니다",
+            "a PV is cluster-scoped, so a claim in any namespace can take it: "
+            "one in another namespace took this one",
         ),
         final=True,
     )
@@ -484,14 +490,16 @@ def test_pv_static_is_retain_manual_hostpath(lab: LabContext) -> None:
             Text(
                 f"{policy}: 클레임이 지워지면 "
                 + (
-                    "쿠버네티스가 볼륨을 지웁니다 (클라우드라면 데이터가 든 디스크까지)"
+                    "쿠버네티스가 볼륨을 지우려 합니다: hostPath PV는 지울 수 없어 Failed가 되고 다시 "
+                    "바인딩되지 않습니다 (클라우드 디스크라면 데이터째 지워집니다)"
                     if policy == "Delete"
                     else "볼륨의 데이터를 지우고 다시 씁니다 (Recycle은 폐기 예정입니다)"
                 )
                 + ". Retain은 '죽어도 보유': 볼륨과 데이터를 남깁니다",
                 f"{policy}: when the claim is deleted Kubernetes "
                 + (
-                    "deletes the volume (on a cloud, the disk with the data)"
+                    "tries to delete the volume: a hostPath PV cannot be deleted, so it goes Failed and "
+                    "is never bound again (a cloud disk would be deleted, data and all)"
                     if policy == "Delete"
                     else "scrubs the volume's data for reuse (Recycle is deprecated)"
                 )
@@ -780,15 +788,16 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
         why = Text(
             f"리클레임 정책 {policy}: 클레임이 지워지자 쿠버네티스가 볼륨을 "
             + (
-                "지우려 했습니다 (hostPath는 지울 수 없어 Failed가 됩니다; 클라우드라면 디스크가 지워집니다)"
+                "지우려 했습니다 (지울 수 없는 hostPath PV는 Failed가 되고 데이터는 남습니다; "
+                "클라우드라면 디스크가 데이터째 지워집니다)"
                 if policy == "Delete"
                 else "회수하려 했습니다"
             )
             + ". Retain이면 Released로 남습니다",
             f"reclaim policy {policy}: when the claim was deleted Kubernetes tried to "
             + (
-                "delete the volume (a hostPath cannot be deleted, so it is Failed; "
-                "on a cloud the disk would be gone)"
+                "delete the volume (a hostPath PV cannot be deleted, so it is Failed and its data "
+                "stays; on a cloud the disk would be gone, data and all)"
                 if policy == "Delete"
                 else "reclaim the volume"
             )
