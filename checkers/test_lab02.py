@@ -112,7 +112,7 @@ def test_service_is_nodeport(lab: LabContext) -> None:
         "spec.type: NodePort",
         f"spec.type: {kind}",
         Text(
-            "ClusterIP는 클러스터 안에서만 닿습니다: 노트북에서는 연결되지 않습니다",
+            "ClusterIP는 클러스터 안에서만 쓸 수 있습니다: 노트북에서는 연결되지 않습니다",
             "a ClusterIP is reachable only inside the cluster: your laptop cannot connect to it",
         )
         if kind == "ClusterIP"

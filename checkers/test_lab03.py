@@ -177,10 +177,10 @@ def test_four_replicas_available_on_v1(lab: LabContext) -> None:
         f"spec.replicas: {replicas}",
         Text(
             f"파일에 replicas: {REPLICAS}를 적어 다시 적용하거나, "
-            f"kubectl scale deployment {DEPLOYMENT} --replicas={REPLICAS} -n {lab.namespace} 로 늘리세요",
+            f"kubectl -n {lab.namespace} scale deployment {DEPLOYMENT} --replicas={REPLICAS} 로 늘리세요",
             f"write replicas: {REPLICAS} in the file and apply it again, "
-            f"or scale it with kubectl scale deployment {DEPLOYMENT} --replicas={REPLICAS} "
-            f"-n {lab.namespace}",
+            f"or scale it with kubectl -n {lab.namespace} scale deployment {DEPLOYMENT} "
+            f"--replicas={REPLICAS}",
         ),
         final=True,
     )
@@ -191,10 +191,10 @@ def test_four_replicas_available_on_v1(lab: LabContext) -> None:
         f"pod template image {V1}",
         f"pod template image {found}",
         Text(
-            f"아직 v2입니다: kubectl rollout undo deployment/{DEPLOYMENT} -n {lab.namespace} 로 "
-            "리비전 1(v1)로 되돌리세요",
-            f"still at v2: roll back to revision 1 (v1) with kubectl rollout undo deployment/{DEPLOYMENT} "
-            f"-n {lab.namespace}",
+            f"아직 v2입니다: kubectl -n {lab.namespace} rollout undo deployment/{DEPLOYMENT} --to-revision=1 "
+            "로 리비전 1(v1)로 되돌리세요",
+            f"still at v2: roll back to revision 1 (v1) with kubectl -n {lab.namespace} rollout undo "
+            f"deployment/{DEPLOYMENT} --to-revision=1",
         )
         if V2 in images(dep)
         else None,
@@ -328,9 +328,10 @@ def test_v2_replicaset_kept_at_zero(lab: LabContext) -> None:
 
 def test_change_causes_recorded(lab: LabContext) -> None:
     subject = lab.subject("Deployment", DEPLOYMENT)
-    annotate = f'kubectl annotate deployment {DEPLOYMENT} {CHANGE_CAUSE}="..." --overwrite -n {lab.namespace}'
+    annotate = f'kubectl -n {lab.namespace} annotate deployment {DEPLOYMENT} {CHANGE_CAUSE}="..." --overwrite'
     how = Text(
-        f"바꾼 직후에 {annotate} 를 하세요: Deployment가 그 주석을 지금 리비전의 ReplicaSet에 옮겨 적습니다",
+        f"바꾼 직후에 {annotate} 를 실행하세요: "
+        "Deployment가 그 주석을 지금 리비전의 ReplicaSet에 옮겨 적습니다",
         f"right after each change run {annotate}: "
         "the Deployment copies it to the current revision's ReplicaSet",
     )
