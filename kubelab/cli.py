@@ -473,7 +473,9 @@ def grade_cmd(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = time.monotonic() - started
-    latest = {g.student: g for g in grades}
+    latest: dict[str, grade.Grade] = {}
+    for each in grades:  # with --repeat, the sheet holds each student's first attempt
+        latest.setdefault(each.student, each)
     sheet = {**{k: v for k, v in kept.items() if k in {s.student for s in subs}}, **latest}
     info = {
         "course": crs.id,

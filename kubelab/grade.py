@@ -500,21 +500,23 @@ def grade_all(
     finished: Any,
     repeat: int = 1,
 ) -> tuple[list[Grade], EnvironmentProblem | None]:
-    """Grade every submission (`repeat` times each), `jobs` at a time; an environment
-    problem that stops the run marks every student not yet graded environment-error."""
+    """Grade every submission (`repeat` times each), `jobs` at a time, in the order of
+    the attempts; an environment problem that stops the run marks every student not yet
+    graded environment-error. `started(task)` and `finished(task, grade)` are told of
+    each (submission, attempt) task."""
     from kubelab import runner
 
     run.kube.resource("Namespace")  # discover the API once, before the threads share it
     tasks = [(sub, attempt) for attempt in range(repeat) for sub in subs]
     ran = runner.run_all(
         tasks,
-        lambda task: grade_one(run, task[0], task[1]),
+        lambda task: (task[1], grade_one(run, task[0], task[1])),
         jobs,
-        lambda task: started(task[0]),
-        lambda task, grade: finished(task[0], grade),
-        lambda grade: grade.leftovers,
+        started,
+        lambda task, done: finished(task, done[1]),
+        lambda done: done[1].leftovers,
     )
-    grades = list(ran.outcomes)
+    grades = [grade for _, grade in sorted(ran.outcomes, key=lambda done: done[0])]  # first attempts first
     if ran.problem is not None:
         done = {g.student for g in grades}
         for sub in subs:

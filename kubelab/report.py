@@ -160,11 +160,11 @@ class GradeProgress(LiveBar):
 
     label = "grade"
 
-    def started(self, sub: Submission) -> None:
-        self._started(id(sub), sub.student)
+    def started(self, task: tuple[Submission, int]) -> None:
+        self._started(id(task), task[0].student)
 
-    def finished(self, sub: Submission, grade: Grade) -> None:
-        self._finished(id(sub))
+    def finished(self, task: tuple[Submission, int], grade: Grade) -> None:
+        self._finished(id(task))
         colour = {"graded": "green", "missing": "dim", "invalid": "yellow"}.get(grade.status, "red")
         why = f"  {escape(grade.reason)}" if grade.reason else ""
         refused = f"  [dim]refused {len(grade.refused)}[/]" if grade.refused else ""
