@@ -61,11 +61,8 @@ LITERAL_VALUE = Text(
     "value: 로 적은 값은 ConfigMap과 상관없습니다: 값을 바꾸려면 파드 명세를 고쳐야 합니다",
     "a value: written in has nothing to do with the ConfigMap: changing it means changing the pod spec",
 )
-ENV_READ_AT_START = Text(
-    "환경 변수는 컨테이너가 시작할 때 한 번 읽힙니다: ConfigMap을 바꿨다면 kubectl rollout restart 하세요",
-    "env vars are read once, when the container starts: "
-    "after changing the ConfigMap, kubectl rollout restart",
-)
+
+
 PASSWORD_IN_CONFIGMAP = Text(
     "비밀번호가 ConfigMap에서 옵니다: ConfigMap은 비밀이 아닌 설정을 위한 것입니다. "
     f"secretKeyRef로 Secret {APP_SECRET}에서 받으세요",
@@ -95,6 +92,15 @@ NOTHING_TO_FOLLOW = Text(
     "immutable ConfigMap은 바뀌지 않으므로 따라갈 것이 없습니다",
     "an immutable ConfigMap never changes, so there is nothing to follow",
 )
+
+
+def env_read_at_start(namespace: str) -> Text:
+    restart = f"kubectl -n {namespace} rollout restart deployment/web"
+    return Text(
+        f"환경 변수는 컨테이너가 시작할 때 한 번 읽힙니다: ConfigMap이나 Secret을 바꿨다면 {restart} 하세요",
+        "env vars are read once, when the container starts: "
+        f"after changing the ConfigMap or the Secret, {restart}",
+    )
 
 
 # --- the learner's web pods ----------------------------------------------------------
@@ -491,8 +497,10 @@ def require_env(lab: LabContext, web: Web, name: str, want: str, still: Unchange
     fail(
         web.subject(lab),
         f"{name}={want} in the container",
-        f"{name}={have}" if have is not None else f"{name} is not set in the container",
-        ENV_READ_AT_START,
+        f"{name}={have if have == have.strip() else repr(have)}"
+        if have is not None
+        else f"{name} is not set in the container",
+        env_read_at_start(lab.namespace),
         settled=still.reason(Text(f"컨테이너의 {name}", f"the container's {name}")) if quiet else None,
     )
 
