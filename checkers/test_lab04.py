@@ -750,8 +750,8 @@ def test_emptydir_survives_container_restart(lab: LabContext) -> None:
     if other is None:
         fail(
             where,
-            f"an image from Docker Hub (e.g. {WEB_IMAGE}): the checker restarts the container by "
-            "giving it the same image's full name",
+            f"an image name without a registry host (e.g. {WEB_IMAGE}): the checker restarts the "
+            "container by giving it the same image's full docker.io/ name",
             f"image {image}",
             final=True,
         )
