@@ -49,12 +49,6 @@ KUBELET_SYNC = Text(
     "kubelet은 ConfigMap 볼륨을 주기적으로(보통 1분 안에) 고칩니다",
     "the kubelet updates ConfigMap volumes periodically (usually within a minute)",
 )
-NGINX_READ_AT_START = Text(
-    "파일에는 있지만 nginx는 시작할 때 읽은 설정으로 답합니다: "
-    "kubectl rollout restart 하거나 nginx -s reload 하세요",
-    "the file has it, but nginx answers with the config it read when it started: "
-    "kubectl rollout restart (or nginx -s reload)",
-)
 NO_HEALTHZ = Text(f"{CONF_FILE}에 location /healthz 가 없습니다", f"{CONF_FILE} has no location /healthz")
 NO_ADD_HEADER = Text(f"{CONF_FILE}에 add_header X-Lab 이 없습니다", f"{CONF_FILE} has no add_header X-Lab")
 LITERAL_VALUE = Text(
@@ -92,6 +86,15 @@ NOTHING_TO_FOLLOW = Text(
     "immutable ConfigMap은 바뀌지 않으므로 따라갈 것이 없습니다",
     "an immutable ConfigMap never changes, so there is nothing to follow",
 )
+
+
+def nginx_read_at_start(namespace: str) -> Text:
+    restart = f"kubectl -n {namespace} rollout restart deployment/web"
+    return Text(
+        f"파일에는 있지만 nginx는 시작할 때 읽은 설정으로 답합니다: {restart} 하거나 nginx -s reload 하세요",
+        f"the file has it, but nginx answers with the config it read when it started: {restart} "
+        "(or nginx -s reload)",
+    )
 
 
 def env_read_at_start(namespace: str) -> Text:
@@ -427,7 +430,7 @@ def test_nginx_serves_healthz_and_header(lab: LabContext) -> None:
             subject = f"http://localhost/healthz in {web.subject(lab)}"
             ok = " 200" in answer.status
             if "/healthz" in conf:
-                why = NGINX_READ_AT_START
+                why = nginx_read_at_start(lab.namespace)
             else:
                 why = NOT_MOUNTED if IMAGE_DEFAULT_MARK in conf else NO_HEALTHZ
             assert_that(
@@ -445,7 +448,7 @@ def test_nginx_serves_healthz_and_header(lab: LabContext) -> None:
                 subject,
                 "the response header X-Lab: 06",
                 f"X-Lab: {header}" if header is not None else "no X-Lab header",
-                NGINX_READ_AT_START if "x-lab" in conf.lower() else NO_ADD_HEADER,
+                nginx_read_at_start(lab.namespace) if "x-lab" in conf.lower() else NO_ADD_HEADER,
                 final=True,
             )
 
