@@ -24,8 +24,8 @@ install: $(STAMP)  ## create .venv and install kubelab (with its own kubectl)
 lab-%: $(STAMP)  ## start lab NN: cluster up (or reused), images loaded, instructions shown
 	@$(BIN)/kubelab start $*
 
-check-%: $(STAMP)  ## check lab NN against the live cluster: the scorecard
-	@$(BIN)/kubelab check $*
+check-%: $(STAMP)  ## check lab NN against the live cluster: the scorecard (HINT=full: whole hints)
+	@$(BIN)/kubelab check $* $(if $(HINT),--hint $(HINT))
 
 reset-%: $(STAMP)  ## delete what kubelab created for lab NN, nothing else
 	@$(BIN)/kubelab reset $*

@@ -17,7 +17,7 @@ def test_a_nudge_first_then_the_whole_hint(lab_root: Path) -> None:
     assert hints.nudged(lab, "auto") == {first.id}
     assert hints.nudged(lab, "full") == set() and hints.nudged(lab, "nudge") == {first.id}
     told = first.nudged(lab.id)
-    assert told.hint.en.startswith("look here") and "--hint full" in told.hint.en and told.id == first.id
+    assert told.hint.en.startswith("look here") and "HINT=full" in told.hint.en and told.id == first.id
     failed = CheckResult(first.id, first.title, False, first.points, 0.1, "x")
     blocked = CheckResult(lab.checks[1].id, lab.checks[1].title, False, 1, 0.0, "", blocked_by=(first.id,))
     hints.count(lab, Scorecard(lab.id, lab.answer_namespace, (failed, blocked)))
