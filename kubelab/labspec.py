@@ -57,7 +57,8 @@ class CheckSpec:
         if self.nudge is None:
             return self
         more = Text(
-            f"{self.nudge.ko} (다시 검사하면 전체 힌트가 나옵니다; 바로 보려면 make check-{lab_id} HINT=full)",
+            f"{self.nudge.ko} (다시 검사하면 전체 힌트가 나옵니다; "
+            f"지금 보려면 make check-{lab_id} HINT=full)",
             f"{self.nudge.en} (the next check shows the whole hint; now: make check-{lab_id} HINT=full)",
         )
         return replace(self, hint=more)
