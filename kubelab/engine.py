@@ -380,7 +380,7 @@ def run_in_process(
                 break
             result = blocked(spec, done, lang)
             if result is None:
-                told = spec.nudged(lab.id) if spec.id in nudged else spec
+                told = spec.nudged() if spec.id in nudged else spec
                 judged = judge(kube, lab, told, functions[spec.id], lang, leftovers)
                 result, fault = judged.result, judged.fault
             done[spec.id] = result

@@ -352,9 +352,16 @@ def student_lab(run: Run, sub: Submission) -> Lab:
 
 def grade_one(run: Run, sub: Submission, attempt: int = 0) -> Grade:
     """Grade one submission (see the module); a ClusterUnavailable goes up (no one else can
-    be graded either), every other failure is this student's status."""
-    started, began = _now(), time.monotonic()
+    be graded either), every other failure is this student's status. Two gradings of one
+    student (--repeat), or of two students who share a node port, take turns, evidence
+    and all."""
     lab = student_lab(run, sub)
+    with run.locks.holding([lab.answer_namespace, *map(str, lab.node_ports)]):
+        return _grade_one(run, sub, lab, attempt)
+
+
+def _grade_one(run: Run, sub: Submission, lab: Lab, attempt: int) -> Grade:
+    started, began = _now(), time.monotonic()
     base = Grade(
         student=sub.student,
         name=sub.name,
@@ -381,13 +388,12 @@ def grade_one(run: Run, sub: Submission, attempt: int = 0) -> Grade:
             same = previous and previous.digest == taken.digest and dict(previous.values) == dict(base.values)
             if previous and same and previous.status in FINAL:
                 return previous
-        with run.locks.holding([lab.answer_namespace, *map(str, lab.node_ports)]):
-            folder = evidence.fresh_folder(run.out, sub.student)
-            evidence.submission(folder, taken.files if taken else (), base)
-            with deadline.within(run.time_limit):
-                grade = _check(run, lab, taken, base, folder, left)
-            if lab.node_ports and taken is not None:  # the next student with the port waits for it
-                _wait_ports_free(run.kube, lab.node_ports)
+        folder = evidence.fresh_folder(run.out, sub.student)
+        evidence.submission(folder, taken.files if taken else (), base)
+        with deadline.within(run.time_limit):
+            grade = _check(run, lab, taken, base, folder, left)
+        if lab.node_ports and taken is not None:  # the next student with the port waits for it
+            _wait_ports_free(run.kube, lab.node_ports)
     except (submissions.SubmissionRefused, InputError) as e:
         grade = replace(base, status=INVALID, reason=e.en, reason_ko=e.ko)
     except ChecksTimedOut as e:

@@ -52,14 +52,13 @@ class CheckSpec:
     """A first, smaller hint (where to look), shown before `hint` (which may give the
     answer) on a learner's first failed try; see kubelab.hints."""
 
-    def nudged(self, lab_id: str) -> CheckSpec:
+    def nudged(self) -> CheckSpec:
         """This check with its nudge in place of its hint (and how to get the rest)."""
         if self.nudge is None:
             return self
         more = Text(
-            f"{self.nudge.ko} (다시 검사하면 전체 힌트가 나옵니다; "
-            f"지금 보려면 make check-{lab_id} HINT=full)",
-            f"{self.nudge.en} (the next check shows the whole hint; now: make check-{lab_id} HINT=full)",
+            f"{self.nudge.ko} (전체 힌트: 다시 검사, 또는 HINT=full)",
+            f"{self.nudge.en} (whole hint: check again, or HINT=full)",
         )
         return replace(self, hint=more)
 

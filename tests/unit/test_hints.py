@@ -16,7 +16,7 @@ def test_a_nudge_first_then_the_whole_hint(lab_root: Path) -> None:
     lab = replace(lab, checks=(first, *(replace(c, nudge=None) for c in lab.checks[1:])))
     assert hints.nudged(lab, "auto") == {first.id}
     assert hints.nudged(lab, "full") == set() and hints.nudged(lab, "nudge") == {first.id}
-    told = first.nudged(lab.id)
+    told = first.nudged()
     assert told.hint.en.startswith("look here") and "HINT=full" in told.hint.en and told.id == first.id
     failed = CheckResult(first.id, first.title, False, first.points, 0.1, "x")
     blocked = CheckResult(lab.checks[1].id, lab.checks[1].title, False, 1, 0.0, "", blocked_by=(first.id,))
@@ -25,4 +25,4 @@ def test_a_nudge_first_then_the_whole_hint(lab_root: Path) -> None:
     assert hints.nudged(lab, "auto") == set()  # the second try gets the whole hint
     hints.forget([lab.id])
     assert hints.nudged(lab, "auto") == {first.id}
-    assert lab.checks[1].nudged(lab.id) is lab.checks[1]  # no nudge: the hint as it is
+    assert lab.checks[1].nudged() is lab.checks[1]  # no nudge: the hint as it is
