@@ -32,7 +32,7 @@ from kubelab.kube import exec_in_pod
 from kubelab.manifests import Obj
 from kubelab.ownership import labelled, ownership
 from kubelab.selectors import matches, to_query
-from kubelab.settled import first_stuck
+from kubelab.settled import first_stuck, refused_creation
 from kubelab.text import Text
 
 DEPLOYMENT = "bootcamp"
@@ -216,7 +216,7 @@ def test_four_replicas_available_on_v1(lab: LabContext) -> None:
             subject,
             f"{REPLICAS} available pods, all running {V1}",
             f"{counts}; pods: {pod_states(pods)}",
-            settled=first_stuck(pods),
+            settled=first_stuck(pods) or refused_creation(history(lab, dep)),
         )
         return ready
 

@@ -9,6 +9,9 @@ each rule is tested without a cluster:
 
 - `stuck`: a pod whose container cannot start and will not by itself (its image cannot
   be pulled, it crashes again and again);
+- `refused_creation`: a ReplicaSet whose pods an admission policy refuses (a sandbox's
+  rules): the controller tries again and again, and the answer is the same until its
+  spec changes;
 - `Unchanged`: a value a check polls (a log, a page, the endpoints, a file) that has
   stayed exactly the same over several polls and some seconds, while everything it
   depends on is up;
@@ -78,6 +81,31 @@ def first_stuck(pods: Iterable[Mapping[str, Any]], crashes: int = CRASHES_SETTLE
         why = stuck(pod, crashes)
         if why is not None:
             return why
+    return None
+
+
+ADMISSION_REFUSED = ("ValidatingAdmissionPolicy", "kubelab sandbox")
+"""Words of a FailedCreate that an admission policy, not a passing condition, caused."""
+
+
+def refused_creation(replicasets: Iterable[Mapping[str, Any]]) -> Text | None:
+    """The first ReplicaSet that cannot create its pods because an admission policy refuses
+    them (its ReplicaFailure condition); other FailedCreate reasons (a ServiceAccount not
+    there yet in a new namespace) can pass, so they are not settled."""
+    for rs in replicasets:
+        for condition in (rs.get("status") or {}).get("conditions") or []:
+            message = " ".join(str(condition.get("message") or "").split())
+            if (
+                condition.get("type") == "ReplicaFailure"
+                and condition.get("status") == "True"
+                and condition.get("reason") == "FailedCreate"
+                and any(word in message for word in ADMISSION_REFUSED)
+            ):
+                name = (rs.get("metadata") or {}).get("name", "?")
+                return Text(
+                    f"ReplicaSet {name}의 파드를 승인 정책이 거부합니다: {message[:240]}",
+                    f"an admission policy refuses ReplicaSet {name}'s pods: {message[:240]}",
+                )
     return None
 
 

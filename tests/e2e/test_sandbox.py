@@ -142,6 +142,7 @@ def test_an_answer_may_not_make_a_namespace(box: sandbox.Sandbox, kube: Kube) ->
         ("host-network", {"hostNetwork": True}, "host network"),
         ("host-pid", {"hostPID": True}, "host network, PID"),
         ("host-port", {"container": {"ports": [{"containerPort": 80, "hostPort": 8080}]}}, "host port"),
+        ("pull-always", {"container": {"imagePullPolicy": "Always"}}, "no imagePullPolicy Always"),
         (
             "root",
             {"volumes": [{"name": "root", "hostPath": {"path": "/"}}]},

@@ -1,5 +1,6 @@
 """The scorecard a learner sees, on the real cluster (never mocked): one screen for an
-empty namespace, and a settled wrong state judged without waiting out the timeout.
+empty namespace (a settled wrong state judged without waiting out the timeout is
+tests/e2e/test_image_pull.py, which runs before the verification starts).
 
 These run beside the verification of every lab (tests/e2e/conftest.py): each checks a
 namespace of its own and changes nothing else.
@@ -62,27 +63,3 @@ def test_an_empty_namespace_fits_one_screen(namespace: str) -> None:
     assert out.count("힌트 / hint:") == 1  # the others in one line each
     assert "replicaset_wants_three_replicas — replicaset_exists 검사부터" in out
     assert "점수 / score: 0/13" in out
-
-
-def test_an_image_that_cannot_be_pulled_is_judged_without_waiting(kube: Kube, namespace: str) -> None:
-    """The kind cluster has the lab's images loaded and no registry to pull from: a pod
-    that insists on pulling (imagePullPolicy: Always) can never start."""
-    container = {"name": "web", "image": "kubelab/web:v1", "imagePullPolicy": "Always"}
-    labels = {"app": "my-little-pod"}
-    kube.create(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "ReplicaSet",
-            "metadata": {"name": "simple-replicaset"},
-            "spec": {
-                "replicas": 3,
-                "selector": {"matchLabels": labels},
-                "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
-            },
-        },
-        namespace,
-    )
-    done = check("01", "--namespace", namespace, "--only", "three_pods_ready", lang="en")
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "not waiting because / 더 기다리지 않은 이유:" in done.stdout, done.stdout
-    assert "cannot be pulled" in done.stdout, done.stdout

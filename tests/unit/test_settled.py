@@ -112,3 +112,22 @@ def test_a_settled_failure_stops_the_wait_at_once_and_says_why() -> None:
     assert calls == [1]
     assert caught.value.final
     assert caught.value.finding.settled == Text("받을 수 없음", "cannot be pulled")
+
+
+def test_a_replicaset_whose_pods_a_policy_refuses_is_settled() -> None:
+    from kubelab.settled import refused_creation
+
+    def rs(message: str, status: str = "True") -> dict[str, object]:
+        condition = {"type": "ReplicaFailure", "status": status, "reason": "FailedCreate", "message": message}
+        return {"metadata": {"name": "web-1"}, "status": {"conditions": [condition]}}
+
+    refused = (
+        "pods \"web-1-x\" is forbidden: ValidatingAdmissionPolicy 'kubelab-sandbox-pods' denied: "
+        "kubelab sandbox: no"
+    )
+    said = refused_creation([{"metadata": {"name": "ok"}}, rs(refused)])
+    assert said is not None and "web-1" in said.en and "kubelab sandbox" in said.en
+    assert (
+        refused_creation([rs('pods "x" is forbidden: error looking up service account ns/default')]) is None
+    )
+    assert refused_creation([rs(refused, status="False")]) is None
