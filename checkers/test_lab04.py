@@ -703,15 +703,8 @@ def other_name(image: str) -> str | None:
 
 def set_image(lab: LabContext, container: str, image: str) -> None:
     """kubectl set image pod/shared-cache CONTAINER=IMAGE (a strategic merge patch)."""
-    res = lab.kube.resource("Pod", "v1")
-    body = {"spec": {"containers": [{"name": container, "image": image}]}}
-    lab.kube.call(
-        lambda: res.patch(
-            body=body,
-            name=SHARED,
-            namespace=lab.namespace,
-            content_type="application/strategic-merge-patch+json",
-        )
+    lab.kube.patch(
+        "Pod", SHARED, lab.namespace, {"spec": {"containers": [{"name": container, "image": image}]}}
     )
 
 

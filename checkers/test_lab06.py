@@ -551,18 +551,9 @@ def test_app_config_v1_is_immutable(lab: LabContext) -> None:
         final=True,
     )
     # A dry run: the API server validates the change (and must refuse it) but never stores it.
-    res = lab.kube.resource("ConfigMap", "v1")
     probe = {"data": {"kubelab-probe": secrets.token_hex(4)}}
     try:
-        lab.kube.call(
-            lambda: res.patch(
-                body=probe,
-                name=APP_CONFIG_V1,
-                namespace=lab.namespace,
-                content_type="application/merge-patch+json",
-                dry_run="All",
-            )
-        )
+        lab.kube.patch("ConfigMap", APP_CONFIG_V1, lab.namespace, probe, merge=True, dry_run=True)
     except ApiException as e:
         assert_that(
             e.status == 422 and "immutable" in api_reason(e),
@@ -576,16 +567,7 @@ def test_app_config_v1_is_immutable(lab: LabContext) -> None:
 
 def set_data(lab: LabContext, name: str, data: dict[str, str]) -> None:
     """Change some keys of a ConfigMap's data (a JSON merge patch: nothing else is touched)."""
-    res = lab.kube.resource("ConfigMap", "v1")
-    lab.kube.call(
-        lambda: res.patch(
-            body={"data": data},
-            name=name,
-            namespace=lab.namespace,
-            content_type="application/merge-patch+json",
-            field_manager=FIELD_MANAGER,
-        )
-    )
+    lab.kube.patch("ConfigMap", name, lab.namespace, {"data": data}, merge=True)
 
 
 def with_line(text: str, line: str) -> str:

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kubelab import apply, course, deadline, engine, evidence, manifests, ownership, sandbox, submissions
+from kubelab import course, deadline, engine, evidence, manifests, ownership, sandbox, submissions
 from kubelab.cleanup import Cleanup
 from kubelab.course import Course
 from kubelab.errors import (
@@ -440,15 +440,8 @@ def _check(run: Run, lab: Lab, taken: TakenIn | None, base: Grade, folder: Path,
             )
             _expired(run)
             docs, refused = placed(taken.docs, run.lab, lab.answer_namespace)
-            applied = apply.apply_documents(
-                box.kube, docs, box.namespace, lab.id, strict=False, cleanup=cleanup, purpose="grade"
-            )
-            refused += [r.line() for r in applied.rejected]
-            _expired(run)
-            steps = apply.run_steps(
-                run.kube.target, box.namespace, taken.steps, sandbox.answer_user(box.namespace)
-            )
-            refused += [r.line() for r in steps]
+            rejected = sandbox.apply_answer(run.kube, box, docs, taken.steps, cleanup, "grade")
+            refused += [r.line() for r in rejected]
             _expired(run)
         card = engine.run_isolated(lab, run.kube.target, run.lang)
         _expired(run)

@@ -402,6 +402,27 @@ class Kube:
         result: Obj = applied.to_dict()
         return result
 
+    def patch(
+        self, kind: str, name: str, namespace: str, body: Obj, merge: bool = False, dry_run: bool = False
+    ) -> Obj:
+        """Patch one object with field manager `kubelab`: a strategic merge patch (lists of
+        containers merged by name, as `kubectl set image` does), or with `merge` a JSON merge
+        patch (nothing but the keys given is touched); dry_run: checked, never stored."""
+        res = self.resource(kind)
+        kind_of_patch = "merge-patch" if merge else "strategic-merge-patch"
+        patched = self.call(
+            lambda: res.patch(
+                body=body,
+                name=name,
+                namespace=namespace,
+                content_type=f"application/{kind_of_patch}+json",
+                field_manager=FIELD_MANAGER,
+                dry_run="All" if dry_run else None,
+            )
+        )
+        result: Obj = patched.to_dict()
+        return result
+
     def is_namespaced(self, kind: str, api_version: str | None = None) -> bool:
         return bool(self.resource(kind, api_version).namespaced)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +31,8 @@ from kubelab import apply, cluster, manifests, ownership, repo
 from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError, LabContentError
 from kubelab.kube import Kube, api_exception, api_reason
-from kubelab.labspec import Lab
-from kubelab.manifests import Obj
+from kubelab.labspec import Lab, Step
+from kubelab.manifests import Document, Obj
 from kubelab.params import SANDBOX_HOST_ROOT, Value
 from kubelab.waiting import wait_until
 
@@ -95,6 +95,20 @@ class Sandbox:
     @property
     def namespace(self) -> str:
         return self.lab.answer_namespace
+
+
+def apply_answer(
+    kube: Kube, box: Sandbox, docs: Iterable[Document], steps: Iterable[Step], cleanup: Cleanup, purpose: str
+) -> list[apply.Rejection]:
+    """Apply an answer's documents in its sandbox as the sandbox's ServiceAccount, then its
+    kubectl steps as that ServiceAccount too; what the API server (or a step) refused, in
+    order. What is accepted stays (the checks judge it); `cleanup` removes what it made."""
+    applied = apply.apply_documents(
+        box.kube, docs, box.namespace, box.lab.id, strict=False, cleanup=cleanup, purpose=purpose
+    )
+    rejected = list(applied.rejected)
+    rejected += apply.run_steps(kube.target, box.namespace, steps, answer_user(box.namespace))
+    return rejected
 
 
 def answer_user(namespace: str) -> str:

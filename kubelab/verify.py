@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from kubelab import apply, engine, repo, runner, sandbox
+from kubelab import engine, repo, runner, sandbox
 from kubelab.apply import Rejection
 from kubelab.cleanup import Cleanup
 from kubelab.errors import ClusterUnavailable, Interrupted, KubelabError
@@ -101,13 +101,9 @@ def variants(lab: Lab) -> list[Variant]:
 def apply_variant(kube: Kube, box: sandbox.Sandbox, variant: Variant, cleanup: Cleanup) -> list[Rejection]:
     """Apply a variant's manifests in its sandbox as the sandbox's ServiceAccount, then its
     kubectl steps; what the API server (or a step) refused, in order."""
-    docs = box.lab.manifests(variant.folder)
-    applied = apply.apply_documents(
-        box.kube, docs, box.namespace, box.lab.id, strict=False, cleanup=cleanup, purpose="verify"
+    return sandbox.apply_answer(
+        kube, box, box.lab.manifests(variant.folder), variant.steps, cleanup, "verify"
     )
-    rejected = list(applied.rejected)
-    rejected += apply.run_steps(kube.target, box.namespace, variant.steps, sandbox.answer_user(box.namespace))
-    return rejected
 
 
 def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcome:

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from kubelab import cluster
+from kubelab.kube import Kube
+
 RUN_LIMIT = 1800.0
 """Seconds one `kubelab verify` of every lab may take here."""
 
@@ -29,6 +32,19 @@ class VerifyRuns:
             subprocess.CompletedProcess(self.everything.args, self.everything.returncode, out, err),
             subprocess.CompletedProcess(self.beside.args, self.beside.returncode, out2, err2),
         )
+
+
+def solved_cluster() -> Kube:
+    """kubelab's kind cluster, up (created or reused), with lab 01's reference solution in
+    namespace lab-01."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return Kube(cluster.resolve_target())
 
 
 def start_verify(*args: str) -> subprocess.Popen[str]:

@@ -26,6 +26,7 @@ import pytest
 
 from kubelab import cluster, ownership, repo
 from kubelab.kube import REQUEST_TIMEOUT, TRANSIENT_BUDGET, Kube
+from tests.e2e.conftest import solved_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -81,9 +82,7 @@ def api_answers(kube: Kube) -> bool:
 @pytest.fixture(scope="module")
 def kube() -> Kube:
     """kubelab's kind cluster, up, with lab 01's reference solution in namespace lab-01."""
-    done = kubelab("solve", "01")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return Kube(cluster.resolve_target())
+    return solved_cluster()
 
 
 WAITING_CHECK = "three_pods_ready"

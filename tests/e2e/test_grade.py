@@ -24,6 +24,7 @@ from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import Kube
 from kubelab.labspec import Lab
 from kubelab.waiting import wait_until
+from tests.e2e.conftest import solved_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -121,14 +122,7 @@ def bad_inputs(into: Path, outside: Path) -> dict[str, tuple[str, str]]:
 @pytest.fixture(scope="module")
 def kube() -> Kube:
     """kubelab's kind cluster, up (created or reused)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return Kube(cluster.resolve_target())
+    return solved_cluster()
 
 
 def nothing_left(kube: Kube, labs: list[Lab], node_folder: Path) -> list[str]:

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from kubelab import cluster, ownership
+from kubelab import ownership
 from kubelab.kube import Kube
+from tests.e2e.conftest import solved_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -25,14 +26,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def kube() -> Kube:
     """kubelab's kind cluster, up (created or reused)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return Kube(cluster.resolve_target())
+    return solved_cluster()
 
 
 @pytest.fixture

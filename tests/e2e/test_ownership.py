@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from kubelab import apply, cluster, labspec, ownership
+from kubelab import apply, labspec, ownership
 from kubelab.cleanup import Cleanup
 from kubelab.kube import Kube
+from tests.e2e.conftest import solved_cluster
 from tests.e2e.test_faults import kubelab
 
 pytestmark = pytest.mark.e2e
@@ -24,9 +25,7 @@ pytestmark = pytest.mark.e2e
 def kube(verify_runs: object) -> Kube:
     """kubelab's cluster, up, with lab 01's reference solution in namespace lab-01 and
     the verification of every lab running beside."""
-    done = kubelab("solve", "01")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return Kube(cluster.resolve_target())
+    return solved_cluster()
 
 
 def make(kube: Kube, obj: dict[str, Any]) -> dict[str, Any]:
