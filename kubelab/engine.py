@@ -48,7 +48,7 @@ from kubelab.errors import (
 from kubelab.imports import without
 from kubelab.labspec import CheckSpec, Lab
 from kubelab.results import CheckResult, Scorecard, brief_message, failure_message, needs_text
-from kubelab.text import Lang, Text
+from kubelab.text import Lang, Text, printable
 from kubelab.waiting import timeout_scale
 
 if TYPE_CHECKING:
@@ -291,7 +291,7 @@ def judge(kube: Kube, lab: Lab, spec: CheckSpec, check: Checker, lang: Lang, lef
     elif isinstance(error, KubelabError):
         message = brief = error.line(lang)
     elif error is not None:
-        message = brief = f"error: {type(error).__name__}: {error}"
+        message = brief = _unexpected(error).both(lang)
     result = CheckResult(
         id=spec.id,
         title=spec.title,
@@ -303,6 +303,25 @@ def judge(kube: Kube, lab: Lab, spec: CheckSpec, check: Checker, lang: Lang, lef
         brief=brief,
     )
     return Judged(result, fault)
+
+
+def _unexpected(error: Exception) -> Text:
+    """A check ended with an error that is neither a verdict nor a fault: the API server
+    refused one of its requests (about the answer's objects: the answer's failure), or the
+    checker has a bug. Said for people, without the exception's name."""
+    from kubelab.kube import api_exception, api_reason
+
+    if isinstance(error, api_exception()):
+        said = printable(f"HTTP {getattr(error, 'status', '?')} {api_reason(error)}")
+        return Text(
+            f"API 서버가 이 검사의 요청을 거부했습니다: {said}",
+            f"the API server refused this check's request: {said}",
+        )
+    said = printable(" ".join(str(error).split())[:300])
+    return Text(
+        f"검사 자체가 실패했습니다 (kubelab의 버그입니다; 알려 주세요): {said}",
+        f"the check itself failed (a bug of kubelab's; please report it): {said}",
+    )
 
 
 def _fault(error: Exception | None, faults: list[str]) -> EnvironmentProblem | None:

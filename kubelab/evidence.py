@@ -27,6 +27,7 @@ from kubelab import __version__, repo
 from kubelab.errors import KubelabError
 from kubelab.kube import Kube, api_exception
 from kubelab.labspec import Lab
+from kubelab.text import printable
 
 if TYPE_CHECKING:
     from kubelab.grade import Grade
@@ -124,7 +125,8 @@ def cluster(where: Path, kube: Kube, lab: Lab) -> None:
             with contextlib.suppress(KubelabError, api_exception()):
                 text = kube.logs(pod["metadata"]["name"], namespace, container.get("name"), tail=LOG_LINES)
                 logs.mkdir(exist_ok=True)
-                (logs / f"{SAFE_NAME.sub('_', name)}.txt").write_text(text, encoding="utf-8")
+                shown = printable(text, block=True)  # what the answer printed: read, never acted on
+                (logs / f"{SAFE_NAME.sub('_', name)}.txt").write_text(shown, encoding="utf-8")
     versions = {"kubelab": __version__, "python": platform.python_version(), **repo.versions()}
     with contextlib.suppress(KubelabError, api_exception()):
         versions["cluster"] = kube.server_version()

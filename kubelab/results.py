@@ -9,7 +9,7 @@ from typing import Any
 
 from kubelab.errors import Finding
 from kubelab.labspec import CheckSpec
-from kubelab.text import Lang, Text
+from kubelab.text import Lang, Text, printable
 
 LABELS = {
     "object": Text("대상", "object"),
@@ -29,15 +29,15 @@ def failure_message(finding: Finding, spec: CheckSpec, namespace: str, lang: Lan
         return f"{LABELS[key].both(lang)}: {value}"
 
     waited = f"  (waited {finding.waited:g} s)" if finding.waited else ""
-    rows = [
-        row("object", finding.subject),
-        row("expected", finding.expected),
-        row("found", finding.found + waited),
+    rows = [  # what was found is the answer's own text: shown, never acted on by a terminal
+        row("object", printable(finding.subject)),
+        row("expected", printable(finding.expected, block=True)),
+        row("found", printable(finding.found, block=True) + waited),
     ]
     if finding.detail:
-        rows.append(row("detail", finding.detail.both(lang)))
+        rows.append(row("detail", printable(finding.detail.both(lang), block=True)))
     if finding.settled:
-        rows.append(row("settled", finding.settled.both(lang)))
+        rows.append(row("settled", printable(finding.settled.both(lang), block=True)))
     rows.append(row("hint", spec.hint.both(lang)))
     rows.append(row("see", spec.kubectl))
     return "\n".join(rows)
@@ -46,7 +46,7 @@ def failure_message(finding: Finding, spec: CheckSpec, namespace: str, lang: Lan
 def brief_message(finding: Finding, lang: Lang) -> str:
     """The same failure in one line, in `lang`: what was found, against what was expected."""
     found, expected = LABELS["found"].pick(lang), LABELS["expected"].pick(lang)
-    return f"{found}: {finding.found} ({expected}: {finding.expected})"
+    return f"{found}: {printable(finding.found)} ({expected}: {printable(finding.expected)})"
 
 
 def needs_text(failed: list[str], short: bool = False) -> Text:
