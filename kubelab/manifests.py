@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kubelab.errors import InputError
+from kubelab.text import printable
 
 if TYPE_CHECKING:
     import jsonschema.protocols
@@ -37,6 +38,9 @@ MAX_DOCUMENTS = 100
 """Objects one file may hold."""
 MAX_NODES = 100_000
 """Values (mappings, lists, scalars) a file may hold once its aliases are expanded."""
+API_VERSION = re.compile(r"(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
+"""`v1` or `group/version` (a DNS subdomain, then v1, v2beta1, …)."""
+KIND = re.compile(r"[A-Z][A-Za-z0-9]{0,62}")
 
 SCHEMA_VERSION = "1.36.0"
 """OpenAPI schemas of the pinned Kubernetes minor (K8S_VERSION in ci/versions.env)."""
@@ -211,6 +215,20 @@ def _require_object(doc: Document) -> None:
             f"{doc.where}: missing {fields}",
             f"{doc.where}: {fields} 항목이 없습니다",
         )
+    metadata = doc.obj["metadata"]
+    not_text = [f for f in ("apiVersion", "kind") if not isinstance(doc.obj[f], str)]
+    not_text += ["metadata.name"] if not isinstance(metadata.get("name"), str) else []
+    if not_text:
+        fields = ", ".join(not_text)
+        raise InputError(
+            f"{doc.where}: {fields} must be text", f"{doc.where}: {fields}은(는) 문자열이어야 합니다"
+        )
+    if not API_VERSION.fullmatch(doc.obj["apiVersion"]):
+        shown = printable(doc.obj["apiVersion"][:80])
+        raise InputError(
+            f"{doc.where}: apiVersion {shown!r} is not a Kubernetes API version (v1, apps/v1, …)",
+            f"{doc.where}: apiVersion {shown!r}은(는) 쿠버네티스 API 버전이 아닙니다 (v1, apps/v1, …)",
+        )
 
 
 def load(paths: Iterable[Path], render: Render | None = None) -> list[Document]:
@@ -224,14 +242,16 @@ def _validator(kind: str, api_version: str) -> jsonschema.protocols.Validator | 
     `validate` re-reads the schema files on every call, which made lint slow). Imported
     here: a command that validates nothing does not pay for the schemas."""
     import jsonschema
-    from kubernetes_validate.utils import schema_contents
+    from kubernetes_validate.utils import VersionNotSupportedError, schema_contents
     from referencing import Registry, Resource
 
+    if not KIND.fullmatch(kind) or not API_VERSION.fullmatch(api_version):
+        return None  # a file name is made of them: nothing but a kind and a version
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     folder = f"kubernetes-json-schema/v{SCHEMA_VERSION}-local-strict"
     try:
         schema = schema_contents(f"{folder}/{kind.lower()}-{group_version}.json", SCHEMA_VERSION)
-    except FileNotFoundError:
+    except (FileNotFoundError, VersionNotSupportedError):  # the latter is what a missing file raises
         return None
     definitions = schema_contents(f"{folder}/_definitions.json", SCHEMA_VERSION)
     registry = Resource.from_contents(schema) @ (Resource.from_contents(definitions) @ Registry())
@@ -242,7 +262,8 @@ def schema_problem(doc: Document) -> str | None:
     """Why the document fails the pinned Kubernetes OpenAPI schema, or None if it passes."""
     validator = _validator(doc.kind, str(doc.obj.get("apiVersion")))
     if validator is None:
-        return f"no schema for kind {doc.kind} {doc.obj.get('apiVersion')} in Kubernetes {SCHEMA_VERSION}"
+        shown = printable(f"{doc.kind} {doc.obj.get('apiVersion')}"[:120])
+        return f"no schema for kind {shown} in Kubernetes {SCHEMA_VERSION}"
     import jsonschema.exceptions
 
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc.obj))

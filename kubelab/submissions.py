@@ -124,14 +124,36 @@ def extract(archive: Path, into: Path, limits: Limits = Limits()) -> Path:
             )
     except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, zlib.error, RuntimeError) as e:
         shutil.rmtree(target, ignore_errors=True)
+        why = _broken(e)
         raise _refuse(
-            f"{archive.name}: a broken archive ({type(e).__name__}: {e})",
-            f"{archive.name}: 깨진 압축 파일입니다 ({type(e).__name__})",
+            f"{archive.name}: a broken archive ({why})", f"{archive.name}: 깨진 압축 파일입니다 ({why})"
         ) from None
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
     return target
+
+
+def _broken(error: BaseException) -> str:
+    """Why an archive could not be read, for people: no exception names, no paths of the
+    machine that extracted it."""
+    if isinstance(error, (FileExistsError, IsADirectoryError, NotADirectoryError)):
+        return "a file and a folder of the same name"
+    said = getattr(error, "strerror", None) or str(error) or "unreadable"
+    return " ".join(str(said).split())[:200]
+
+
+class _Seen:
+    """The paths an archive has given so far: a second member of the same path (a zip
+    may list one name twice) is a refusal, never a silent overwrite."""
+
+    def __init__(self) -> None:
+        self.files: set[PurePosixPath] = set()
+
+    def add(self, name: str, path: PurePosixPath) -> None:
+        if path in self.files:
+            raise _refuse(f"{name}: in the archive twice", f"{name}: 압축 파일 안에 두 번 있습니다")
+        self.files.add(path)
 
 
 def take_in(submission: Path, into: Path, limits: Limits = Limits()) -> Path:
@@ -159,6 +181,7 @@ def take_in(submission: Path, into: Path, limits: Limits = Limits()) -> Path:
 
 def _extract_zip(archive: Path, target: Path, limits: Limits) -> None:
     budget = _Budget(limits)
+    seen = _Seen()
     with zipfile.ZipFile(archive) as opened:
         for info in opened.infolist():
             path = _member_path(info.filename, limits)
@@ -168,6 +191,7 @@ def _extract_zip(archive: Path, target: Path, limits: Limits) -> None:
             if info.is_dir():
                 (target / path).mkdir(parents=True, exist_ok=True)
                 continue
+            seen.add(info.filename, path)
             budget.file(info.filename, info.file_size)
             (target / path).parent.mkdir(parents=True, exist_ok=True)
             with opened.open(info) as source:
@@ -176,6 +200,7 @@ def _extract_zip(archive: Path, target: Path, limits: Limits) -> None:
 
 def _extract_tar(archive: Path, target: Path, limits: Limits) -> None:
     budget = _Budget(limits)
+    seen = _Seen()
     with tarfile.open(archive, "r:*") as opened:
         for member in opened:
             path = _member_path(member.name, limits)
@@ -185,6 +210,7 @@ def _extract_tar(archive: Path, target: Path, limits: Limits) -> None:
             if not member.isfile():
                 kind = "a link" if member.issym() or member.islnk() else "not a plain file (a device or FIFO)"
                 raise _refuse(f"{member.name}: {kind}", f"{member.name}: 일반 파일이 아닙니다 (링크나 장치)")
+            seen.add(member.name, path)
             budget.file(member.name, member.size)
             (target / path).parent.mkdir(parents=True, exist_ok=True)
             source = opened.extractfile(member)

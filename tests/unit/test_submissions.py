@@ -112,3 +112,26 @@ def test_a_folder_with_a_link_or_a_fifo_is_refused(tmp_path: Path) -> None:
     os.mkfifo(folder / "pipe")
     with pytest.raises(SubmissionRefused, match="not a plain file"):
         submissions.files_of(folder)
+
+
+def test_a_zip_with_an_entry_twice_is_refused_in_words(tmp_path: Path) -> None:
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("rs.yaml", "a: 1\n")
+        with pytest.warns(UserWarning):  # zipfile itself says so
+            z.writestr("rs.yaml", "a: 2\n")
+        z.writestr("./other.yaml", "a: 3\n")
+    with pytest.raises(submissions.SubmissionRefused, match="in the archive twice"):
+        submissions.extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_broken_archive_is_said_without_python_names(tmp_path: Path) -> None:
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a", "x")
+        z.writestr("a/b.yaml", "x")  # a file and a folder of one name
+    with pytest.raises(submissions.SubmissionRefused) as refused:
+        submissions.extract(archive, tmp_path / "out")
+    said = refused.value.en + refused.value.ko
+    assert "a file and a folder of the same name" in said and "Error" not in said and "[Errno" not in said
