@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -34,7 +36,8 @@ import websocket
 from kubelab import deadline, interrupts, reader
 from kubelab.errors import ClusterUnavailable, InputError
 from kubelab.imports import without
-from kubelab.manifests import Obj
+from kubelab.manifests import API_VERSION, Obj
+from kubelab.text import printable
 from kubelab.waiting import retry_transient
 
 FIELD_MANAGER = "kubelab"
@@ -50,7 +53,27 @@ TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 """API answers that say "not now" rather than "no"."""
 
 
+HEALTH_SECONDS = 2.0
+"""Seconds one answer of the API server's /readyz is taken as still true."""
+
 _HANDSHAKE = re.compile(r"Handshake status (\d{3})")
+
+
+class _Health:
+    """The last answer of a health probe, kept HEALTH_SECONDS, shared by every thread
+    (and every impersonating connection) that talks to one cluster."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: tuple[float, bool] | None = None
+
+    def ask(self, probe: Callable[[], bool]) -> bool:
+        with self._lock:
+            if self._seen is not None and time.monotonic() - self._seen[0] < HEALTH_SECONDS:
+                return self._seen[1]
+            answer = probe()
+            self._seen = (time.monotonic(), answer)
+            return answer
 
 
 @cache
@@ -171,6 +194,7 @@ class Kube:
             _ = self.api  # the official client reads the kubeconfig now, and says what is wrong
         self._dynamic: Any = None
         self._cluster_id: str | None = None
+        self._health: _Health = _Health()
         self.faults: list[str] = []
         """Every transient fault met so far (the plugin reads it to tell a learner's
         failure from the machine's)."""
@@ -220,11 +244,14 @@ class Kube:
             interrupts.raise_if_interrupted()  # the client turns a Ctrl-C into an ApiException
             self.faults.append(fault_reason(error))
 
+        def transient(error: BaseException) -> bool:
+            return is_transient(error) and not self._about_the_request(error)
+
         try:
-            return retry_transient(fn, is_transient, deadline.bound(budget), seen)
+            return retry_transient(fn, transient, deadline.bound(budget), seen)
         except Exception as e:
             interrupts.raise_if_interrupted()
-            if not is_transient(e):
+            if not transient(e):
                 raise
             self.faults.append(fault_reason(e))
             raise ClusterUnavailable(
@@ -232,11 +259,49 @@ class Kube:
                 f"클러스터에 연결할 수 없습니다 ({self.target.describe()}): {fault_reason(e)}",
             ) from e
 
+    def _about_the_request(self, error: BaseException) -> bool:
+        """Is this 500 the API server's word about what the request carried (a server-side
+        apply of a field of the wrong type: "failed to create typed patch object") rather
+        than the cluster failing? Evidence decides, not the status code: an answer of the
+        API server's own (a Status) while the API server reports itself ready."""
+        if not _is_api_exception(error) or getattr(error, "status", 0) != 500:
+            return False
+        try:
+            said = json.loads(getattr(error, "body", None) or "{}")
+        except ValueError:
+            return False
+        return isinstance(said, dict) and said.get("kind") == "Status" and self.healthy()
+
+    def healthy(self) -> bool:
+        """Does the API server say it is ready (GET /readyz, within CONNECT_BUDGET)? Asked
+        before a failure is blamed on the cluster rather than on what a request carried;
+        the answer is kept HEALTH_SECONDS (many requests may fail at once)."""
+        return self._health.ask(self._ready)
+
+    def _ready(self) -> bool:
+        timeout = deadline.bound(CONNECT_BUDGET)
+        try:
+            if self._reader is not None:
+                status, _ = self._reader.get("/readyz", timeout)
+                return status == 200
+            self.api.call_api(
+                "/readyz",
+                "GET",
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=timeout,
+            )
+            return True
+        except Exception:  # no answer, or not ready: either way not healthy
+            interrupts.raise_if_interrupted()
+            return False
+
     def impersonating(self, user: str) -> Kube:
         """The same cluster, every request made as `user` (the API server checks that
         kubelab may impersonate, then authorizes and admits each request as that user)."""
         other = Kube(self.target, {**self.headers, "Impersonate-User": user})
         other._cluster_id = self.cluster_id()  # the user may not read kube-system
+        other._health = self._health  # one cluster, one answer
         other.faults = self.faults
         return other
 
@@ -263,6 +328,12 @@ class Kube:
     def resource(self, kind: str, api_version: str | None = None) -> Any:
         """The API resource for a kind; where two groups share the kind (Event), the core
         group's, as kubectl picks it."""
+        if not isinstance(kind, str) or (
+            api_version is not None
+            and not (isinstance(api_version, str) and API_VERSION.fullmatch(api_version))
+        ):
+            shown = printable(f"{api_version} {kind}"[:120])
+            raise InputError(f"not a Kubernetes kind: {shown}", f"쿠버네티스 종류가 아닙니다: {shown}")
         try:
             return self.call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
         except _client_error("kubernetes.dynamic.exceptions", "ResourceNotUniqueError"):
@@ -403,7 +474,13 @@ class Kube:
         return result
 
     def patch(
-        self, kind: str, name: str, namespace: str, body: Obj, merge: bool = False, dry_run: bool = False
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        body: Obj,
+        merge: bool = False,
+        dry_run: bool = False,
     ) -> Obj:
         """Patch one object with field manager `kubelab`: a strategic merge patch (lists of
         containers merged by name, as `kubectl set image` does), or with `merge` a JSON merge

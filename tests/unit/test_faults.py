@@ -90,11 +90,11 @@ def silent_server() -> Iterator[int]:
         yield server.getsockname()[1]
 
 
-def kube_at(tmp_path: Path, port: int) -> Kube:
+def kube_at(tmp_path: Path, port: int, scheme: str = "https") -> Kube:
     config = tmp_path / "kubeconfig"
     config.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        f"clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:{port}', "
+        f"clusters: [{{name: c, cluster: {{server: '{scheme}://127.0.0.1:{port}', "
         "insecure-skip-tls-verify: true}}]\n"
         "contexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\n"
     )
@@ -131,3 +131,68 @@ def test_a_reason_over_several_lines_is_still_one_line() -> None:
     assert fault_reason(error) == "Handshake failed [SSL: UNEXPECTED_EOF_WHILE_READING] EOF"
     line = ClusterUnavailable("cannot reach\nthe cluster", "연결\n불가").line("ko")
     assert line == "environment: 연결 불가 / cannot reach the cluster"
+
+
+TYPED_PATCH = (
+    '{"kind":"Status","apiVersion":"v1","status":"Failure","message":"failed to create typed patch object '
+    "(/simple-replicaset; apps/v1, Kind=ReplicaSet): .spec.replicas: expected numeric (int or float), "
+    'got string","code":500}'
+)
+
+
+@pytest.fixture
+def api_server() -> Iterator[tuple[int, dict[str, int]]]:
+    """An HTTP API server that answers every request with a 500 of its own (a Status), and
+    /readyz with the status in `health["readyz"]`; counts the requests."""
+    import http.server
+    import threading
+
+    health = {"readyz": 200, "requests": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ready = self.path.startswith("/readyz")
+            health["requests"] += 0 if ready else 1
+            status, body = (health["readyz"], b"ok") if ready else (500, TYPED_PATCH.encode())
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], health
+    finally:
+        server.shutdown()
+
+
+def test_a_500_from_a_ready_api_server_is_about_the_request(
+    tmp_path: Path, api_server: tuple[int, dict[str, int]]
+) -> None:
+    """A server-side apply of a field of the wrong type is answered with a 500; the API
+    server says it is ready, so the answer is the request's refusal (the student's), not a
+    lost cluster: not retried, not counted as a fault."""
+    port, health = api_server
+    kube = kube_at(tmp_path, port, "http")
+    started = time.monotonic()
+    with deadline.within(10.0), pytest.raises(ApiException) as refused:
+        kube.get("ConfigMap", "c", "ns")
+    assert time.monotonic() - started < 3 and health["requests"] == 1
+    assert "expected numeric" in api_reason(refused.value) and not kube.faults
+
+
+def test_a_500_from_an_api_server_that_is_not_ready_is_the_clusters(
+    tmp_path: Path, api_server: tuple[int, dict[str, int]]
+) -> None:
+    port, health = api_server
+    health["readyz"] = 500
+    kube = kube_at(tmp_path, port, "http")
+    with deadline.within(2.0), pytest.raises(ClusterUnavailable, match="cannot reach the cluster"):
+        kube.get("ConfigMap", "c", "ns")
+    assert health["requests"] > 1 and kube.faults
