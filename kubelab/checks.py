@@ -196,6 +196,10 @@ class LabContext:
         owned = ownership.scratch_namespace(self.kube, self.lab.namespace, self.lab.id, purpose, like)
         self.cleanup.remove(owned, emptied_enough=True)
         self.defer(f"stop the pods in namespace {owned.name}", lambda: self._stop_scratch(owned))
+        if like is not None:  # the answer's share holds its copies too (kubelab.capacity)
+            from kubelab import sandbox
+
+            sandbox.fence_like(self.kube, self.namespace, owned.name, self.lab.id, purpose)
         return owned.name
 
     def _stop_scratch(self, owned: ownership.Owned) -> None:
@@ -205,6 +209,9 @@ class LabContext:
         counts as removed (ownership.emptied)."""
         self.kube.delete("Namespace", owned.name, uid=owned.uid)
         self.kube.delete_all("Pod", owned.name, grace_seconds=0)
+        from kubelab import sandbox
+
+        sandbox.release(self.kube, owned.name, self.lab)  # a copy of the answer carries its finalizers
 
     def create_scratch(self, obj: Obj, purpose: str) -> None:
         """Create a cluster-scoped object of kubelab's own for this check (a volume to

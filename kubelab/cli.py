@@ -367,7 +367,13 @@ def verify_cmd(
     lab_ids: Annotated[list[str] | None, typer.Argument(help="labs (default: all)")] = None,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, max=32, help="variants at once (default: from cores, memory)"),
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=32,
+            help="variants at once (default: from cores, memory, the cluster's room)",
+        ),
     ] = None,
     repeat: Annotated[int, typer.Option(min=1, max=20, help="run each variant N times; report flakes")] = 1,
 ) -> None:
@@ -377,7 +383,7 @@ def verify_cmd(
     labs = [labspec.find_lab(i) for i in lab_ids] if lab_ids else labspec.all_labs()
     kube = _prepare_cluster(labs)
     tasks = verify.plan(labs, repeat)
-    chosen = jobs or verify.default_jobs()
+    chosen = jobs or verify.default_jobs(kube)
     console.print(f"verify: {len(tasks)} variants of {len(labs)} labs, {chosen} at a time")
     started = time.monotonic()
     with report.VerifyProgress(console, tasks, chosen) as progress:
@@ -401,7 +407,13 @@ def grade_cmd(
     out: Annotated[Path | None, typer.Option(help="where the grades go (default: ./grades-NN)")] = None,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, max=32, help="submissions at once (default: from cores)"),
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=32,
+            help="submissions at once (default: from cores, memory, the cluster's room)",
+        ),
     ] = None,
     resume: Annotated[bool, typer.Option(help="keep earlier grades of unchanged submissions")] = False,
     only: Annotated[list[str] | None, typer.Option(help="grade only this student (repeatable)")] = None,
@@ -462,7 +474,7 @@ def grade_cmd(
         grade.student_lab(run_check, sub)
     work = Path(tempfile.mkdtemp(prefix=f"kubelab-grade-{lab.id}-"))
     run = grade.Run(kube, lab, crs, target, work, Options.lang, live, time_limit, kept=kept if resume else {})
-    chosen = jobs or verify.default_jobs()
+    chosen = jobs or verify.default_jobs(kube)
     console.print(f"grade: lab {lab.id}, {len(chosen_subs)} students, {chosen} at a time → {target}")
     started = time.monotonic()
     try:

@@ -14,19 +14,17 @@ bounded (kubelab.tools): kind's own create, run through pytest-kind, had no time
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import shutil
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from kubelab import repo, tools
-from kubelab.errors import CheckFailed, ClusterUnavailable, EnvironmentProblem, Finding, InputError
+from kubelab import locks, repo, tools
+from kubelab.errors import CheckFailed, ClusterUnavailable, EnvironmentProblem, InputError
 from kubelab.kube import CONNECT_BUDGET, Kube, Target, api_exception
 from kubelab.text import Text
 from kubelab.waiting import wait_until
@@ -195,41 +193,18 @@ def ensure_kind_cluster(chosen: Settings) -> Target:
     require_docker()
     kubeconfig = chosen.kubeconfig or default_kubeconfig()
     kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-    with _one_at_a_time(kubeconfig.parent / ".kubelab-kind.lock", CREATE_TIMEOUT + 120):
+    # kind creates a cluster and writes the kubeconfig one process at a time (seven `kubelab
+    # grade` runs starting at once met kind's own "failed to lock config file")
+    preparing = Text(
+        "다른 kubelab이 kind 클러스터를 준비하고 있습니다", "another kubelab is preparing the kind cluster"
+    )
+    with locks.one_at_a_time(kubeconfig.parent / ".kubelab-kind.lock", CREATE_TIMEOUT + 120, preparing):
         _create_or_reuse(chosen, kubeconfig)
     target = Target(kubeconfig, KIND_CONTEXT)
     kube = Kube(target)
     wait_for_api(kube)
     wait_for_node(kube)
     return target
-
-
-@contextlib.contextmanager
-def _one_at_a_time(path: Path, seconds: float) -> Iterator[None]:
-    """Hold a lock file for the machine's kubelab processes: kind creates a cluster and
-    writes the kubeconfig one process at a time (seven `kubelab grade` runs starting at
-    once met kind's own "failed to lock config file")."""
-    import fcntl
-
-    with open(path, "a") as handle:
-
-        def taken() -> None:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CheckFailed(Finding(str(path), "free", "held by another kubelab")) from None
-
-        try:
-            wait_until(taken, seconds)
-        except CheckFailed:
-            raise EnvironmentProblem(
-                f"another kubelab has been preparing the kind cluster for {seconds:.0f} s ({path})",
-                f"다른 kubelab이 {seconds:.0f}초째 kind 클러스터를 준비하고 있습니다 ({path})",
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _create_or_reuse(chosen: Settings, kubeconfig: Path) -> None:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubelab import apply, cluster, manifests, ownership, repo
+from kubelab import apply, capacity, cluster, manifests, ownership, repo
 from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError, LabContentError
 from kubelab.kube import Kube, api_exception, api_reason
@@ -52,6 +52,11 @@ TERMINATING_WAIT = 90.0
 """Seconds to wait for a student's earlier sandbox of the same name to be gone."""
 AUTHORIZE_WAIT = 30.0
 """Seconds to wait for a new sandbox's RBAC bindings to take effect."""
+QUOTA_WAIT = 30.0
+"""Seconds to wait for a new quota to be counted (until then the API server refuses pods)."""
+RELEASED_KINDS = ("Pod", "PersistentVolumeClaim")
+"""Kinds a sandbox's controllers make from the answer's templates (finalizers and all),
+besides the lab's own kinds."""
 
 QUOTA = {
     "count/configmaps": "30",
@@ -59,18 +64,20 @@ QUOTA = {
     "count/services": "5",
     "services.nodeports": "2",
     "services.loadbalancers": "0",
-    "pods": "20",
     "persistentvolumeclaims": "5",
     "requests.storage": "10Gi",
-    "requests.cpu": "2",
-    "requests.memory": "2Gi",
     "limits.cpu": "8",
     "limits.memory": "6Gi",
 }
-"""What one answer may hold at most (the labs need far less)."""
+"""What one answer may hold at most (the labs need far less); its pods, CPU and memory
+requests are its share of the cluster (kubelab.capacity)."""
 LIMITS = {
     "default": {"cpu": "500m", "memory": "256Mi", "ephemeral-storage": "256Mi"},
-    "defaultRequest": {"cpu": "10m", "memory": "32Mi", "ephemeral-storage": "16Mi"},
+    "defaultRequest": {
+        "cpu": f"{capacity.DEFAULT_REQUEST.cpu}m",
+        "memory": str(capacity.DEFAULT_REQUEST.memory),
+        "ephemeral-storage": "16Mi",
+    },
     "max": {"cpu": "2", "memory": "1Gi", "ephemeral-storage": "1Gi"},
 }
 """Limits a container gets when it names none, and the most it may ask for (a container
@@ -101,14 +108,32 @@ def apply_answer(
     kube: Kube, box: Sandbox, docs: Iterable[Document], steps: Iterable[Step], cleanup: Cleanup, purpose: str
 ) -> list[apply.Rejection]:
     """Apply an answer's documents in its sandbox as the sandbox's ServiceAccount, then its
-    kubectl steps as that ServiceAccount too; what the API server (or a step) refused, in
-    order. What is accepted stays (the checks judge it); `cleanup` removes what it made."""
+    kubectl steps as that ServiceAccount too; what was refused, in order. A document that
+    fails the pinned Kubernetes schema (a field of the wrong type, an unknown field) is
+    refused here, offline, as `check -f` refuses it: the API server never sees it. What is
+    accepted stays (the checks judge it); `cleanup` removes what it made."""
+    valid, rejected = validated(docs)
     applied = apply.apply_documents(
-        box.kube, docs, box.namespace, box.lab.id, strict=False, cleanup=cleanup, purpose=purpose
+        box.kube, valid, box.namespace, box.lab.id, strict=False, cleanup=cleanup, purpose=purpose
     )
-    rejected = list(applied.rejected)
+    rejected += applied.rejected
     rejected += apply.run_steps(kube.target, box.namespace, steps, answer_user(box.namespace))
     return rejected
+
+
+def validated(docs: Iterable[Document]) -> tuple[list[Document], list[apply.Rejection]]:
+    """The documents that pass the pinned Kubernetes schema, and a refusal for each other."""
+    valid: list[Document] = []
+    refused: list[apply.Rejection] = []
+    for doc in docs:
+        problem = manifests.schema_problem(doc)
+        if problem is None:
+            valid.append(doc)
+        else:
+            refused.append(
+                apply.Rejection(doc.where, doc.kind, doc.name, f"not a valid {doc.kind}: {problem}")
+            )
+    return valid, refused
 
 
 def answer_user(namespace: str) -> str:
@@ -203,15 +228,19 @@ def open_sandbox(
     purpose: str = "verify",
     chosen: Mapping[str, Value] | None = None,
     namespace: str | None = None,
+    docs: Iterable[Document] = (),
 ) -> Sandbox:
     """A new sandbox for one answer to `lab`; `cleanup` removes it and all it holds.
     Without `namespace`, the first free slot's, with the slot's own unique values; with
     it (a student's, kubelab.course), that namespace with the `chosen` values, or an
-    EnvironmentProblem when it exists already."""
+    EnvironmentProblem when it exists already. It is opened once the cluster has room
+    for the share the answer's `docs` ask for (kubelab.capacity): that wait is the run's,
+    not the answer's time."""
     ensure_policies(kube)
+    want = capacity.share(kube, docs)
     if namespace is not None:
         _wait_while_terminating(kube, namespace)
-        box = _claim(kube, lab.with_values(namespace, chosen), 0, cleanup, purpose)
+        box = _claim(kube, lab.with_values(namespace, chosen), 0, cleanup, purpose, want)
         if box is None:
             raise EnvironmentProblem(
                 f"namespace {namespace} exists already: another run is grading it, or one was killed "
@@ -224,7 +253,7 @@ def open_sandbox(
         if kube.get("Namespace", sandbox_namespace(lab, slot)) is not None:
             continue
         box = _claim(
-            kube, lab.with_values(sandbox_namespace(lab, slot), chosen, slot), slot, cleanup, purpose
+            kube, lab.with_values(sandbox_namespace(lab, slot), chosen, slot), slot, cleanup, purpose, want
         )
         if box is not None:
             return box
@@ -249,8 +278,11 @@ def _wait_while_terminating(kube: Kube, namespace: str) -> None:
         wait_until(gone, TERMINATING_WAIT)
 
 
-def _claim(kube: Kube, answer: Lab, slot: int, cleanup: Cleanup, purpose: str) -> Sandbox | None:
-    """Create the answer's namespace and furnish it; None when the namespace exists."""
+def _claim(
+    kube: Kube, answer: Lab, slot: int, cleanup: Cleanup, purpose: str, want: capacity.Resources
+) -> Sandbox | None:
+    """Create the answer's namespace (once the cluster has room for its share) and furnish
+    it; None when the namespace exists."""
     namespace = answer.answer_namespace
     body = {
         "apiVersion": "v1",
@@ -262,23 +294,24 @@ def _claim(kube: Kube, answer: Lab, slot: int, cleanup: Cleanup, purpose: str) -
                 NODE_PORTS: ",".join(str(p) for p in answer.node_ports),
                 HOST_ROOT: host_root(namespace),
                 STORAGE_CLASSES: ",".join(provisioning_classes(kube)),
+                **capacity.reservation(want),
             },
         },
     }
     try:
-        owned = ownership.create(kube, body, answer.id, purpose)
+        owned = capacity.admitted(kube, want, lambda: ownership.create(kube, body, answer.id, purpose))
     except InputError:
         return None  # another run took this slot a moment ago
     # its pods are the answer's: once the namespace is going (no controller starts new
     # ones), they are stopped at once, not each in its grace period; the namespace then
     # counts as removed (ownership.emptied), and the cluster removes the rest by itself
-    cleanup.add(f"stop the pods of sandbox {namespace}", lambda: _stop(kube, owned))
+    cleanup.add(f"stop the pods of sandbox {namespace}", lambda: _stop(kube, owned, answer))
     cleanup.remove(owned, emptied_enough=True)
     _forget_node_folder(kube, namespace, cleanup)
     first = kube.cluster_id() not in _enforced
     if first:
         _wait_enforced(kube, namespace, _probes())
-    _furnish(kube, answer, cleanup, purpose)
+    _furnish(kube, answer, cleanup, purpose, want)
     box = Sandbox(answer, slot, kube.impersonating(answer_user(namespace)))
     if first and any(k in CLUSTER_SCOPED_POLICED for k in answer.kinds):
         _wait_enforced(box.kube, "", [_volume_probe(namespace)])
@@ -286,9 +319,32 @@ def _claim(kube: Kube, answer: Lab, slot: int, cleanup: Cleanup, purpose: str) -
     return box
 
 
-def _stop(kube: Kube, owned: ownership.Owned) -> None:
+def _stop(kube: Kube, owned: ownership.Owned, answer: Lab) -> None:
     kube.delete("Namespace", owned.name, uid=owned.uid)
     kube.delete_all("Pod", owned.name, grace_seconds=0)
+    release(kube, owned.name, answer)
+
+
+def release(kube: Kube, namespace: str, answer: Lab) -> None:
+    """Take every finalizer off what the answer left: its objects in the namespace, and the
+    cluster-scoped objects kubelab created for it (named for the sandbox). A finalizer no
+    controller serves (the answer's own) would otherwise keep them, and the namespace
+    Terminating, for good; a Service held so keeps its node port from the next student."""
+    kinds = [k for k in answer.kinds if kube.is_namespaced(k)]
+    for kind in dict.fromkeys((*kinds, *RELEASED_KINDS)):
+        for obj in kube.list(kind, namespace):
+            _unfinalize(kube, kind, obj, namespace)
+    for kind in (k for k in answer.kinds if k in CLUSTER_SCOPED_POLICED):
+        for obj in kube.list(kind):
+            if obj["metadata"]["name"].endswith(f"-{namespace}") and ownership.is_ours(kube, obj):
+                _unfinalize(kube, kind, obj, None)
+
+
+def _unfinalize(kube: Kube, kind: str, obj: Obj, namespace: str | None) -> None:
+    if not (obj.get("metadata") or {}).get("finalizers"):
+        return
+    with contextlib.suppress(api_exception()):  # gone meanwhile: nothing to release
+        kube.patch(kind, obj["metadata"]["name"], namespace, {"metadata": {"finalizers": None}}, merge=True)
 
 
 def host_root(namespace: str) -> str:
@@ -374,15 +430,55 @@ def _resource_rules(kube: Kube, lab: Lab) -> tuple[list[Obj], list[Obj]]:
     return namespaced, cluster_scoped
 
 
-def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str) -> None:
+def fences(lab_id: str, purpose: str, want: capacity.Resources) -> list[Obj]:
+    """The quota (`want` is the answer's share of the cluster) and the container limits of
+    a sandbox, and of a check's scratch namespace beside it."""
+    labels = ownership.ownership(lab_id, purpose)
+    return [
+        _obj("v1", "ResourceQuota", ANSWER, labels, spec={"hard": {**QUOTA, **want.quota()}}),
+        _obj("v1", "LimitRange", ANSWER, labels, spec={"limits": [{"type": "Container", **LIMITS}]}),
+    ]
+
+
+def fence_like(kube: Kube, sandbox: str, namespace: str, lab_id: str, purpose: str) -> None:
+    """Give a check's scratch namespace the fences of the sandbox it checks (a copy of the
+    answer's pods there is held by the answer's own share)."""
+    live = kube.get("Namespace", sandbox)
+    said = ((live or {}).get("metadata") or {}).get("annotations", {}).get(capacity.RESERVED)
+    want = capacity.Resources.parse(said) if said else None
+    if want is None:
+        return  # not a sandbox with a share (an older kubelab's): nothing to copy
+    for obj in fences(lab_id, purpose, want):
+        kube.create(obj, namespace)
+    _wait_quota_counted(kube, namespace)
+
+
+def _wait_quota_counted(kube: Kube, namespace: str) -> None:
+    """Until the quota controller has counted the new quota: before, the API server
+    refuses every pod of the namespace ("status unknown for quota")."""
+
+    def counted() -> None:
+        quota = kube.get("ResourceQuota", ANSWER, namespace) or {}
+        if not (quota.get("status") or {}).get("hard"):
+            raise CheckFailed(Finding(f"ResourceQuota {namespace}/{ANSWER}", "counted", "not yet"))
+
+    try:
+        wait_until(counted, QUOTA_WAIT, interval=0.2)
+    except CheckFailed as e:
+        raise EnvironmentProblem(
+            f"the sandbox's quota was not counted within {QUOTA_WAIT:g} s ({e.finding.subject})",
+            f"샌드박스의 쿼터가 {QUOTA_WAIT:g}초 안에 집계되지 않았습니다 ({e.finding.subject})",
+        ) from e
+
+
+def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str, want: capacity.Resources) -> None:
     """The sandbox's quota, limits, ServiceAccount and what it may do."""
     namespace = lab.answer_namespace
     labels = ownership.ownership(lab.id, purpose)
     subject = [{"kind": "ServiceAccount", "name": ANSWER, "namespace": namespace}]
     namespaced, cluster_scoped = _resource_rules(kube, lab)
     inside: list[Obj] = [
-        _obj("v1", "ResourceQuota", ANSWER, labels, spec={"hard": QUOTA}),
-        _obj("v1", "LimitRange", ANSWER, labels, spec={"limits": [{"type": "Container", **LIMITS}]}),
+        *fences(lab.id, purpose, want),
         _obj("v1", "ServiceAccount", ANSWER, labels, automountServiceAccountToken=False),
         _obj("rbac.authorization.k8s.io/v1", "Role", ANSWER, labels, rules=namespaced),
         _obj(
@@ -412,6 +508,7 @@ def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str) -> None:
         cleanup.remove(ownership.create(kube, binding, lab.id, purpose))
         rules.append((cluster_scoped[0], ""))
     _wait_authorized(kube, answer_user(namespace), rules)
+    _wait_quota_counted(kube, namespace)
 
 
 def _wait_authorized(kube: Kube, user: str, rules: list[tuple[Obj, str]]) -> None:

@@ -112,7 +112,7 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
     started = time.monotonic()
     namespace = ""
     try:
-        box = sandbox.open_sandbox(kube, lab, cleanup)
+        box = sandbox.open_sandbox(kube, lab, cleanup, docs=lab.manifests(variant.folder))
         namespace = box.namespace
         rejected = apply_variant(kube, box, variant, cleanup)
         card = engine.run_isolated(box.lab, kube.target, lang)
@@ -120,9 +120,9 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
         raise Interrupted(cleanup.run(), undone=True) from None
     except Interrupted as stopped:  # the checks were stopped and cleaned up after themselves
         raise Interrupted((*stopped.leftovers, *cleanup.run()), undone=stopped.undone) from None
-    except ClusterUnavailable:
-        raise  # the cluster is gone: no variant can be judged
     except Exception as e:  # this variant could not be checked (out of time, a bug); the others go on
+        if isinstance(e, ClusterUnavailable) and not kube.healthy():
+            raise  # the cluster is gone: no variant can be judged
         reason = e.en if isinstance(e, KubelabError) else f"internal error: {type(e).__name__}: {e}"
         cleanup.run()
         return Outcome(
@@ -148,13 +148,18 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
     )
 
 
-def default_jobs() -> int:
-    """How many variants to check at once here: they mostly wait for the cluster, so
-    several per core (6, at most 12: on 2 cores all labs took 174–187 s with 12, where
-    the cluster's own work was the limit), as memory allows (about 0.75 GiB each: a
-    pytest process and pods)."""
+def default_jobs(kube: Kube | None = None) -> int:
+    """How many answers to check at once: they mostly wait for the cluster, so several per
+    core of this machine (6, at most 12: on 2 cores all labs took 174–187 s with 12, where
+    the cluster's own work was the limit), as its memory allows (about 0.75 GiB each: a
+    pytest process), and no more than the cluster has room for (kubelab.capacity)."""
     cores = os.cpu_count() or 1
-    return max(1, min(12, 6 * cores, int(available_memory_gib() / 0.75)))
+    here = max(1, min(12, 6 * cores, int(available_memory_gib() / 0.75)))
+    if kube is None:
+        return here
+    from kubelab import capacity
+
+    return min(here, capacity.jobs(kube))
 
 
 def available_memory_gib() -> float:

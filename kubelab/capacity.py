@@ -1,0 +1,378 @@
+"""What the cluster can schedule, and each answer's share of it: one answer never starves
+another.
+
+Many answers are checked at once on one cluster (a class graded, every lab verified). An
+answer's pods may ask for CPU and memory; before this, a sandbox's quota allowed 2 CPUs,
+and a dozen sandboxes together could ask for far more than the nodes have, so one
+answer that asked for its whole quota left its neighbours' right answers Pending.
+
+So every sandbox *reserves* its share before it is opened, and its quota is that share:
+
+- the share is what the answer's own manifests ask for (`needs`: each pod template's
+  requests, times its replicas and one more, the LimitRange's default for a container
+  that names none), never less than FLOOR (room for any lab's
+  right answer and the checks' own pods) and never more than half the cluster can give;
+- a sandbox counts twice its share: a check may run a copy of the answer in a scratch
+  namespace of its own, fenced by the same quota (kubelab.checks);
+- a sandbox is admitted only when the nodes' allocatable capacity, less what every pod
+  outside the sandboxes asks for and less every sandbox's reservation, still holds it
+  (`admitted`); until then it waits, before the answer's own time starts.
+
+The ledger is the cluster itself: each sandbox namespace carries its reservation in an
+annotation, so every kubelab process that grades on the cluster sees every other's; a
+lock file beside the kubeconfig makes "look, then claim" one step for the processes of
+one machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from kubelab.errors import CheckFailed, EnvironmentProblem, Finding
+from kubelab.kube import Kube
+from kubelab.manifests import Document, Obj
+from kubelab.waiting import wait_until
+
+T = TypeVar("T")
+
+RESERVED = "kubelab.dev/reserved"
+"""Annotation of a sandbox namespace: the share it reserved (`cpu=25m,memory=512Mi,pods=10`)."""
+SANDBOX = "kubelab.dev/sandbox"
+ADMIT_WAIT = 900.0
+"""Seconds an answer may wait for room on the cluster before it is given up (then it is
+the run's environment error, never the student's)."""
+LOCK_WAIT = 60.0
+"""Seconds to wait for another kubelab process of this machine to finish claiming room."""
+SCRATCH_COPIES = 2
+"""A sandbox counts this many times its share: itself, and a check's scratch namespace."""
+
+
+@dataclass(frozen=True, order=True)
+class Resources:
+    """CPU (millicores), memory (bytes) and pods."""
+
+    cpu: int = 0
+    memory: int = 0
+    pods: int = 0
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(self.cpu + other.cpu, self.memory + other.memory, self.pods + other.pods)
+
+    def __sub__(self, other: Resources) -> Resources:
+        return Resources(self.cpu - other.cpu, self.memory - other.memory, self.pods - other.pods)
+
+    def times(self, n: int) -> Resources:
+        return Resources(self.cpu * n, self.memory * n, self.pods * n)
+
+    def fits_in(self, room: Resources) -> bool:
+        return self.cpu <= room.cpu and self.memory <= room.memory and self.pods <= room.pods
+
+    def clamp(self, low: Resources, high: Resources) -> Resources:
+        return Resources(
+            min(max(self.cpu, low.cpu), high.cpu),
+            min(max(self.memory, low.memory), high.memory),
+            min(max(self.pods, low.pods), high.pods),
+        )
+
+    def halved(self) -> Resources:
+        return Resources(self.cpu // 2, self.memory // 2, self.pods // 2)
+
+    def how_many(self, each: Resources) -> int:
+        """How many of `each` fit in this."""
+        counts = [
+            mine // theirs for mine, theirs in zip(self.fields(), each.fields(), strict=True) if theirs > 0
+        ]
+        return max(0, min(counts)) if counts else 0
+
+    def fields(self) -> tuple[int, int, int]:
+        return self.cpu, self.memory, self.pods
+
+    def quota(self) -> dict[str, str]:
+        """As ResourceQuota `hard` entries."""
+        return {"requests.cpu": f"{self.cpu}m", "requests.memory": str(self.memory), "pods": str(self.pods)}
+
+    def annotation(self) -> str:
+        return f"cpu={self.cpu}m,memory={self.memory},pods={self.pods}"
+
+    @classmethod
+    def parse(cls, text: str) -> Resources | None:
+        try:
+            said = dict(part.split("=", 1) for part in text.split(","))
+            return cls(cpu_millis(said["cpu"]), memory_bytes(said["memory"]), int(said["pods"]))
+        except (ValueError, KeyError):
+            return None
+
+    def __str__(self) -> str:
+        return f"cpu {self.cpu}m, memory {self.memory // 2**20}Mi, pods {self.pods}"
+
+
+DEFAULT_REQUEST = Resources(cpu=5, memory=32 * 2**20)
+"""What a container that names no requests is given (the sandbox's LimitRange default)."""
+FLOOR = Resources(cpu=40, memory=512 * 2**20, pods=12)
+"""The least share: any lab's right answer with the default requests (lab 01's is ten
+pods, the checks' own and the replacements among them)."""
+CEILING = Resources(cpu=2000, memory=2 * 2**30, pods=20)
+"""The most share one answer may have (the quota's values before shares existed)."""
+CHECK_PODS = 2
+"""Pods the checks may run in a sandbox besides the answer's (a client, a reader)."""
+
+_QUANTITY = re.compile(r"([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?")
+_SUFFIX = {
+    "Ki": Decimal(2**10),
+    "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30),
+    "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50),
+    "Ei": Decimal(2**60),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    None: Decimal(1),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+}
+
+
+def quantity(value: object) -> Decimal:
+    """A Kubernetes quantity (`250m`, `0.5`, `64Mi`, `1e3`) as a number; ValueError when it
+    is not one."""
+    found = _QUANTITY.fullmatch(str(value).strip())
+    if found is None:
+        raise ValueError(f"not a quantity: {value!r}")
+    try:
+        number = Decimal(found.group(1)) * _SUFFIX[found.group(2)]
+    except InvalidOperation as e:
+        raise ValueError(f"not a quantity: {value!r}") from e
+    if number < 0 or number > Decimal("1e21"):
+        raise ValueError(f"out of range: {value!r}")
+    return number
+
+
+def cpu_millis(value: object) -> int:
+    if str(value).endswith("m") and str(value)[:-1].isdigit():
+        return int(str(value)[:-1])
+    return math.ceil(quantity(value) * 1000)
+
+
+def memory_bytes(value: object) -> int:
+    return math.ceil(quantity(value))
+
+
+def _asked(resources: Mapping[str, Any], default: Resources) -> Resources:
+    """One container's requests (its limits where it names only limits, as the API server
+    defaults them; the default where it names neither, or something unreadable)."""
+
+    def one(name: str, parse: Callable[[object], int], fallback: int) -> int:
+        for part in ("requests", "limits"):
+            value = (resources.get(part) or {}).get(name) if isinstance(resources.get(part), dict) else None
+            if value is not None:
+                with contextlib.suppress(ValueError, TypeError):
+                    return parse(value)
+        return fallback
+
+    return Resources(one("cpu", cpu_millis, default.cpu), one("memory", memory_bytes, default.memory), 0)
+
+
+def pod_requests(spec: Mapping[str, Any], default: Resources = DEFAULT_REQUEST) -> Resources:
+    """What one pod of this spec asks the scheduler for: its containers' requests together,
+    or its largest init container's if that is more (they run one at a time, first)."""
+
+    def containers(key: str) -> list[Resources]:
+        listed = spec.get(key)
+        found: list[Resources] = []
+        for container in listed if isinstance(listed, list) else []:
+            asked = container.get("resources") if isinstance(container, dict) else None
+            found.append(_asked(asked if isinstance(asked, dict) else {}, default))
+        return found
+
+    main = sum(containers("containers"), Resources())
+    first = containers("initContainers")
+    biggest = Resources(max([r.cpu for r in first], default=0), max([r.memory for r in first], default=0))
+    return Resources(max(main.cpu, biggest.cpu), max(main.memory, biggest.memory), 1)
+
+
+def _replicas(obj: Mapping[str, Any]) -> int:
+    spec = obj.get("spec")
+    value = spec.get("replicas", spec.get("parallelism", 1)) if isinstance(spec, dict) else 1
+    return min(max(value, 0), CEILING.pods) if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def needs(docs: Iterable[Document]) -> Resources:
+    """What an answer's manifests ask for when every pod runs: each bare Pod, and each pod
+    template times its replicas and one more (a pod deleted by a self-healing check still
+    counts while its replacement starts; a Deployment one more again, for its rolling
+    update's surge), plus the checks' own pods."""
+    total = DEFAULT_REQUEST.times(CHECK_PODS) + Resources(pods=CHECK_PODS)
+    for doc in docs:
+        spec = doc.obj.get("spec")
+        if not isinstance(spec, dict):
+            continue
+        if doc.kind == "Pod":
+            total += pod_requests(spec)
+            continue
+        template = spec.get("template")
+        pod_spec = template.get("spec") if isinstance(template, dict) else None
+        if isinstance(pod_spec, dict):  # one more for a replacement that starts while a pod stops
+            copies = _replicas(doc.obj) + 1 + (1 if doc.kind == "Deployment" else 0)
+            total += pod_requests(pod_spec).times(copies)
+    return total
+
+
+def _schedulable(node: Obj) -> bool:
+    spec = node.get("spec") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (node.get("status") or {}).get("conditions") or []
+    )
+    fenced = any(t.get("effect") in ("NoSchedule", "NoExecute") for t in spec.get("taints") or [])
+    return ready and not spec.get("unschedulable") and not fenced
+
+
+def _allocatable(node: Obj) -> Resources:
+    found = (node.get("status") or {}).get("allocatable") or {}
+    try:
+        return Resources(cpu_millis(found["cpu"]), memory_bytes(found["memory"]), int(found["pods"]))
+    except (KeyError, ValueError, TypeError):
+        return Resources()
+
+
+def _holds(pod: Obj) -> Resources:
+    """What a pod that is not finished holds of its node (or will, once scheduled)."""
+    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        return Resources()
+    spec = pod.get("spec") or {}
+    overhead = _asked({"requests": spec.get("overhead") or {}}, Resources())
+    return pod_requests(spec, Resources()) + overhead
+
+
+@dataclass(frozen=True)
+class Room:
+    """The cluster's capacity for answers, as seen at one moment."""
+
+    capacity: Resources
+    """Allocatable on the schedulable nodes, less what pods outside the sandboxes ask for."""
+    reserved: Resources
+    """What the sandboxes there reserved (each counted SCRATCH_COPIES times)."""
+
+    @property
+    def free(self) -> Resources:
+        return self.capacity - self.reserved
+
+
+def room(kube: Kube) -> Room:
+    """The nodes' allocatable capacity, what pods outside the sandboxes take of it, and what
+    the sandboxes reserved (a sandbox with no reservation counts its pods)."""
+    nodes = [n for n in kube.list("Node") if _schedulable(n)]
+    names = {str(n["metadata"]["name"]) for n in nodes}
+    allocatable = sum((_allocatable(n) for n in nodes), Resources())
+    fenced: dict[str, Resources | None] = {}
+    for ns in kube.list("Namespace"):
+        metadata = ns.get("metadata") or {}
+        label = (metadata.get("labels") or {}).get(SANDBOX)
+        if label == "true":
+            said = (metadata.get("annotations") or {}).get(RESERVED)
+            fenced[str(metadata["name"])] = Resources.parse(said) if said else None
+        elif label == "scratch":
+            fenced[str(metadata["name"])] = Resources()  # within its sandbox's reservation
+    taken = Resources()
+    busy: set[str] = set()
+    for pod in kube.list("Pod"):
+        namespace = str(pod["metadata"].get("namespace"))
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node and node not in names:
+            continue
+        busy.add(namespace)
+        if fenced.get(namespace) is None:
+            taken += _holds(pod)
+    reserved = Resources()
+    for ns in kube.list("Namespace", selector=f"{SANDBOX}=true"):
+        name = str(ns["metadata"]["name"])
+        share = fenced.get(name)
+        going = bool(ns["metadata"].get("deletionTimestamp"))
+        if share is not None and (name in busy or not going):
+            reserved += share.times(SCRATCH_COPIES)
+    return Room(allocatable - taken, reserved)
+
+
+def share(kube: Kube, docs: Iterable[Document]) -> Resources:
+    """An answer's share: what its manifests ask for, at least FLOOR, at most CEILING and
+    half of what the cluster can give answers at all."""
+    capacity = room(kube).capacity
+    high = Resources(
+        min(CEILING.cpu, capacity.cpu // SCRATCH_COPIES),
+        min(CEILING.memory, capacity.memory // SCRATCH_COPIES),
+        min(CEILING.pods, capacity.pods // SCRATCH_COPIES),
+    )
+    return needs(docs).clamp(
+        FLOOR, Resources(*(max(h, f) for h, f in zip(high.fields(), FLOOR.fields(), strict=True)))
+    )
+
+
+def jobs(kube: Kube) -> int:
+    """How many answers of the least share the cluster can hold at once (at least 1)."""
+    return max(1, room(kube).capacity.how_many(FLOOR.times(SCRATCH_COPIES)))
+
+
+_claiming = threading.Lock()
+
+
+def admitted(kube: Kube, want: Resources, claim: Callable[[], T], wait: float = ADMIT_WAIT) -> T:
+    """Wait until the cluster has room for `want` beside every sandbox already there, then
+    `claim` it (create the sandbox namespace carrying its reservation) in the same step:
+    one kubelab thread and process of this machine at a time looks and claims."""
+    needed = want.times(SCRATCH_COPIES)
+
+    def attempt() -> T:
+        with _one_claim_at_a_time(kube):
+            seen = room(kube)
+            if not needed.fits_in(seen.free):
+                raise CheckFailed(
+                    Finding("the cluster", f"room for a sandbox ({needed})", f"free: {seen.free}")
+                )
+            return claim()
+
+    try:
+        return wait_until(attempt, wait, interval=1.0)
+    except CheckFailed as e:
+        raise EnvironmentProblem(
+            f"no room on the cluster for another answer after {wait:.0f} s ({e.finding.expected}; "
+            f"{e.finding.found}): fewer at once (-j), or a larger cluster",
+            f"{wait:.0f}초를 기다려도 클러스터에 답안 하나를 더 둘 자리가 없습니다 ({e.finding.found}): "
+            "-j를 줄이거나 더 큰 클러스터를 쓰세요",
+        ) from e
+
+
+@contextlib.contextmanager
+def _one_claim_at_a_time(kube: Kube) -> Iterator[None]:
+    from kubelab import cluster, locks
+
+    where = (kube.target.kubeconfig or cluster.default_kubeconfig()).parent
+    with _claiming, locks.one_at_a_time(where / f".kubelab-room-{kube.cluster_id()}.lock", LOCK_WAIT):
+        yield
+
+
+def starved(kube: Kube, namespace: str) -> str | None:
+    """A pod of this namespace that the scheduler left Pending for want of room (not for
+    a rule the answer itself set, such as a node selector), said in one line; else None."""
+    for pod in kube.list("Pod", namespace):
+        for condition in (pod.get("status") or {}).get("conditions") or []:
+            said = str(condition.get("message") or "")
+            if condition.get("reason") == "Unschedulable" and "Insufficient" in said:
+                return f"pod {pod['metadata']['name']}: {said}"
+    return None
+
+
+def reservation(want: Resources) -> dict[str, str]:
+    """The annotation of a sandbox namespace that holds its share."""
+    return {RESERVED: want.annotation()}
