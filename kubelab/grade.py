@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kubelab import course, deadline, engine, evidence, manifests, ownership, sandbox, submissions
+from kubelab import capacity, course, deadline, engine, evidence, manifests, ownership, sandbox, submissions
 from kubelab.cleanup import Cleanup
 from kubelab.course import Course
 from kubelab.errors import (
@@ -44,12 +44,12 @@ from kubelab.errors import (
     Interrupted,
     KubelabError,
 )
-from kubelab.kube import Kube
+from kubelab.kube import Kube, api_exception
 from kubelab.labspec import Lab, Step
 from kubelab.manifests import Document
 from kubelab.params import Value
 from kubelab.results import Scorecard
-from kubelab.text import Lang, Text
+from kubelab.text import Lang, Text, printable
 
 GRADED, INVALID, TIMED_OUT, ENVIRONMENT_ERROR, MISSING = (
     "graded",
@@ -140,6 +140,7 @@ def find_submissions(folder: Path, roster: Mapping[str, str]) -> tuple[list[Subm
         if entry.name.startswith("."):
             continue
         student = entry.name
+        shown = printable(entry.name)  # a folder's name is the student's: shown, never acted on
         for suffix in ARCHIVES:
             if entry.is_file() and student.endswith(suffix):
                 student = student.removesuffix(suffix)
@@ -148,24 +149,24 @@ def find_submissions(folder: Path, roster: Mapping[str, str]) -> tuple[list[Subm
             if not entry.is_dir() or entry.is_symlink():
                 notes.append(
                     Text(
-                        f"{entry.name}: 폴더나 .zip/.tar.gz가 아니라 건너뜁니다",
-                        f"{entry.name}: not a folder, .zip or .tar.gz; skipped",
+                        f"{shown}: 폴더나 .zip/.tar.gz가 아니라 건너뜁니다",
+                        f"{shown}: not a folder, .zip or .tar.gz; skipped",
                     )
                 )
                 continue
         try:
             course.check_student(student)
         except InputError as e:
-            notes.append(Text(f"{entry.name}: 건너뜁니다 ({e.ko})", f"{entry.name}: skipped ({e.en})"))
+            notes.append(Text(f"{shown}: 건너뜁니다 ({e.ko})", f"{shown}: skipped ({e.en})"))
             continue
         if entry.is_symlink():
-            notes.append(Text(f"{entry.name}: 링크라서 건너뜁니다", f"{entry.name}: a link; skipped"))
+            notes.append(Text(f"{shown}: 링크라서 건너뜁니다", f"{shown}: a link; skipped"))
             continue
         if student in found or student.lower() in {s.lower() for s in found}:
             notes.append(
                 Text(
-                    f"{entry.name}: {student}의 제출물이 이미 있어 건너뜁니다",
-                    f"{entry.name}: {student} has a submission already; skipped",
+                    f"{shown}: {student}의 제출물이 이미 있어 건너뜁니다",
+                    f"{shown}: {student} has a submission already; skipped",
                 )
             )
             continue
@@ -215,6 +216,11 @@ def parse_steps(text: str, lab: Lab) -> tuple[Step, ...]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         where = f"{STEPS_FILE} line {number}"
+        if printable(line) != line:
+            raise submissions.SubmissionRefused(
+                f"{where}: a control character ({_first_control(line)}) has no place in a command",
+                f"{where}: 명령에 제어 문자({_first_control(line)})가 있습니다",
+            )
         try:
             words = shlex.split(line, comments=True)
         except ValueError as e:
@@ -253,18 +259,41 @@ class TakenIn:
     steps: tuple[Step, ...]
 
 
+def _first_control(line: str) -> str:
+    return next(printable(c) for c in line if printable(c) != c)
+
+
 def take_in(submission: Path, work: Path, lab: Lab, limits: submissions.Limits) -> TakenIn:
-    """Copy or extract the submission into `work` and read it; SubmissionRefused or
-    InputError (the student's one line) when it cannot be."""
+    """Copy or extract the submission into `work` and read it; a SubmissionRefused (the
+    student's one line, naming paths as they are inside the submission) when it cannot be."""
+    try:
+        return _take_in(submission, work, lab, limits)
+    except InputError as e:
+        raise submissions.SubmissionRefused(
+            _inside(e.en, submission, work), _inside(e.ko, submission, work)
+        ) from None
+
+
+def _inside(said: str, *roots: Path) -> str:
+    """A refusal's line with the grader's folders taken out of its paths (`zz-broken.yaml:
+    line 5 …`, not kubelab's temporary folder), and shown safely."""
+    for root in roots:
+        for where in dict.fromkeys((str(root.resolve()), str(root.absolute()), str(root))):
+            said = said.replace(where + "/", "").replace(where, ".")
+    return printable(said)
+
+
+def _take_in(submission: Path, work: Path, lab: Lab, limits: submissions.Limits) -> TakenIn:
     folder = submissions.take_in(submission, work, limits)
     files = []
+    paths = []
     digest = hashlib.sha256()
     for path in submissions.files_of(folder, limits):
         data = path.read_bytes()
-        relative = path.relative_to(folder).as_posix()
-        files.append((relative, hashlib.sha256(data).hexdigest(), len(data)))
-        digest.update(f"{relative}\0{files[-1][1]}\0".encode())
-    yaml_files = [folder / f[0] for f in files if f[0].endswith((".yaml", ".yml"))]
+        paths.append(path.relative_to(folder).as_posix())
+        files.append((printable(paths[-1]), hashlib.sha256(data).hexdigest(), len(data)))
+        digest.update(f"{paths[-1]}\0{files[-1][1]}\0".encode())
+    yaml_files = [folder / p for p in paths if p.endswith((".yaml", ".yml"))]
     if not yaml_files:
         raise submissions.SubmissionRefused("no .yaml or .yml file", ".yaml 이나 .yml 파일이 없습니다")
     docs = manifests.load(yaml_files)
@@ -273,7 +302,7 @@ def take_in(submission: Path, work: Path, lab: Lab, limits: submissions.Limits) 
             f"{len(docs)} documents; a submission may hold at most {manifests.MAX_DOCUMENTS}",
             f"문서가 {len(docs)}개입니다; 제출물은 {manifests.MAX_DOCUMENTS}개까지입니다",
         )
-    steps_files = [folder / f[0] for f in files if f[0].rsplit("/", 1)[-1] == STEPS_FILE]
+    steps_files = [folder / p for p in paths if p.rsplit("/", 1)[-1] == STEPS_FILE]
     if len(steps_files) > 1:
         raise submissions.SubmissionRefused(
             f"more than one {STEPS_FILE}", f"{STEPS_FILE}이(가) 여러 개입니다"
@@ -378,6 +407,7 @@ def _grade_one(run: Run, sub: Submission, lab: Lab, attempt: int) -> Grade:
         return evidence.keep(evidence.fresh_folder(run.out, sub.student), base)
     taken: TakenIn | None = None
     left: list[str] = []
+    starved: list[str] = []
     try:
         if not run.live:
             assert sub.path is not None
@@ -390,25 +420,28 @@ def _grade_one(run: Run, sub: Submission, lab: Lab, attempt: int) -> Grade:
                 return previous
         folder = evidence.fresh_folder(run.out, sub.student)
         evidence.submission(folder, taken.files if taken else (), base)
-        with deadline.within(run.time_limit):
-            grade = _check(run, lab, taken, base, folder, left)
+        grade = _check(run, lab, taken, base, folder, left, starved)
         if lab.node_ports and taken is not None:  # the next student with the port waits for it
             _wait_ports_free(run.kube, lab.node_ports)
     except (submissions.SubmissionRefused, InputError) as e:
         grade = replace(base, status=INVALID, reason=e.en, reason_ko=e.ko)
     except ChecksTimedOut as e:
         grade = replace(base, status=TIMED_OUT, reason=e.en, reason_ko=e.ko)
-    except (ClusterUnavailable, Interrupted):
+    except Interrupted:
         raise
+    except ClusterUnavailable as e:
+        if not run.kube.healthy():
+            raise  # the cluster is down: nobody else can be graded either
+        grade = replace(base, status=ENVIRONMENT_ERROR, reason=e.en, reason_ko=e.ko)  # this one alone
     except EnvironmentProblem as e:
         grade = replace(base, status=ENVIRONMENT_ERROR, reason=e.en, reason_ko=e.ko)
     except KubelabError as e:
         grade = replace(
             base, status=ENVIRONMENT_ERROR, reason=f"kubelab: {e.en}", reason_ko=f"kubelab: {e.ko}"
         )
-    except Exception as e:  # a bug of kubelab's: never the student's zero
-        why = f"internal error: {type(e).__name__}: {e}"
-        grade = replace(base, status=ENVIRONMENT_ERROR, reason=why, reason_ko=why)
+    except Exception:  # a bug of kubelab's: never the student's zero, never its traceback
+        said = _bug(run, sub)
+        grade = replace(base, status=ENVIRONMENT_ERROR, reason=said.en, reason_ko=said.ko)
     finally:
         if taken is not None:
             import shutil
@@ -416,8 +449,34 @@ def _grade_one(run: Run, sub: Submission, lab: Lab, attempt: int) -> Grade:
             shutil.rmtree(taken.folder, ignore_errors=True)
     if grade.status == INVALID:
         evidence.fresh_folder(run.out, sub.student)  # nothing of an earlier grading beside it
-    done = replace(grade, seconds=round(time.monotonic() - began, 1), leftovers=(*grade.leftovers, *left))
+    grade = _no_room(grade, starved)
+    done = replace(
+        grade,
+        seconds=round(time.monotonic() - began, 1),
+        leftovers=(*grade.leftovers, *left),
+        reason=printable(grade.reason),
+        reason_ko=printable(grade.reason_ko),
+        refused=tuple(printable(r) for r in grade.refused),
+    )
     return evidence.keep(evidence.folder(run.out, sub.student), done)
+
+
+BUG_FILE = "kubelab-error.txt"
+
+
+def _bug(run: Run, sub: Submission) -> Text:
+    """A bug of kubelab's met while grading this student: its traceback goes to the
+    evidence (for kubelab's developers), the teacher reads one line that points there."""
+    import traceback
+
+    where = evidence.folder(run.out, sub.student) / BUG_FILE
+    with contextlib.suppress(OSError):
+        where.write_text(traceback.format_exc(), encoding="utf-8")
+    shown = f"evidence/{sub.student}/{BUG_FILE}"
+    return Text(
+        f"kubelab이 이 제출물을 채점하다 실패했습니다 (kubelab의 버그; 학생 탓이 아닙니다): {shown}",
+        f"kubelab failed while grading this submission (a bug of kubelab's, not the student's): {shown}",
+    )
 
 
 def _expired(run: Run) -> None:
@@ -428,29 +487,44 @@ def _expired(run: Run) -> None:
         )
 
 
-def _check(run: Run, lab: Lab, taken: TakenIn | None, base: Grade, folder: Path, left: list[str]) -> Grade:
-    """Apply (unless live) and check; the evidence is collected before the sandbox goes,
-    however the checking ended; what could not be removed is added to `left`."""
+def _check(
+    run: Run, lab: Lab, taken: TakenIn | None, base: Grade, folder: Path, left: list[str], starved: list[str]
+) -> Grade:
+    """Apply (unless live) and check within the student's time; the evidence is collected
+    before the sandbox goes, however the checking ended; what could not be removed is
+    added to `left`, and a pod the cluster had no room for to `starved`. The wait for room
+    on the cluster and the sandbox's furnishing are the run's time, not the student's."""
     cleanup = Cleanup(run.kube)
     refused: list[str] = []
     try:
+        box: sandbox.Sandbox | None = None
+        docs: list[Document] = []
         if taken is not None:
-            box = sandbox.open_sandbox(
-                run.kube, run.lab, cleanup, "grade", dict(base.values), namespace=lab.answer_namespace
-            )
-            _expired(run)
             docs, refused = placed(taken.docs, run.lab, lab.answer_namespace)
-            rejected = sandbox.apply_answer(run.kube, box, docs, taken.steps, cleanup, "grade")
-            refused += [r.line() for r in rejected]
+            box = sandbox.open_sandbox(
+                run.kube,
+                run.lab,
+                cleanup,
+                "grade",
+                dict(base.values),
+                namespace=lab.answer_namespace,
+                docs=docs,
+            )
+        with deadline.within(run.time_limit):
+            if box is not None and taken is not None:
+                rejected = sandbox.apply_answer(run.kube, box, docs, taken.steps, cleanup, "grade")
+                refused += [r.line() for r in rejected]
+                _expired(run)
+            card = engine.run_isolated(lab, run.kube.target, run.lang)
             _expired(run)
-        card = engine.run_isolated(lab, run.kube.target, run.lang)
-        _expired(run)
     except KeyboardInterrupt:
         raise Interrupted(cleanup.run(), undone=True) from None
     except Interrupted as stopped:
         raise Interrupted((*stopped.leftovers, *cleanup.run()), undone=stopped.undone) from None
     finally:
-        with deadline.fresh(EVIDENCE_SECONDS), contextlib.suppress(KubelabError):
+        with deadline.fresh(EVIDENCE_SECONDS), contextlib.suppress(KubelabError, api_exception()):
+            found = capacity.starved(run.kube, lab.answer_namespace)
+            starved += [found] if found else []
             evidence.cluster(folder, run.kube, lab)
         with deadline.fresh(Cleanup.TOTAL_SECONDS):
             left += cleanup.run()
@@ -469,6 +543,23 @@ def _check(run: Run, lab: Lab, taken: TakenIn | None, base: Grade, folder: Path,
         why = card.error or "; ".join(faults)
         return replace(grade, status=ENVIRONMENT_ERROR, reason=why, reason_ko=card.error_ko or why)
     return grade
+
+
+def _no_room(grade: Grade, starved: list[str]) -> Grade:
+    """A grade that a pod the cluster had no room for may have cost (out of time, or points
+    lost) is the run's environment error, graded again by --resume, never the student's."""
+    if not starved or not (
+        grade.status == TIMED_OUT or (grade.status == GRADED and grade.earned < grade.total)
+    ):
+        return grade
+    return replace(
+        grade,
+        status=ENVIRONMENT_ERROR,
+        reason=f"the cluster had no room for this submission's pods ({starved[0]}): not the student's doing; "
+        "grade it again (--resume)",
+        reason_ko=f"클러스터에 이 제출물의 파드를 둘 자리가 없었습니다 ({starved[0]}): 학생 탓이 아닙니다; "
+        "다시 채점하세요 (--resume)",
+    )
 
 
 def _wait_ports_free(kube: Kube, ports: Sequence[int]) -> None:

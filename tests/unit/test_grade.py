@@ -101,6 +101,8 @@ def test_steps_are_the_labs_kubectl_verbs_and_nothing_else() -> None:
         "kubectl rollout undo deployment/web -shttps://elsewhere:6443",
         "kubectl annotate deploy/web a=b -f/etc/passwd",
         "kubectl rollout status deployment/web -v=9",
+        "kubectl scale deploy/web --replicas=3\x00",
+        "kubectl annotate deploy/web a=\x1b[2J",
     ):
         with pytest.raises(InputError):
             grade.parse_steps(bad, lab)
@@ -225,3 +227,57 @@ def test_live_grading_takes_the_matching_namespaces_but_never_the_systems_or_san
     ]
     with pytest.raises(InputError):
         grade.live_submissions(Namespaces(), lab, "nothing-*", None, {})  # type: ignore[arg-type]
+
+
+def test_a_refusal_names_the_path_inside_the_submission(tmp_path: Path) -> None:
+    """Not kubelab's temporary folder, nor the teacher's: the path the student knows."""
+    folder = tmp_path / "class" / "bad-x"
+    (folder / "deep").mkdir(parents=True)
+    (folder / "deep" / "zz-broken.yaml").write_text("kind: Pod\nmetadata: {name: [\n")
+    work = tmp_path / "kubelab-grade-01-xyz" / "bad-x.0"
+    with pytest.raises(submissions.SubmissionRefused) as refused:
+        grade.take_in(folder, work, labspec.find_lab("01"), submissions.Limits())
+    assert refused.value.en.startswith("deep/zz-broken.yaml: line 3 is not valid YAML"), refused.value.en
+    assert str(tmp_path) not in refused.value.en + refused.value.ko
+
+
+def test_odd_api_versions_and_kinds_are_the_students_refusal(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for bad, said in (
+        ("apiVersion: apps/v1/x\nkind: ReplicaSet\nmetadata: {name: r}\n", "not a Kubernetes API version"),
+        ("apiVersion: v1\nkind: [Pod]\nmetadata: {name: r}\n", "must be text"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: 12}\n", "must be text"),
+    ):
+        (folder / "a.yaml").write_text(bad)
+        with pytest.raises(submissions.SubmissionRefused, match=said):
+            grade.take_in(folder, tmp_path / f"w{len(bad)}", labspec.find_lab("01"), submissions.Limits())
+
+
+def test_what_a_student_named_is_shown_escaped(tmp_path: Path) -> None:
+    """A folder name with escape sequences would clear the teacher's screen and forge a
+    summary: it is shown with its control characters written out."""
+    (tmp_path / "evil\x1b[2J\x1b[H\x1b[32m✓ grade: every one graded").mkdir()
+    _, notes = grade.find_submissions(tmp_path, {})
+    said = " ".join(n.en + n.ko for n in notes)
+    assert "\x1b" not in said and "\\x1b[2J" in said
+
+
+def test_schema_problems_are_refusals_before_the_api_server() -> None:
+    from kubelab import sandbox
+    from kubelab.manifests import Document
+
+    good = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok"}, "data": {"a": "b"}}
+    typed = {**good, "metadata": {"name": "typed"}, "data": {"a": 1}}
+    unknown = {**good, "metadata": {"name": "unknown"}, "colour": "blue"}
+    odd = {**good, "kind": "Gizmo", "metadata": {"name": "odd"}}
+    valid, refused = sandbox.validated(
+        [Document(Path("a.yaml"), i, d) for i, d in enumerate([good, typed, unknown, odd])]
+    )
+    assert [d.name for d in valid] == ["ok"]
+    assert [(r.name, r.reason.split(":")[0]) for r in refused] == [
+        ("typed", "not a valid ConfigMap"),
+        ("unknown", "not a valid ConfigMap"),
+        ("odd", "not a valid Gizmo"),
+    ]
+    assert "is not of type 'string'" in refused[0].reason and "colour" in refused[1].reason
