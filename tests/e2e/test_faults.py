@@ -5,6 +5,8 @@ wrong blame.
   within the check's deadline, one line, no traceback.
 - The node restarted in the middle of a check: exit 3; once the cluster is back, the next
   check passes.
+- The node paused while a class is graded: exit 3, the students not graded are the
+  environment's (never a zero), those graded before keep their grades.
 - Ctrl-C in the middle of `verify`: exit 130, and nothing kubelab made is left, counted
   by label and by name (namespaces, volumes, the node directories the checks wrote).
 (`reset` and applying a lab's files, which leave alone what kubelab did not create, are
@@ -15,16 +17,19 @@ Run with `make e2e` (they create or reuse kubelab's kind cluster through `kubela
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from kubelab import cluster, ownership, repo
+from kubelab import cluster, labspec, ownership, repo
+from kubelab.cleanup import Cleanup
 from kubelab.kube import REQUEST_TIMEOUT, TRANSIENT_BUDGET, Kube
 from tests.e2e.conftest import solved_cluster
 
@@ -164,6 +169,48 @@ def test_a_node_restarted_mid_check_is_exit_3_then_the_next_check_passes(
     poll("the API after the restart", lambda: api_answers(kube), 240)
     again = kubelab("check", "01", timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_a_paused_cluster_during_grading_is_exit_3_and_no_students_fault(kube: Kube, tmp_path: Path) -> None:
+    """A real outage while a class is graded (the node paused after the first student):
+    the run stops with exit 3 within its bounds, the students not graded are
+    environment-error (graded again by --resume), never a zero or timed-out; the
+    students graded before keep their grades. (A 500 about one student's object, with
+    the cluster healthy, is that student's refusal: tests/e2e/test_grade.py.)"""
+    solution = labspec.find_lab("01").solution
+    for student in ("s1", "s2", "s3", "s4"):
+        folder = tmp_path / "class" / student
+        folder.mkdir(parents=True)
+        for path in solution.glob("*.yaml"):
+            (folder / path.name).write_text(path.read_text())
+    out = tmp_path / "out"
+    grading = start_kubelab("grade", "01", str(tmp_path / "class"), "--out", str(out), "-j", "1")
+    try:
+        poll(
+            "the first student graded",
+            lambda: (out / "evidence" / "s1" / "grade.json").is_file(),
+            300,
+            grading,
+        )
+        docker("pause", NODE)
+        paused = time.monotonic()
+        said = grading.communicate(timeout=900)
+        took = time.monotonic() - paused
+    finally:
+        docker("unpause", NODE)
+        if grading.poll() is None:
+            os.killpg(grading.pid, signal.SIGKILL)
+    line = one_line(said, 3, grading.returncode)
+    assert "environment:" in line and "cluster" in line, line
+    grades = {g["student"]: g for g in json.loads((out / "grades.json").read_text())["students"]}
+    assert grades["s1"]["status"] == "graded" and grades["s1"]["earned"] == grades["s1"]["total"]
+    assert {grades[s]["status"] for s in ("s2", "s3", "s4")} == {"environment-error"}, grades
+    # the student in progress: its checks' faults (TRANSIENT_BUDGET), its evidence and clean-up
+    # (bounded), then the next student's first request (TRANSIENT_BUDGET) and the health probe
+    assert took < 2 * TRANSIENT_BUDGET + 60 + Cleanup.TOTAL_SECONDS + 60, took
+    poll("the API again", lambda: api_answers(kube), 120)
+    assert kubelab("cleanup").returncode == 0  # what the stopped run could not remove while paused
+    poll("nothing of the grading left", lambda: kubelab_objects(kube, "01") == [], 120)
 
 
 def kubelab_objects(kube: Kube, lab_id: str) -> list[str]:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from kubelab import cluster, labspec, ownership, sample_class
+from kubelab import cluster, labspec, ownership, sample_class, verify
 from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import Kube
 from kubelab.labspec import Lab
@@ -55,13 +57,23 @@ def with_solution(folder: Path) -> Path:
     return folder
 
 
-def bad_inputs(into: Path, outside: Path) -> dict[str, tuple[str, str]]:
-    """Students of lab 01 who hand in the solution with something bad beside it (or
-    instead): student → (status, what the score must be: full, less, zero)."""
-    expected: dict[str, tuple[str, str]] = {}
+@dataclass(frozen=True)
+class Expect:
+    """What a bad-input student must get: a status, a score (full, less, zero, or not-full:
+    less or zero), and how many objects the sandbox refused (None: not counted)."""
 
-    def student(name: str, status: str, score: str) -> Path:
-        expected[name] = (status, score)
+    status: str
+    score: str
+    refused: int | None = None
+
+
+def bad_inputs(into: Path, outside: Path) -> dict[str, Expect]:
+    """Students of lab 01 who hand in the solution with something bad beside it (or
+    instead)."""
+    expected: dict[str, Expect] = {}
+
+    def student(name: str, status: str, score: str, refused: int | None = None) -> Path:
+        expected[name] = Expect(status, score, refused)
         return with_solution(into / name)
 
     (student("broken-yaml", "invalid", "zero") / "broken.yaml").write_text("kind: Pod\nmetadata: {name: [\n")
@@ -70,7 +82,7 @@ def bad_inputs(into: Path, outside: Path) -> dict[str, tuple[str, str]]:
         big.truncate(50 * 1024 * 1024)
     outside.write_text("secret: do not read\n")
     (student("symlink-out", "invalid", "zero") / "link.yaml").symlink_to(outside)
-    expected["zip-slip"] = ("invalid", "zero")
+    expected["zip-slip"] = Expect("invalid", "zero")
     with zipfile.ZipFile(into / "zip-slip.zip", "w") as archive:
         for path in SOLUTION.glob("*.yaml"):
             archive.write(path, path.name)
@@ -78,8 +90,10 @@ def bad_inputs(into: Path, outside: Path) -> dict[str, tuple[str, str]]:
     many = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}} for i in range(10_000)]
     (student("ten-thousand-configmaps", "invalid", "zero") / "many.yaml").write_text(yaml.safe_dump_all(many))
 
-    def extra(name: str, *docs: dict[str, Any]) -> None:
-        (student(name, "graded", "full") / "extra.yaml").write_text(yaml.safe_dump_all(list(docs)))
+    def extra(name: str, *docs: dict[str, Any], refused: int | None = 1) -> Path:
+        folder = student(name, "graded", "full", refused)
+        (folder / "extra.yaml").write_text(yaml.safe_dump_all(list(docs)))
+        return folder
 
     pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "extra"}}
     container = {"name": "c", "image": "kubelab/web:v1"}
@@ -112,11 +126,88 @@ def bad_inputs(into: Path, outside: Path) -> dict[str, tuple[str, str]]:
     mounted = {**container, "volumeMounts": [{"name": "root", "mountPath": "/host"}]}
     extra("hostpath-root", {**pod, "spec": {"containers": [mounted], "volumes": [root]}})
     filler = {**container, "command": ["sh", "-c", "dd if=/dev/zero of=/fill bs=1M count=2048; sleep 3600"]}
-    extra("fills-its-disk", {**pod, "spec": {"containers": [filler], "terminationGracePeriodSeconds": 0}})
+    extra(
+        "fills-its-disk",
+        {**pod, "spec": {"containers": [filler], "terminationGracePeriodSeconds": 0}},
+        refused=None,
+    )
     never = student("image-never-pulls", "graded", "less")
     for path in never.glob("*.yaml"):
         path.write_text(path.read_text().replace("kubelab/web:v1", "kubelab/web:v404"))
+    expected.update(hostile_inputs(into, student, extra, pod, container))
     return expected
+
+
+def named(pod: dict[str, Any], name: str, **spec: Any) -> dict[str, Any]:
+    return {**pod, "metadata": {"name": name}, "spec": spec}
+
+
+def hostile_inputs(
+    into: Path, student: Any, extra: Any, pod: dict[str, Any], c: dict[str, Any]
+) -> dict[str, Expect]:
+    """What one student may do to a class: fields of the wrong type (the API server answers
+    a server-side apply of one with a 500), values out of range, an immutable field
+    changed, objects that clash within the submission, a zip with an entry twice, an odd
+    apiVersion, file names with escape sequences, a pod that asks for all it may, a
+    foreign finalizer. Every right answer graded beside these must still get every point."""
+    made: dict[str, Expect] = {}
+    replicas = student("wrong-type-replicas", "graded", "not-full", 1)
+    rs = replicas / "replicaset.yaml"
+    rs.write_text(rs.read_text().replace("replicas: 3", "replicas: three"))
+    extra(  # numbers, booleans, quantities of the wrong type: refused before the API server
+        "wrong-types",
+        named(pod, "grace", terminationGracePeriodSeconds="soon", containers=[c]),
+        named(pod, "stdin", containers=[{**c, "stdin": "yes"}]),
+        named(pod, "ports", containers=[{**c, "ports": [{"containerPort": "eighty"}]}]),
+        named(pod, "colour", colour="blue", containers=[c]),
+        refused=4,
+    )
+    extra(  # values the schema lets through and the API server refuses
+        "out-of-range",
+        named(pod, "port", containers=[{**c, "ports": [{"containerPort": 99999}]}]),
+        named(pod, "cpu", containers=[{**c, "resources": {"requests": {"cpu": "lots"}}}]),
+        {**named(pod, "label", containers=[c]), "metadata": {"name": "label", "labels": {"a": "x" * 70}}},
+        named(pod, "Upper-Case", containers=[c]),
+        named(pod, "new\nline", containers=[c]),
+        named(pod, "bell\x07\x1b[2J", containers=[c]),
+        refused=6,
+    )
+    # the API server's 500 for a server-side apply that the schema cannot see
+    extra("duplicate-keys", named(pod, "twins", containers=[c, c]))
+    changed = student("immutable-change", "graded", "full", 1)
+    (changed / "zz-again.yaml").write_text(
+        (changed / "replicaset.yaml").read_text().replace("app: my-little-pod", "app: another-pod")
+    )
+    clash = extra(
+        "pod-clash", named(pod, "clash", containers=[{**c, "command": ["sleep", "3600"]}]), refused=1
+    )
+    (clash / "zz-clash.yaml").write_text(
+        yaml.safe_dump(named(pod, "clash", containers=[{**c, "command": ["sleep", "60"]}]))
+    )
+    twice = student("same-object-twice", "graded", "full", 0)
+    (twice / "copy-of-replicaset.yaml").write_text((twice / "replicaset.yaml").read_text())
+    made["zip-entry-twice"] = Expect("invalid", "zero")
+    with zipfile.ZipFile(into / "zip-entry-twice.zip", "w") as archive:
+        for path in SOLUTION.glob("*.yaml"):
+            archive.write(path, path.name)
+        with pytest.warns(UserWarning):
+            archive.writestr("replicaset.yaml", "kind: Pod\n")
+    odd = student("odd-api-version", "invalid", "zero")
+    (odd / "odd.yaml").write_text("apiVersion: apps/v1/x\nkind: ReplicaSet\nmetadata: {name: odd}\n")
+    evil = student("escape-in-a-file-name", "graded", "full", 2)
+    forged = "evil\x1b[2J\x1b[H\x1b[32m✓ grade: 300 students, every one graded 25 of 25"
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "not-in-lab-01"}}
+    (evil / f"{forged}.yaml").write_text(yaml.safe_dump(config))
+    (evil / "new\nline.yaml").write_text(yaml.safe_dump(config))
+    # asks for half the node's free CPU: its share (kubelab.capacity) holds it, apart from its
+    # neighbours' (before shares, one such answer left three right answers Pending)
+    asked = {"cpu": "500m", "memory": "1Gi"}
+    greedy = {**c, "resources": {"requests": asked, "limits": asked}}
+    extra("asks-for-all-it-may", named(pod, "hog", containers=[greedy]), refused=0)
+    kept = {**named(pod, "kept", containers=[c], terminationGracePeriodSeconds=0)}
+    kept["metadata"]["finalizers"] = ["kubelab.test/never-served"]
+    extra("foreign-finalizer", kept, refused=0)
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +252,15 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
 
     made = sample_class.write_class(courses.load_course(course), labs, tmp_path / "class")
     expected_bad = bad_inputs(tmp_path / "class" / "01", tmp_path / "outside-secret.txt")
+    rolling = labspec.find_lab("03")  # a NUL in a steps file is the student's, not kubelab's crash
+    nul = sample_class.write_submission(
+        courses.load_course(course),
+        rolling,
+        verify.variants(rolling)[0],
+        "steps-nul",
+        tmp_path / "class" / "03",
+    )
+    (nul / "steps.txt").write_text("kubectl rollout undo deployment/web\x00 --to-revision=1\n")
     runs = {}
     for lab in labs:
         roster = sample_class.roster(made[lab.id], tmp_path / f"roster-{lab.id}.csv")
@@ -169,15 +269,18 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
             lab.id, tmp_path / "class" / lab.id, tmp_path / "out" / lab.id, course, roster, jobs
         )
     problems: list[str] = []
+    printed: dict[str, str] = {}
     for lab in labs:
         out, err = runs[lab.id].communicate(timeout=RUN_LIMIT)
-        print(f"--- lab {lab.id}\n{out}\n{err}")
+        printed[lab.id] = out + err
+        print(f"--- lab {lab.id}\n{out!r}\n{err!r}")
         where = tmp_path / "out" / lab.id
         if runs[lab.id].returncode != 0:
             problems.append(f"lab {lab.id}: kubelab grade exited {runs[lab.id].returncode}: {err.strip()}")
             continue
         sheet = (where / "grades.csv").read_text(encoding="utf-8").splitlines()
-        assert len(sheet) == 1 + len(made[lab.id]) + (len(expected_bad) if lab.id == "01" else 0)
+        bad = {"01": len(expected_bad), "03": 1}.get(lab.id, 0)
+        assert len(sheet) == 1 + len(made[lab.id]) + bad
         for student in made[lab.id]:
             grade = graded(where, student.id)
             must = student.variant.must_fail
@@ -196,31 +299,51 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
             assert (where / "evidence" / student.id / "objects.yaml").is_file()
     assert runs["01"].returncode == 0, "\n".join(problems)
     where = tmp_path / "out" / "01"
-    for student, (status, score) in expected_bad.items():
+    for student, expect in expected_bad.items():
         grade = graded(where, student)
         full = grade["earned"] == grade["total"]
         got = "full" if full else ("zero" if grade["earned"] == 0 else "less")
-        if (grade["status"], got) != (status, score):
+        if grade["status"] != expect.status or (
+            got != expect.score and not (expect.score == "not-full" and not full)
+        ):
             problems.append(
                 f"{student}: {grade['status']} {grade['earned']}/{grade['total']} ({grade['reason']})"
             )
-        if (
-            student
-            in (
-                "cluster-role-binding",
-                "a-namespace",
-                "in-kube-system",
-                "privileged-pod",
-                "hostpath-root",
-            )
-            and len(grade["refused"]) != 1
-        ):
-            problems.append(f"{student}: refused {grade['refused']}, expected the one bad object")
+        if expect.refused is not None and len(grade["refused"]) != expect.refused:
+            problems.append(f"{student}: refused {grade['refused']}, expected {expect.refused}")
+        problems += people_can_read(student, grade, tmp_path)
+    for name in ("grades.csv", "grades.json", *(f"feedback/{s}.md" for s in expected_bad)):
+        if CONTROL.search((where / name).read_text(encoding="utf-8")):
+            problems.append(f"{name}: a raw control character")
+    if CONTROL.search(printed["01"]):
+        problems.append("the teacher's terminal got a raw control character")
+    nul_grade = graded(tmp_path / "out" / "03", "steps-nul")
+    assert nul_grade["status"] == "invalid" and "control character" in nul_grade["reason"], nul_grade
+    evil = graded(where, "escape-in-a-file-name")["refused"]
+    assert all("\\x1b[2J" in line or "\\x0a" in line for line in evil), evil
     assert not (tmp_path / "escaped.yaml").exists() and not (tmp_path / "class" / "escaped.yaml").exists()
     assert kube.get("ClusterRoleBinding", "take-over") is None and kube.get("Namespace", "mine-now") is None
     assert kube.get("Pod", "extra", "kube-system") is None
     assert not problems, "\n".join(problems)
     assert nothing_left(kube, labs, cluster.hostpath_root() / "sandboxes") == []
+
+
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""What must never reach a person raw: a control character (not a newline or tab)."""
+
+
+def people_can_read(student: str, grade: dict[str, Any], tmp_path: Path) -> list[str]:
+    """A student's reason and refusals: one line each, paths inside the submission, no
+    Python exception names, no control characters."""
+    problems = []
+    for line in [grade["reason"], grade["reason_ko"], *grade["refused"]]:
+        if "\n" in line or CONTROL.search(line):
+            problems.append(f"{student}: not one clean line: {line!r}")
+        if str(tmp_path) in line or "kubelab-grade-" in line:
+            problems.append(f"{student}: a path of the grader's: {line}")
+        if re.search(r"\b[A-Z][A-Za-z]*(Error|Exception)\b|Traceback", line):
+            problems.append(f"{student}: a Python exception: {line}")
+    return problems
 
 
 def test_grading_twice_gives_the_same_grades_and_resume_keeps_them(kube: Kube, tmp_path: Path) -> None:
