@@ -9,6 +9,7 @@ never changed or taken over: that document is refused.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from kubelab import deadline, interrupts, ownership
 from kubelab.cleanup import Cleanup
 from kubelab.cluster import kubectl_path
-from kubelab.errors import InputError, Interrupted
+from kubelab.errors import InputError, Interrupted, KubelabError
 from kubelab.kube import Kube, Target, api_exception, api_reason
 from kubelab.labspec import Lab, Step
 from kubelab.manifests import Document
@@ -262,6 +263,7 @@ def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
     ]
     if staying:  # a sandbox still there (a run in progress) keeps the policies that hold it
         live = [o for o in live if o.purpose != "policy"]
+    _release_sandboxes(kube, [o for o in live if o.kind == "Namespace"])
     leftovers = ownership.remove_all(kube, live)
     failed = {line.split(":", 1)[0] for line in leftovers}
     removed = [o.describe() for o in live if o.describe() not in failed]
@@ -272,3 +274,16 @@ def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
         if ns["metadata"].get("uid") not in ours
     ]
     return ResetReport(tuple(removed), tuple(left_alone), tuple(leftovers))
+
+
+def _release_sandboxes(kube: Kube, namespaces: list[ownership.Owned]) -> None:
+    """A killed run's sandboxes: what their answers left goes without its finalizers (an
+    answer's own would keep the namespace Terminating for good)."""
+    from kubelab import labspec, sandbox
+
+    for owned in namespaces:
+        live = kube.get("Namespace", owned.name) or {}
+        if ((live.get("metadata") or {}).get("labels") or {}).get(SANDBOX_LABEL) != "true":
+            continue
+        with contextlib.suppress(KubelabError, api_exception()):
+            sandbox.release(kube, owned.name, labspec.find_lab(owned.lab))

@@ -27,15 +27,21 @@ one machine.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import os
 import re
+import secrets
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
+from pathlib import Path
 from typing import Any, TypeVar
 
-from kubelab.errors import CheckFailed, EnvironmentProblem, Finding
+from kubelab import interrupts
+from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, Interrupted, KubelabError
 from kubelab.kube import Kube
 from kubelab.manifests import Document, Obj
 from kubelab.waiting import wait_until
@@ -115,9 +121,9 @@ class Resources:
 
 DEFAULT_REQUEST = Resources(cpu=5, memory=32 * 2**20)
 """What a container that names no requests is given (the sandbox's LimitRange default)."""
-FLOOR = Resources(cpu=40, memory=512 * 2**20, pods=12)
-"""The least share: any lab's right answer with the default requests (lab 01's is ten
-pods, the checks' own and the replacements among them)."""
+FLOOR = Resources(cpu=50, memory=512 * 2**20, pods=12)
+"""The least share: any lab's right answer with the default requests (lab 01's needs ten
+pods and 50m, the checks' own and the replacements among them)."""
 CEILING = Resources(cpu=2000, memory=2 * 2**30, pods=20)
 """The most share one answer may have (the quota's values before shares existed)."""
 CHECK_PODS = 2
@@ -152,7 +158,7 @@ def quantity(value: object) -> Decimal:
         raise ValueError(f"not a quantity: {value!r}")
     try:
         number = Decimal(found.group(1)) * _SUFFIX[found.group(2)]
-    except InvalidOperation as e:
+    except DecimalException as e:  # InvalidOperation, Overflow (1e999999999): not a quantity
         raise ValueError(f"not a quantity: {value!r}") from e
     if number < 0 or number > Decimal("1e21"):
         raise ValueError(f"out of range: {value!r}")
@@ -202,17 +208,37 @@ def pod_requests(spec: Mapping[str, Any], default: Resources = DEFAULT_REQUEST) 
     return Resources(max(main.cpu, biggest.cpu), max(main.memory, biggest.memory), 1)
 
 
-def _replicas(obj: Mapping[str, Any]) -> int:
+def _count(value: object, default: int = 1) -> int:
+    return (
+        min(max(value, 0), CEILING.pods)
+        if isinstance(value, int) and not isinstance(value, bool)
+        else default
+    )
+
+
+def _replicas(obj: Mapping[str, Any], scaled: int) -> int:
     spec = obj.get("spec")
     value = spec.get("replicas", spec.get("parallelism", 1)) if isinstance(spec, dict) else 1
-    return min(max(value, 0), CEILING.pods) if isinstance(value, int) and not isinstance(value, bool) else 1
+    return max(_count(value), scaled)
 
 
-def needs(docs: Iterable[Document]) -> Resources:
+def scaled_to(steps: Iterable[Sequence[str]]) -> int:
+    """The most replicas an answer's kubectl steps ask for (`--replicas=N`), else 0."""
+    found = [
+        _count(int(word.split("=", 1)[1]), 0)
+        for step in steps
+        for word in step
+        if word.startswith("--replicas=") and word.split("=", 1)[1].isdigit()
+    ]
+    return max(found, default=0)
+
+
+def needs(docs: Iterable[Document], steps: Iterable[Sequence[str]] = ()) -> Resources:
     """What an answer's manifests ask for when every pod runs: each bare Pod, and each pod
-    template times its replicas and one more (a pod deleted by a self-healing check still
-    counts while its replacement starts; a Deployment one more again, for its rolling
-    update's surge), plus the checks' own pods."""
+    template times its replicas (or what its steps scale to, if more) and one more (a pod
+    deleted by a self-healing check still counts while its replacement starts; a
+    Deployment one more again, for its rolling update's surge), plus the checks' own pods."""
+    scaled = scaled_to(steps)
     total = DEFAULT_REQUEST.times(CHECK_PODS) + Resources(pods=CHECK_PODS)
     for doc in docs:
         spec = doc.obj.get("spec")
@@ -224,7 +250,7 @@ def needs(docs: Iterable[Document]) -> Resources:
         template = spec.get("template")
         pod_spec = template.get("spec") if isinstance(template, dict) else None
         if isinstance(pod_spec, dict):  # one more for a replacement that starts while a pod stops
-            copies = _replicas(doc.obj) + 1 + (1 if doc.kind == "Deployment" else 0)
+            copies = _replicas(doc.obj, scaled) + 1 + (1 if doc.kind == "Deployment" else 0)
             total += pod_requests(pod_spec).times(copies)
     return total
 
@@ -260,8 +286,10 @@ def _holds(pod: Obj) -> Resources:
 class Room:
     """The cluster's capacity for answers, as seen at one moment."""
 
+    allocatable: Resources
+    """Allocatable on the schedulable nodes."""
     capacity: Resources
-    """Allocatable on the schedulable nodes, less what pods outside the sandboxes ask for."""
+    """That, less what pods outside the sandboxes ask for."""
     reserved: Resources
     """What the sandboxes there reserved (each counted SCRATCH_COPIES times)."""
 
@@ -277,14 +305,18 @@ def room(kube: Kube) -> Room:
     names = {str(n["metadata"]["name"]) for n in nodes}
     allocatable = sum((_allocatable(n) for n in nodes), Resources())
     fenced: dict[str, Resources | None] = {}
+    """Sandbox and scratch namespaces → the share they reserved (None: none, count pods)."""
+    going: set[str] = set()
     for ns in kube.list("Namespace"):
         metadata = ns.get("metadata") or {}
+        name = str(metadata.get("name"))
         label = (metadata.get("labels") or {}).get(SANDBOX)
         if label == "true":
             said = (metadata.get("annotations") or {}).get(RESERVED)
-            fenced[str(metadata["name"])] = Resources.parse(said) if said else None
+            fenced[name] = Resources.parse(said) if said else None
+            going |= {name} if metadata.get("deletionTimestamp") else set()
         elif label == "scratch":
-            fenced[str(metadata["name"])] = Resources()  # within its sandbox's reservation
+            fenced[name] = Resources()  # within its sandbox's reservation
     taken = Resources()
     busy: set[str] = set()
     for pod in kube.list("Pod"):
@@ -296,16 +328,13 @@ def room(kube: Kube) -> Room:
         if fenced.get(namespace) is None:
             taken += _holds(pod)
     reserved = Resources()
-    for ns in kube.list("Namespace", selector=f"{SANDBOX}=true"):
-        name = str(ns["metadata"]["name"])
-        share = fenced.get(name)
-        going = bool(ns["metadata"].get("deletionTimestamp"))
-        if share is not None and (name in busy or not going):
+    for name, share in fenced.items():  # a sandbox going with no pod left holds nothing
+        if share is not None and (name in busy or name not in going):
             reserved += share.times(SCRATCH_COPIES)
-    return Room(allocatable - taken, reserved)
+    return Room(allocatable, allocatable - taken, reserved)
 
 
-def share(kube: Kube, docs: Iterable[Document]) -> Resources:
+def share(kube: Kube, docs: Iterable[Document], steps: Iterable[Sequence[str]] = ()) -> Resources:
     """An answer's share: what its manifests ask for, at least FLOOR, at most CEILING and
     half of what the cluster can give answers at all."""
     capacity = room(kube).capacity
@@ -329,18 +358,36 @@ _claiming = threading.Lock()
 
 def admitted(kube: Kube, want: Resources, claim: Callable[[], T], wait: float = ADMIT_WAIT) -> T:
     """Wait until the cluster has room for `want` beside every sandbox already there, then
-    `claim` it (create the sandbox namespace carrying its reservation) in the same step:
-    one kubelab thread and process of this machine at a time looks and claims."""
+    `claim` it (create the sandbox namespace carrying its reservation) in the same step.
+    One kubelab thread and process of this machine at a time looks and claims, and the
+    answers that wait are admitted first come, first served (a queue beside the lock): a
+    large share is not passed over for ever by small ones."""
     needed = want.times(SCRATCH_COPIES)
+    ticket = f"{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}"
 
     def attempt() -> T:
-        with _one_claim_at_a_time(kube):
+        if interrupts.stopping():
+            raise Interrupted(undone=True)
+        with _one_claim_at_a_time(kube) as queue:
             seen = room(kube)
+            if not needed.fits_in(seen.allocatable):  # not even on an empty cluster: say so now
+                queue.leave(ticket)
+                raise EnvironmentProblem(
+                    f"the cluster is too small for an answer: it needs {needed}, "
+                    f"its nodes have {seen.allocatable}",
+                    f"클러스터가 너무 작습니다: 답안 하나에 {needed}이(가) 필요한데 노드에는 "
+                    f"{seen.allocatable}이(가) 있습니다",
+                )
+            ahead = queue.ahead_of(ticket)
+            if ahead:
+                raise CheckFailed(Finding("the cluster", "its turn", f"{ahead} answer(s) waiting before it"))
             if not needed.fits_in(seen.free):
                 raise CheckFailed(
                     Finding("the cluster", f"room for a sandbox ({needed})", f"free: {seen.free}")
                 )
-            return claim()
+            claimed = claim()
+            queue.leave(ticket)
+            return claimed
 
     try:
         return wait_until(attempt, wait, interval=1.0)
@@ -351,24 +398,94 @@ def admitted(kube: Kube, want: Resources, claim: Callable[[], T], wait: float = 
             f"{wait:.0f}초를 기다려도 클러스터에 답안 하나를 더 둘 자리가 없습니다 ({e.finding.found}): "
             "-j를 줄이거나 더 큰 클러스터를 쓰세요",
         ) from e
+    finally:
+        with contextlib.suppress(KubelabError, OSError), _one_claim_at_a_time(kube) as queue:
+            queue.leave(ticket)  # given up, stopped or failed: not in anyone's way
+
+
+class _Queue:
+    """The answers of this machine waiting for room, oldest first (a JSON file read and
+    written only under the claim lock); an entry of a process that ended, or older than
+    twice ADMIT_WAIT, is dropped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            found = json.loads(path.read_text(encoding="utf-8"))
+            entries = [e for e in found if isinstance(e, dict)] if isinstance(found, list) else []
+        except (OSError, ValueError):
+            entries = []
+        now = time.time()
+        self.entries = [
+            e for e in entries if _running(e.get("pid")) and now - float(e.get("since") or 0) < 2 * ADMIT_WAIT
+        ]
+
+    def ahead_of(self, ticket: str) -> int:
+        """How many wait before `ticket` (which joins the queue if it is not in it)."""
+        tickets = [e.get("ticket") for e in self.entries]
+        if ticket not in tickets:
+            self.entries.append({"ticket": ticket, "pid": os.getpid(), "since": time.time()})
+            tickets.append(ticket)
+        return tickets.index(ticket)
+
+    def leave(self, ticket: str) -> None:
+        self.entries = [e for e in self.entries if e.get("ticket") != ticket]
+
+    def save(self) -> None:
+        self.path.write_text(json.dumps(self.entries), encoding="utf-8")
+
+
+def _running(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _lock_folder(kube: Kube) -> Path:
+    """Beside the kubeconfig (every kubelab of the machine that uses it finds it there), or
+    kubelab's own folder where that one cannot be written (a kubeconfig mounted read-only)."""
+    from kubelab import cluster, repo
+
+    where = (kube.target.kubeconfig or cluster.default_kubeconfig()).parent
+    return where if os.access(where, os.W_OK) else repo.state_dir()
 
 
 @contextlib.contextmanager
-def _one_claim_at_a_time(kube: Kube) -> Iterator[None]:
-    from kubelab import cluster, locks
+def _one_claim_at_a_time(kube: Kube) -> Iterator[_Queue]:
+    from kubelab import locks
 
-    where = (kube.target.kubeconfig or cluster.default_kubeconfig()).parent
-    with _claiming, locks.one_at_a_time(where / f".kubelab-room-{kube.cluster_id()}.lock", LOCK_WAIT):
-        yield
+    if not _claiming.acquire(timeout=LOCK_WAIT):
+        raise CheckFailed(Finding("the cluster", "a turn to claim room", "another thread kept it"))
+    try:
+        base = _lock_folder(kube) / f".kubelab-room-{kube.cluster_id()}"
+        with locks.one_at_a_time(base.with_suffix(".lock"), LOCK_WAIT):
+            queue = _Queue(base.with_suffix(".queue"))
+            try:
+                yield queue
+            finally:
+                queue.save()
+    finally:
+        _claiming.release()
+
+
+ROOM = re.compile(r"Insufficient (cpu|memory)|Too many pods")
+"""What the scheduler says of a node that has no room: the resources shares hold."""
 
 
 def starved(kube: Kube, namespace: str) -> str | None:
-    """A pod of this namespace that the scheduler left Pending for want of room (not for
-    a rule the answer itself set, such as a node selector), said in one line; else None."""
+    """A pod of this namespace that the scheduler left Pending for want of CPU, memory or
+    pods (not for a rule the answer itself set, such as a node selector, nor a resource
+    no share holds, such as a GPU), said in one line; else None."""
     for pod in kube.list("Pod", namespace):
         for condition in (pod.get("status") or {}).get("conditions") or []:
             said = str(condition.get("message") or "")
-            if condition.get("reason") == "Unschedulable" and "Insufficient" in said:
+            if condition.get("reason") == "Unschedulable" and ROOM.search(said):
                 return f"pod {pod['metadata']['name']}: {said}"
     return None
 

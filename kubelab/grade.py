@@ -212,7 +212,8 @@ def parse_steps(text: str, lab: Lab) -> tuple[Step, ...]:
             f"실습 {lab.id}은(는) {STEPS_FILE}을(를) 받지 않습니다: 과제는 매니페스트입니다",
         )
     steps: list[Step] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: \x1c, \x85 … are refused
+        line = line.removesuffix("\r")  # a file written on Windows
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         where = f"{STEPS_FILE} line {number}"
@@ -509,6 +510,7 @@ def _check(
                 dict(base.values),
                 namespace=lab.answer_namespace,
                 docs=docs,
+                steps=taken.steps,
             )
         with deadline.within(run.time_limit):
             if box is not None and taken is not None:
@@ -522,10 +524,12 @@ def _check(
     except Interrupted as stopped:
         raise Interrupted((*stopped.leftovers, *cleanup.run()), undone=stopped.undone) from None
     finally:
-        with deadline.fresh(EVIDENCE_SECONDS), contextlib.suppress(KubelabError, api_exception()):
-            found = capacity.starved(run.kube, lab.answer_namespace)
-            starved += [found] if found else []
-            evidence.cluster(folder, run.kube, lab)
+        with deadline.fresh(EVIDENCE_SECONDS):
+            with contextlib.suppress(KubelabError, api_exception()):
+                found = capacity.starved(run.kube, lab.answer_namespace)
+                starved += [found] if found else []
+            with contextlib.suppress(KubelabError):
+                evidence.cluster(folder, run.kube, lab)
         with deadline.fresh(Cleanup.TOTAL_SECONDS):
             left += cleanup.run()
     faults = [f"{r.id}: {r.fault}" for r in card.results if r.fault]

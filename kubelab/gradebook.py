@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 from kubelab import repo
 from kubelab.labspec import Lab
 from kubelab.results import Scorecard
-from kubelab.text import Text
+from kubelab.text import Text, printable
 
 STATUS_TEXT = {
     "graded": Text("채점됨", "graded"),
@@ -73,14 +73,26 @@ def sheet(lab: Lab, grades: Sequence[Grade]) -> str:
     return buffer.getvalue()
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _cell(text: str) -> str:
     """A text cell a spreadsheet shows as text: never a formula (a student's file names
     reach the reason column), no control characters."""
-    clean = CONTROL.sub("?", text)
-    return "'" + clean if clean[:1] in ("=", "+", "-", "@", "\t", "\r") else clean
+    clean = printable(text)
+    return "'" + clean if clean[:1] in ("=", "+", "-", "@") else clean
+
+
+def _code(text: str) -> str:
+    """`text` as inline Markdown code that nothing in it can end (a fence longer than
+    any run of backticks in it)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {printable(text)} {fence}"
+
+
+def _block(text: str) -> list[str]:
+    """`text` as a Markdown code block that nothing in it can end."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    return [fence, printable(text, block=True), fence]
 
 
 def junit(lab: Lab, grade: Grade) -> str:
@@ -94,16 +106,14 @@ def junit(lab: Lab, grade: Grade) -> str:
         result = results.get(spec.id)
         if grade.status != "graded":
             errors += 1
-            ET.SubElement(case, "error", message=grade.status).text = CONTROL.sub(
-                "?", grade.reason or grade.status
-            )
+            ET.SubElement(case, "error", message=grade.status).text = printable(grade.reason or grade.status)
         elif result is not None and not result.passed:
             failures += 1
             first = (
                 (result.brief or result.message).splitlines()[0] if (result.brief or result.message) else ""
             )
-            failure = ET.SubElement(case, "failure", message=CONTROL.sub("?", first))
-            failure.text = CONTROL.sub("?", result.message)
+            failure = ET.SubElement(case, "failure", message=printable(first))
+            failure.text = printable(result.message, block=True)
         if result is not None:
             case.set("time", f"{result.seconds:g}")
     suite.set("tests", str(len(lab.checks)))
@@ -129,10 +139,10 @@ def feedback(lab: Lab, grade: Grade) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(grade.values.items()))
         lines.append(f"- 내 값 / your values: namespace {grade.namespace}; {shown}")
     if grade.reason:
-        lines += ["", f"> {grade.reason_ko or grade.reason}", f"> {grade.reason}"]
+        lines += ["", f"> {_code(grade.reason_ko or grade.reason)}", f"> {_code(grade.reason)}"]
     if grade.refused:
         lines += ["", "## 적용하지 않은 것 / not applied (the sandbox refused)", ""]
-        lines += [f"- `{line}`" for line in grade.refused]
+        lines += [f"- {_code(line)}" for line in grade.refused]
     lost = [r for r in grade.card.results if not r.passed] if grade.card else []
     if lost:
         lines += ["", "## 잃은 점수 / points lost"]
@@ -142,7 +152,7 @@ def feedback(lab: Lab, grade: Grade) -> str:
                 f"### ✗ {result.title.ko} / {result.title.en} (0/{result.points}, `{result.id}`)",
                 "",
             ]
-            lines += ["```", result.message, "```"]
+            lines += _block(result.message)
     elif grade.status == "graded":
         lines += ["", "모든 검사를 통과했습니다 / every check passed"]
     return "\n".join(lines) + "\n"

@@ -236,16 +236,18 @@ class Kube:
             raise error
         return json.loads(body)
 
-    def call(self, fn: Callable[[], T], budget: float = TRANSIENT_BUDGET) -> T:
+    def call(self, fn: Callable[[], T], budget: float = TRANSIENT_BUDGET, carries_object: bool = False) -> T:
         """Run one API call; transient faults are retried within the deadline (or
-        `budget`), and what is left is ClusterUnavailable."""
+        `budget`), and what is left is ClusterUnavailable. A call that `carries_object`
+        (a create, apply or patch of someone's object) may be answered with a 500 about
+        that object: then it is refused, not retried (`_about_the_request`)."""
 
         def seen(error: BaseException) -> None:
             interrupts.raise_if_interrupted()  # the client turns a Ctrl-C into an ApiException
             self.faults.append(fault_reason(error))
 
         def transient(error: BaseException) -> bool:
-            return is_transient(error) and not self._about_the_request(error)
+            return is_transient(error) and not (carries_object and self._about_the_request(error))
 
         try:
             return retry_transient(fn, transient, deadline.bound(budget), seen)
@@ -260,17 +262,21 @@ class Kube:
             ) from e
 
     def _about_the_request(self, error: BaseException) -> bool:
-        """Is this 500 the API server's word about what the request carried (a server-side
-        apply of a field of the wrong type: "failed to create typed patch object") rather
-        than the cluster failing? Evidence decides, not the status code: an answer of the
-        API server's own (a Status) while the API server reports itself ready."""
+        """Is this 500 the API server's word about the object a write carried (a server-side
+        apply of a field of the wrong type: "failed to create typed patch object", "failed
+        to convert new object") rather than the cluster failing? Evidence decides, not the
+        status code: a Status of the API server's own that names no server-side reason
+        (etcd, a webhook, a timeout say InternalError, Timeout, ServiceUnavailable), while
+        the API server reports itself ready."""
         if not _is_api_exception(error) or getattr(error, "status", 0) != 500:
             return False
         try:
             said = json.loads(getattr(error, "body", None) or "{}")
         except ValueError:
             return False
-        return isinstance(said, dict) and said.get("kind") == "Status" and self.healthy()
+        if not isinstance(said, dict) or said.get("kind") != "Status" or said.get("reason"):
+            return False
+        return self.healthy()
 
     def healthy(self) -> bool:
         """Does the API server say it is ready (GET /readyz, within CONNECT_BUDGET)? Asked
@@ -284,14 +290,11 @@ class Kube:
             if self._reader is not None:
                 status, _ = self._reader.get("/readyz", timeout)
                 return status == 200
-            self.api.call_api(
-                "/readyz",
-                "GET",
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=timeout,
+            method, url, headers, _, _ = self.api.param_serialize(
+                "GET", "/readyz", auth_settings=["BearerToken"]
             )
-            return True
+            answer = self.api.call_api(method, url, header_params=headers, _request_timeout=timeout)
+            return bool(answer.status == 200)
         except Exception:  # no answer, or not ready: either way not healthy
             interrupts.raise_if_interrupted()
             return False
@@ -412,7 +415,10 @@ class Kube:
         res = self.resource(obj["kind"], obj.get("apiVersion"))
         ns = namespace if res.namespaced else None
         run = {"dry_run": "All"} if dry_run else {}
-        created = self.call(lambda: res.create(body=obj, namespace=ns, field_manager=FIELD_MANAGER, **run))
+        created = self.call(
+            lambda: res.create(body=obj, namespace=ns, field_manager=FIELD_MANAGER, **run),
+            carries_object=True,
+        )
         result: Obj = created.to_dict()
         return result
 
@@ -468,7 +474,8 @@ class Kube:
                 field_manager=FIELD_MANAGER,
                 force_conflicts=True,
                 dry_run="All" if dry_run else None,
-            )
+            ),
+            carries_object=True,
         )
         result: Obj = applied.to_dict()
         return result
@@ -495,7 +502,8 @@ class Kube:
                 content_type=f"application/{kind_of_patch}+json",
                 field_manager=FIELD_MANAGER,
                 dry_run="All" if dry_run else None,
-            )
+            ),
+            carries_object=True,
         )
         result: Obj = patched.to_dict()
         return result

@@ -229,15 +229,16 @@ def open_sandbox(
     chosen: Mapping[str, Value] | None = None,
     namespace: str | None = None,
     docs: Iterable[Document] = (),
+    steps: Iterable[Step] = (),
 ) -> Sandbox:
     """A new sandbox for one answer to `lab`; `cleanup` removes it and all it holds.
     Without `namespace`, the first free slot's, with the slot's own unique values; with
     it (a student's, kubelab.course), that namespace with the `chosen` values, or an
-    EnvironmentProblem when it exists already. It is opened once the cluster has room
-    for the share the answer's `docs` ask for (kubelab.capacity): that wait is the run's,
-    not the answer's time."""
+    EnvironmentProblem when it exists already. It is opened once the cluster has room for
+    the share the answer's `docs` and `steps` ask for (kubelab.capacity): that wait is
+    the run's, not the answer's time."""
     ensure_policies(kube)
-    want = capacity.share(kube, docs)
+    want = capacity.share(kube, docs, steps)
     if namespace is not None:
         _wait_while_terminating(kube, namespace)
         box = _claim(kube, lab.with_values(namespace, chosen), 0, cleanup, purpose, want)

@@ -11,6 +11,7 @@ Every refusal is a SubmissionRefused: one line, the student's feedback.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -23,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from kubelab import repo
-from kubelab.errors import InputError
+from kubelab.errors import EnvironmentProblem, InputError
 from kubelab.manifests import MAX_FILE_BYTES
 
 CHUNK = 64 * 1024
@@ -124,6 +125,11 @@ def extract(archive: Path, into: Path, limits: Limits = Limits()) -> Path:
             )
     except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, zlib.error, RuntimeError) as e:
         shutil.rmtree(target, ignore_errors=True)
+        if isinstance(e, OSError) and e.errno in GRADERS_ERRNOS:  # the grader's disk, not the archive
+            raise EnvironmentProblem(
+                f"cannot extract {archive.name} here: {e.strerror}",
+                f"{archive.name}을(를) 풀 수 없습니다: {e.strerror}",
+            ) from None
         why = _broken(e)
         raise _refuse(
             f"{archive.name}: a broken archive ({why})", f"{archive.name}: 깨진 압축 파일입니다 ({why})"
@@ -132,6 +138,12 @@ def extract(archive: Path, into: Path, limits: Limits = Limits()) -> Path:
         shutil.rmtree(target, ignore_errors=True)
         raise
     return target
+
+
+GRADERS_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EMFILE, errno.ENFILE, errno.EACCES}
+)
+"""Errors of the machine that extracts (a full disk, a read-only folder), never the student's."""
 
 
 def _broken(error: BaseException) -> str:

@@ -112,7 +112,9 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
     started = time.monotonic()
     namespace = ""
     try:
-        box = sandbox.open_sandbox(kube, lab, cleanup, docs=lab.manifests(variant.folder))
+        box = sandbox.open_sandbox(
+            kube, lab, cleanup, docs=lab.manifests(variant.folder), steps=variant.steps
+        )
         namespace = box.namespace
         rejected = apply_variant(kube, box, variant, cleanup)
         card = engine.run_isolated(box.lab, kube.target, lang)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kubelab import cluster, labspec, ownership, sample_class, verify
+from kubelab import capacity, cluster, labspec, ownership, sample_class, verify
 from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import Kube
 from kubelab.labspec import Lab
@@ -67,9 +67,9 @@ class Expect:
     refused: int | None = None
 
 
-def bad_inputs(into: Path, outside: Path) -> dict[str, Expect]:
+def bad_inputs(into: Path, outside: Path, hog_cpu: int) -> dict[str, Expect]:
     """Students of lab 01 who hand in the solution with something bad beside it (or
-    instead)."""
+    instead); one asks for `hog_cpu` millicores."""
     expected: dict[str, Expect] = {}
 
     def student(name: str, status: str, score: str, refused: int | None = None) -> Path:
@@ -134,7 +134,7 @@ def bad_inputs(into: Path, outside: Path) -> dict[str, Expect]:
     never = student("image-never-pulls", "graded", "less")
     for path in never.glob("*.yaml"):
         path.write_text(path.read_text().replace("kubelab/web:v1", "kubelab/web:v404"))
-    expected.update(hostile_inputs(into, student, extra, pod, container))
+    expected.update(hostile_inputs(into, student, extra, pod, container, hog_cpu))
     return expected
 
 
@@ -143,7 +143,7 @@ def named(pod: dict[str, Any], name: str, **spec: Any) -> dict[str, Any]:
 
 
 def hostile_inputs(
-    into: Path, student: Any, extra: Any, pod: dict[str, Any], c: dict[str, Any]
+    into: Path, student: Any, extra: Any, pod: dict[str, Any], c: dict[str, Any], hog_cpu: int
 ) -> dict[str, Expect]:
     """What one student may do to a class: fields of the wrong type (the API server answers
     a server-side apply of one with a 500), values out of range, an immutable field
@@ -199,9 +199,10 @@ def hostile_inputs(
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "not-in-lab-01"}}
     (evil / f"{forged}.yaml").write_text(yaml.safe_dump(config))
     (evil / "new\nline.yaml").write_text(yaml.safe_dump(config))
-    # asks for half the node's free CPU: its share (kubelab.capacity) holds it, apart from its
-    # neighbours' (before shares, one such answer left three right answers Pending)
-    asked = {"cpu": "500m", "memory": "1Gi"}
+    # asks for nearly all one answer may have (half what the cluster can give answers): its
+    # share holds it, apart from its neighbours' (before shares, one such answer left three
+    # right answers Pending)
+    asked = {"cpu": f"{hog_cpu}m", "memory": "1Gi"}
     greedy = {**c, "resources": {"requests": asked, "limits": asked}}
     extra("asks-for-all-it-may", named(pod, "hog", containers=[greedy]), refused=0)
     kept = {**named(pod, "kept", containers=[c], terminationGracePeriodSeconds=0)}
@@ -251,7 +252,8 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
     from kubelab import course as courses
 
     made = sample_class.write_class(courses.load_course(course), labs, tmp_path / "class")
-    expected_bad = bad_inputs(tmp_path / "class" / "01", tmp_path / "outside-secret.txt")
+    hog = capacity.room(kube).capacity.cpu // capacity.SCRATCH_COPIES - 100  # room for lab 01's own pods
+    expected_bad = bad_inputs(tmp_path / "class" / "01", tmp_path / "outside-secret.txt", hog)
     rolling = labspec.find_lab("03")  # a NUL in a steps file is the student's, not kubelab's crash
     nul = sample_class.write_submission(
         courses.load_course(course),

@@ -183,3 +183,53 @@ def test_a_pod_left_pending_for_want_of_room_is_told_apart(tmp_path: Path) -> No
     assert "Insufficient cpu" in (capacity.starved(cluster, "ns") or "")  # type: ignore[arg-type]
     cluster.items["Pod"] = [pending("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity")]
     assert capacity.starved(cluster, "ns") is None  # type: ignore[arg-type]
+
+
+def test_a_cluster_too_small_for_any_answer_is_said_at_once(tmp_path: Path) -> None:
+    cluster = Cluster([node("n1", cpu="50m")], [], [], tmp_path)
+    with pytest.raises(EnvironmentProblem, match="too small"):
+        capacity.admitted(cluster, FLOOR, lambda: "never", wait=60)  # type: ignore[arg-type]
+
+
+def test_answers_that_wait_are_admitted_first_come_first_served(tmp_path: Path) -> None:
+    """A large share waiting for room is not passed over by small ones that fit now."""
+    import json
+    import os
+
+    cluster = Cluster([node("n1", cpu="1")], [], [], tmp_path)
+    queue = tmp_path / ".kubelab-room-test.queue"
+    earlier = {"ticket": "a-large-one", "pid": os.getpid(), "since": 0.0 + __import__("time").time()}
+    queue.write_text(json.dumps([earlier]))
+    with pytest.raises(EnvironmentProblem, match="1 answer"):
+        capacity.admitted(cluster, FLOOR, lambda: "passed it", wait=1)  # type: ignore[arg-type]
+    assert [e["ticket"] for e in json.loads(queue.read_text())] == ["a-large-one"]  # the waiter left
+    queue.write_text(json.dumps([{**earlier, "pid": 2**22 + 7}]))  # its process ended
+    assert capacity.admitted(cluster, FLOOR, lambda: "claimed", wait=1) == "claimed"  # type: ignore[arg-type]
+    assert json.loads(queue.read_text()) == []
+
+
+def test_a_quantity_too_large_for_any_number_is_not_a_crash() -> None:
+    with pytest.raises(ValueError):
+        capacity.quantity("1e999999999")
+    huge = container(requests={"cpu": "1e999999999", "memory": "9e99999999Ei"})
+    assert capacity.needs([deployment(1, huge, kind="ReplicaSet")]) == (
+        (DEFAULT_REQUEST + Resources(pods=1)).times(2) + CHECKS
+    )
+
+
+def test_a_resource_no_share_holds_is_not_the_clusters_fault(tmp_path: Path) -> None:
+    condition = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": "0/1 nodes are available: 1 Insufficient nvidia.com/gpu.",
+    }
+    gpu = {"metadata": {"name": "g", "namespace": "ns"}, "status": {"conditions": [condition]}}
+    assert capacity.starved(Cluster([], [], [gpu], tmp_path), "ns") is None  # type: ignore[arg-type]
+
+
+def test_what_the_steps_scale_to_counts() -> None:
+    steps = [("scale", "deployment/web", "--replicas=4"), ("rollout", "undo", "deployment/web")]
+    assert capacity.scaled_to(steps) == 4 and capacity.scaled_to([("scale", "--replicas=x")]) == 0
+    one = deployment(1, container())
+    assert capacity.needs([one], steps).pods == 4 + 2 + CHECK_PODS

@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import urllib3
@@ -138,22 +139,26 @@ TYPED_PATCH = (
     "(/simple-replicaset; apps/v1, Kind=ReplicaSet): .spec.replicas: expected numeric (int or float), "
     'got string","code":500}'
 )
+WEBHOOK = (
+    '{"kind":"Status","apiVersion":"v1","status":"Failure",'
+    '"message":"Internal error occurred: failed calling webhook","reason":"InternalError","code":500}'
+)
 
 
 @pytest.fixture
-def api_server() -> Iterator[tuple[int, dict[str, int]]]:
-    """An HTTP API server that answers every request with a 500 of its own (a Status), and
-    /readyz with the status in `health["readyz"]`; counts the requests."""
+def api_server() -> Iterator[dict[str, Any]]:
+    """An HTTP API server that answers every request with a 500 of its own (a Status:
+    `said["body"]`), and /readyz with `said["readyz"]`; counts the requests."""
     import http.server
     import threading
 
-    health = {"readyz": 200, "requests": 0}
+    said: dict[str, Any] = {"readyz": 200, "requests": 0, "body": TYPED_PATCH}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             ready = self.path.startswith("/readyz")
-            health["requests"] += 0 if ready else 1
-            status, body = (health["readyz"], b"ok") if ready else (500, TYPED_PATCH.encode())
+            said["requests"] += 0 if ready else 1
+            status, body = (said["readyz"], b"ok") if ready else (500, said["body"].encode())
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -164,35 +169,56 @@ def api_server() -> Iterator[tuple[int, dict[str, int]]]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    said["port"] = server.server_address[1]
     try:
-        yield server.server_address[1], health
+        yield said
     finally:
         server.shutdown()
 
 
-def test_a_500_from_a_ready_api_server_is_about_the_request(
-    tmp_path: Path, api_server: tuple[int, dict[str, int]]
+def write(kube: Kube) -> Any:
+    """A call that carries an object (an apply, as the API server answers it)."""
+    return kube.call(lambda: kube._read("/apis/apps/v1/namespaces/ns/replicasets/r"), carries_object=True)
+
+
+def test_a_500_about_the_object_a_write_carried_is_its_refusal(
+    tmp_path: Path, api_server: dict[str, Any]
 ) -> None:
     """A server-side apply of a field of the wrong type is answered with a 500; the API
     server says it is ready, so the answer is the request's refusal (the student's), not a
     lost cluster: not retried, not counted as a fault."""
-    port, health = api_server
-    kube = kube_at(tmp_path, port, "http")
+    kube = kube_at(tmp_path, api_server["port"], "http")
     started = time.monotonic()
     with deadline.within(10.0), pytest.raises(ApiException) as refused:
-        kube.get("ConfigMap", "c", "ns")
-    assert time.monotonic() - started < 3 and health["requests"] == 1
+        write(kube)
+    assert time.monotonic() - started < 3 and api_server["requests"] == 1
     assert "expected numeric" in api_reason(refused.value) and not kube.faults
 
 
-def test_a_500_from_an_api_server_that_is_not_ready_is_the_clusters(
-    tmp_path: Path, api_server: tuple[int, dict[str, int]]
-) -> None:
-    port, health = api_server
-    health["readyz"] = 500
-    kube = kube_at(tmp_path, port, "http")
+@pytest.mark.parametrize("case", ["not ready", "a webhook failed", "a read"])
+def test_other_500s_are_the_clusters(tmp_path: Path, api_server: dict[str, Any], case: str) -> None:
+    """Not when the API server is not ready, not an internal error of its own (etcd, a
+    webhook), not a read: those are retried and, when they last, the cluster's."""
+    api_server["readyz"] = 500 if case == "not ready" else 200
+    api_server["body"] = WEBHOOK if case == "a webhook failed" else TYPED_PATCH
+    kube = kube_at(tmp_path, api_server["port"], "http")
     with deadline.within(2.0), pytest.raises(ClusterUnavailable, match="cannot reach the cluster"):
-        kube.get("ConfigMap", "c", "ns")
-    assert health["requests"] > 1 and kube.faults
+        kube.get("ConfigMap", "c", "ns") if case == "a read" else write(kube)
+    assert api_server["requests"] > 1 and kube.faults
+
+
+def test_health_is_asked_through_the_official_client_too(tmp_path: Path, api_server: dict[str, Any]) -> None:
+    """A kubeconfig kubelab does not read itself (here a user with a password) goes
+    through the official client, and so does the health probe."""
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        f"clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{api_server['port']}'}}}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
+        "users: [{name: u, user: {username: u, password: p}}]\n"
+    )
+    kube = Kube(Target(config, "c"))
+    assert kube._reader is None and kube.healthy()
+    api_server["readyz"] = 500
+    assert not Kube(Target(config, "c")).healthy()

@@ -189,7 +189,7 @@ def test_the_classroom_result() -> None:
 
 
 def test_a_sheet_cell_is_never_a_formula() -> None:
-    assert gradebook._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and gradebook._cell("a\x00b") == "a?b"
+    assert gradebook._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and gradebook._cell("a\x00b") == "a\\x00b"
 
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")
@@ -281,3 +281,21 @@ def test_schema_problems_are_refusals_before_the_api_server() -> None:
         ("odd", "not a valid Gizmo"),
     ]
     assert "is not of type 'string'" in refused[0].reason and "colour" in refused[1].reason
+
+
+def test_the_feedback_page_cannot_be_broken_out_of(tmp_path: Path) -> None:
+    """A file name with backticks or a fence cannot end the code it is shown in (and so
+    cannot add a link or an image to the student's page)."""
+    lab = labspec.find_lab("01")
+    grade = Grade(
+        student="s",
+        name="",
+        lab="01",
+        status="graded",
+        total=lab.total_points,
+        refused=("x`` ![t](http://x/p.png) ``.yaml#1: refused",),
+        reason="a ```\n# title",
+    )
+    page = gradebook.feedback(lab, grade)
+    assert "- ``` x`` ![t](http://x/p.png) ``.yaml#1: refused ```" in page
+    assert "> ```` a ```\\x0a# title ````" in page
