@@ -9,8 +9,8 @@ answer that asked for its whole quota left its neighbours' right answers Pending
 So every sandbox *reserves* its share before it is opened, and its quota is that share:
 
 - the share is what the answer's own manifests ask for (`needs`: each pod template's
-  requests, times its replicas and one more, the LimitRange's default for a container
-  that names none), never less than FLOOR (room for any lab's
+  requests, times its replicas and one more, a Deployment's twice and one more, the
+  LimitRange's default for a container that names none), never less than FLOOR (room for any lab's
   right answer and the checks' own pods) and never more than half the cluster can give;
 - a sandbox counts twice its share: a check may run a copy of the answer in a scratch
   namespace of its own, fenced by the same quota (kubelab.checks);
@@ -121,7 +121,7 @@ class Resources:
 
 DEFAULT_REQUEST = Resources(cpu=5, memory=32 * 2**20)
 """What a container that names no requests is given (the sandbox's LimitRange default)."""
-FLOOR = Resources(cpu=50, memory=512 * 2**20, pods=12)
+FLOOR = Resources(cpu=50, memory=512 * 2**20, pods=10)
 """The least share: any lab's right answer with the default requests (lab 01's needs ten
 pods and 50m, the checks' own and the replacements among them)."""
 CEILING = Resources(cpu=2000, memory=2 * 2**30, pods=20)
@@ -237,7 +237,8 @@ def needs(docs: Iterable[Document], steps: Iterable[Sequence[str]] = ()) -> Reso
     """What an answer's manifests ask for when every pod runs: each bare Pod, and each pod
     template times its replicas (or what its steps scale to, if more) and one more (a pod
     deleted by a self-healing check still counts while its replacement starts; a
-    Deployment one more again, for its rolling update's surge), plus the checks' own pods."""
+    Deployment twice its replicas and one more: while it rolls, the old pods still count
+    as they stop, and one more starts as its surge), plus the checks' own pods."""
     scaled = scaled_to(steps)
     total = DEFAULT_REQUEST.times(CHECK_PODS) + Resources(pods=CHECK_PODS)
     for doc in docs:
@@ -250,7 +251,8 @@ def needs(docs: Iterable[Document], steps: Iterable[Sequence[str]] = ()) -> Reso
         template = spec.get("template")
         pod_spec = template.get("spec") if isinstance(template, dict) else None
         if isinstance(pod_spec, dict):  # one more for a replacement that starts while a pod stops
-            copies = _replicas(doc.obj, scaled) + 1 + (1 if doc.kind == "Deployment" else 0)
+            replicas = _replicas(doc.obj, scaled)
+            copies = 2 * replicas + 1 if doc.kind == "Deployment" else replicas + 1
             total += pod_requests(pod_spec).times(copies)
     return total
 
