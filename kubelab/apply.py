@@ -212,6 +212,7 @@ class ResetReport:
 def reset(kube: Kube, lab: Lab) -> ResetReport:
     """Delete every namespace and cluster-scoped object kubelab created for this lab
     (recorded by UID), and nothing else."""
+    ownership.settle_pending(kube)
     live = []
     for owned in ownership.recorded(kube, lab.id):
         if ownership.gone(kube, owned):
@@ -247,6 +248,7 @@ def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
     scratch objects of runs that were killed (with `everything`, also the learner labs'
     namespaces and kubelab's admission policies). Only what the records say kubelab
     made; sandbox-labelled namespaces it has no record of are named, not touched."""
+    ownership.settle_pending(kube)
     live = []
     for owned in ownership.recorded(kube):
         if ownership.gone(kube, owned):
@@ -263,9 +265,10 @@ def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
     ]
     if staying:  # a sandbox still there (a run in progress) keeps the policies that hold it
         live = [o for o in live if o.purpose != "policy"]
-    _release_sandboxes(kube, [o for o in live if o.kind == "Namespace"])
+    sandboxes = _release_sandboxes(kube, [o for o in live if o.kind == "Namespace"])
     leftovers = ownership.remove_all(kube, live)
     failed = {line.split(":", 1)[0] for line in leftovers}
+    leftovers += _remove_node_folders(kube, [n for n in sandboxes if f"Namespace {n}" not in failed])
     removed = [o.describe() for o in live if o.describe() not in failed]
     ours = {o.uid for o in live} | {o.uid for o in ownership.recorded(kube)}
     left_alone = [
@@ -276,14 +279,33 @@ def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
     return ResetReport(tuple(removed), tuple(left_alone), tuple(leftovers))
 
 
-def _release_sandboxes(kube: Kube, namespaces: list[ownership.Owned]) -> None:
+def _release_sandboxes(kube: Kube, namespaces: list[ownership.Owned]) -> list[str]:
     """A killed run's sandboxes: what their answers left goes without its finalizers (an
-    answer's own would keep the namespace Terminating for good)."""
+    answer's own would keep the namespace Terminating for good). Their names."""
     from kubelab import labspec, sandbox
 
+    found = []
     for owned in namespaces:
         live = kube.get("Namespace", owned.name) or {}
         if ((live.get("metadata") or {}).get("labels") or {}).get(SANDBOX_LABEL) != "true":
             continue
+        found.append(owned.name)
         with contextlib.suppress(KubelabError, api_exception()):
             sandbox.release(kube, owned.name, labspec.find_lab(owned.lab))
+    return found
+
+
+def _remove_node_folders(kube: Kube, namespaces: list[str]) -> list[str]:
+    """The node folders of the sandboxes removed (where their hostPaths wrote); what could
+    not be removed, one line each."""
+    from kubelab import sandbox
+
+    left = []
+    for namespace in namespaces:
+        folder = sandbox.node_folder(kube, namespace)
+        try:
+            if folder is not None:
+                sandbox.remove_node_folder(folder)
+        except KubelabError as e:
+            left.append(f"node folder {folder}: {e.en}")
+    return left

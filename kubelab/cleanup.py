@@ -53,6 +53,14 @@ class Cleanup:
         if emptied_enough:
             self._emptied.add(owned.uid)
 
+    def abandon(self, why: str) -> list[str]:
+        """Give up undoing (the cluster does not answer, and each try would take its bound):
+        everything still to undo becomes a leftover, said with `why`."""
+        pending = [what for what, _ in (*self._steps, *self._last)] + [o.describe() for o in self._owned]
+        self._steps, self._last, self._owned = [], [], []
+        self.leftovers += [f"{what}: {why}" for what in pending]
+        return self.leftovers
+
     def run(self) -> list[str]:
         """Undo everything, shielded from Ctrl-C; returns the leftovers (also kept in
         `self.leftovers`, for a caller that an interrupt after the cleanup reaches)."""

@@ -524,14 +524,17 @@ def _check(
     except Interrupted as stopped:
         raise Interrupted((*stopped.leftovers, *cleanup.run()), undone=stopped.undone) from None
     finally:
-        with deadline.fresh(EVIDENCE_SECONDS):
-            with contextlib.suppress(KubelabError, api_exception()):
-                found = capacity.starved(run.kube, lab.answer_namespace)
-                starved += [found] if found else []
-            with contextlib.suppress(KubelabError):
-                evidence.cluster(folder, run.kube, lab)
-        with deadline.fresh(Cleanup.TOTAL_SECONDS):
-            left += cleanup.run()
+        if run.kube.healthy():
+            with deadline.fresh(EVIDENCE_SECONDS):
+                with contextlib.suppress(KubelabError, api_exception()):
+                    found = capacity.starved(run.kube, lab.answer_namespace)
+                    starved += [found] if found else []
+                with contextlib.suppress(KubelabError):
+                    evidence.cluster(folder, run.kube, lab)
+            with deadline.fresh(Cleanup.TOTAL_SECONDS):
+                left += cleanup.run()
+        else:  # the cluster is down: every request would take its bound, and the run is ending
+            left += cleanup.abandon("the cluster did not answer; `kubelab cleanup` removes it")
     faults = [f"{r.id}: {r.fault}" for r in card.results if r.fault]
     grade = replace(
         base,

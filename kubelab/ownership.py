@@ -19,7 +19,7 @@ import copy
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from kubelab import repo
@@ -121,6 +121,8 @@ def create(kube: Kube, obj: Obj, lab_id: str, purpose: str) -> Owned:
     token = secrets.token_hex(8)
     metadata = body["metadata"]
     metadata["annotations"] = {**(metadata.get("annotations") or {}), CREATION: token}
+    pending = Owned(obj["kind"], str(obj.get("apiVersion", "v1")), str(metadata["name"]), "", lab_id, purpose)
+    _pending(kube, token).write_text(json.dumps(asdict(replace(pending, pid=os.getpid()))), encoding="utf-8")
     try:
         made = kube.create(body)
     except conflict_error() as e:
@@ -144,7 +146,32 @@ def create(kube: Kube, obj: Obj, lab_id: str, purpose: str) -> Owned:
         pid=os.getpid(),
     )
     record(kube, owned)
+    _pending(kube, token).unlink(missing_ok=True)
     return owned
+
+
+def _pending(kube: Kube, token: str) -> Path:
+    """A create kubelab has sent and not yet seen answered: if the answer is lost (the
+    cluster stopped answering meanwhile), the object may exist with no record of it."""
+    folder = _ledger_dir(kube) / "pending"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{token}.json"
+
+
+def settle_pending(kube: Kube) -> None:
+    """The creates of runs that ended before their answer came: an object that carries
+    the create's token is kubelab's (recorded now, so that it can be removed); any other
+    of that name is not, and the note goes."""
+    for path in sorted((_ledger_dir(kube) / "pending").glob("*.json")):
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            sent = Owned(**json.loads(path.read_text(encoding="utf-8")))
+            if in_use(sent):
+                continue  # still waiting for its answer
+            live = kube.get(sent.kind, sent.name)
+            annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+            if live is not None and annotations.get(CREATION) == path.stem:
+                record(kube, replace(sent, uid=str(live["metadata"]["uid"])))
+            path.unlink(missing_ok=True)
 
 
 def create_namespace(kube: Kube, name: str, lab_id: str, purpose: str, like: Obj | None = None) -> Owned:

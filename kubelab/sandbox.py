@@ -25,6 +25,7 @@ import shutil
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from kubelab import apply, capacity, cluster, manifests, ownership, repo
@@ -381,18 +382,23 @@ def _forget_node_folder(kube: Kube, namespace: str, cleanup: Cleanup) -> None:
     """Remove the sandbox's node folder once its pods are gone, when the node's /data is
     a folder of this machine (kubelab's kind cluster); what cannot be removed (a pod
     wrote it as root, and kubelab is not) is a leftover."""
+    folder = node_folder(kube, namespace)
+    if folder is not None:
+        cleanup.add(f"node folder {folder}", lambda: remove_node_folder(folder), last=True)
+
+
+def node_folder(kube: Kube, namespace: str) -> Path | None:
+    """Where a sandbox's hostPaths write, when the node's /data is a folder of this machine
+    (kubelab's kind cluster); else None."""
     if kube.target.context != cluster.KIND_CONTEXT:
-        return
-    folder = cluster.hostpath_root() / SANDBOX_HOST_ROOT.removeprefix("/data/") / namespace
+        return None
+    return cluster.hostpath_root() / SANDBOX_HOST_ROOT.removeprefix("/data/") / namespace
 
-    def remove() -> None:
-        shutil.rmtree(folder, ignore_errors=True)
-        if folder.exists() or folder.is_symlink():
-            raise EnvironmentProblem(
-                f"still there (files of another user?): remove it with sudo rm -rf {folder}"
-            )
 
-    cleanup.add(f"node folder {folder}", remove, last=True)
+def remove_node_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    if folder.exists() or folder.is_symlink():
+        raise EnvironmentProblem(f"still there (files of another user?): remove it with sudo rm -rf {folder}")
 
 
 def _resource_rules(kube: Kube, lab: Lab) -> tuple[list[Obj], list[Obj]]:

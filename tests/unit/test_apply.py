@@ -190,3 +190,43 @@ def test_a_create_whose_answer_was_lost_is_still_recorded_as_ours() -> None:
     kube.put(obj("Namespace", "taken"))
     with pytest.raises(InputError, match="already exists and kubelab did not create it"):
         ownership.create_namespace(kube, "taken", "01", "lab")
+
+
+def test_a_cleanup_given_up_says_what_it_leaves(fake_kube: FakeKube) -> None:
+    cleanup = Cleanup(fake_kube)  # type: ignore[arg-type]
+    done: list[str] = []
+    cleanup.add("stop the pods", lambda: done.append("stopped"))
+    cleanup.remove(ownership.Owned("Namespace", "v1", "lab-01-u1", "uid-1", "01", "grade"))
+    left = cleanup.abandon("the cluster did not answer")
+    assert left == [
+        "stop the pods: the cluster did not answer",
+        "Namespace lab-01-u1: the cluster did not answer",
+    ]
+    assert cleanup.run() == left and not done  # nothing is tried afterwards
+
+
+def test_a_create_whose_answer_was_lost_is_still_kubelabs_to_remove(fake_kube: FakeKube) -> None:
+    """The cluster stopped answering while a sandbox's namespace was being created: the API
+    server made it, kubelab never heard. Its token proves it is kubelab's: cleanup finds
+    and removes it; an object of that name without the token is never taken."""
+    from kubelab.errors import ClusterUnavailable
+
+    made = fake_kube.create
+
+    def lost(obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        made(obj, namespace)
+        raise ClusterUnavailable("cannot reach the cluster")
+
+    fake_kube.create = lost  # type: ignore[method-assign]
+    with pytest.raises(ClusterUnavailable):
+        ownership.create_namespace(fake_kube, "lab-01-u1", "01", "grade")  # type: ignore[arg-type]
+    with pytest.raises(ClusterUnavailable):
+        ownership.create_namespace(fake_kube, "lab-01-u2", "01", "grade")  # type: ignore[arg-type]
+    fake_kube.objects.pop(("Namespace", None, "lab-01-u2"))
+    fake_kube.put(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab-01-u2"}}
+    )  # someone else's
+    assert ownership.recorded(fake_kube) == []  # type: ignore[arg-type]
+    done = apply.cleanup(fake_kube)  # type: ignore[arg-type]
+    assert done.removed == ("Namespace lab-01-u1",)
+    assert fake_kube.get("Namespace", "lab-01-u2") is not None
