@@ -257,14 +257,29 @@ def needs(docs: Iterable[Document], steps: Iterable[Sequence[str]] = ()) -> Reso
     return total
 
 
-def _schedulable(node: Obj) -> bool:
+def _usable(node: Obj) -> bool:
+    """A node answers may run on at all: not cordoned, no taint of its own that keeps them
+    off (a control plane's); the node lifecycle's own taints (not-ready, unreachable, …)
+    pass, as they pass when the node comes back."""
     spec = node.get("spec") or {}
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (node.get("status") or {}).get("conditions") or []
+    kept_off = any(
+        t.get("effect") in ("NoSchedule", "NoExecute") and not str(t.get("key", "")).startswith(LIFECYCLE)
+        for t in spec.get("taints") or []
     )
+    return not spec.get("unschedulable") and not kept_off
+
+
+def _schedulable(node: Obj) -> bool:
+    """A usable node that takes pods now: Ready, no taint at all that keeps them off."""
+    spec = node.get("spec") or {}
+    conditions = (node.get("status") or {}).get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
     fenced = any(t.get("effect") in ("NoSchedule", "NoExecute") for t in spec.get("taints") or [])
-    return ready and not spec.get("unschedulable") and not fenced
+    return _usable(node) and ready and not fenced
+
+
+LIFECYCLE = "node.kubernetes.io/"
+"""The prefix of the taints the node lifecycle sets and lifts by itself."""
 
 
 def _allocatable(node: Obj) -> Resources:
@@ -289,9 +304,11 @@ class Room:
     """The cluster's capacity for answers, as seen at one moment."""
 
     allocatable: Resources
-    """Allocatable on the schedulable nodes."""
+    """Allocatable on the usable nodes (whether or not they take pods this moment)."""
+    steady: Resources
+    """That, less what pods outside the sandboxes ask for: what answers can have."""
     capacity: Resources
-    """That, less what pods outside the sandboxes ask for."""
+    """The same on the nodes that take pods now (a node that is not Ready gives nothing)."""
     reserved: Resources
     """What the sandboxes there reserved (each counted SCRATCH_COPIES times)."""
 
@@ -303,9 +320,10 @@ class Room:
 def room(kube: Kube) -> Room:
     """The nodes' allocatable capacity, what pods outside the sandboxes take of it, and what
     the sandboxes reserved (a sandbox with no reservation counts its pods)."""
-    nodes = [n for n in kube.list("Node") if _schedulable(n)]
+    nodes = [n for n in kube.list("Node") if _usable(n)]
     names = {str(n["metadata"]["name"]) for n in nodes}
     allocatable = sum((_allocatable(n) for n in nodes), Resources())
+    now = sum((_allocatable(n) for n in nodes if _schedulable(n)), Resources())
     fenced: dict[str, Resources | None] = {}
     """Sandbox and scratch namespaces → the share they reserved (None: none, count pods)."""
     going: set[str] = set()
@@ -333,26 +351,22 @@ def room(kube: Kube) -> Room:
     for name, share in fenced.items():  # a sandbox going with no pod left holds nothing
         if share is not None and (name in busy or name not in going):
             reserved += share.times(SCRATCH_COPIES)
-    return Room(allocatable, allocatable - taken, reserved)
+    return Room(allocatable, allocatable - taken, now - taken, reserved)
 
 
 def share(kube: Kube, docs: Iterable[Document], steps: Iterable[Sequence[str]] = ()) -> Resources:
-    """An answer's share: what its manifests ask for, at least FLOOR, at most CEILING and
-    half of what the cluster can give answers at all."""
-    capacity = room(kube).capacity
+    """An answer's share: what its manifests (and steps) ask for, at least FLOOR, at most
+    CEILING and half of what the cluster can give answers at all."""
+    half = Resources(*(n // SCRATCH_COPIES for n in room(kube).steady.fields()))
     high = Resources(
-        min(CEILING.cpu, capacity.cpu // SCRATCH_COPIES),
-        min(CEILING.memory, capacity.memory // SCRATCH_COPIES),
-        min(CEILING.pods, capacity.pods // SCRATCH_COPIES),
+        *(max(f, min(c, h)) for f, c, h in zip(FLOOR.fields(), CEILING.fields(), half.fields(), strict=True))
     )
-    return needs(docs).clamp(
-        FLOOR, Resources(*(max(h, f) for h, f in zip(high.fields(), FLOOR.fields(), strict=True)))
-    )
+    return needs(docs, steps).clamp(FLOOR, high)
 
 
 def jobs(kube: Kube) -> int:
     """How many answers of the least share the cluster can hold at once (at least 1)."""
-    return max(1, room(kube).capacity.how_many(FLOOR.times(SCRATCH_COPIES)))
+    return max(1, room(kube).steady.how_many(FLOOR.times(SCRATCH_COPIES)))
 
 
 _claiming = threading.Lock()

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from kubelab import cluster, labspec, ownership, repo
+from kubelab import capacity, cluster, labspec, ownership, repo
 from kubelab.kube import REQUEST_TIMEOUT, TRANSIENT_BUDGET, Kube
 from tests.e2e.conftest import solved_cluster
 
@@ -210,6 +210,8 @@ def test_a_paused_cluster_during_grading_is_exit_3_and_no_students_fault(kube: K
     # probe (left to `kubelab cleanup`); then the next student's first request, the probe
     assert took < 2 * (TRANSIENT_BUDGET + REQUEST_TIMEOUT) + 60, took
     poll("the API again", lambda: api_answers(kube), 120)
+    # a node paused this long is marked not ready (and tainted) until its kubelet reports again
+    poll("the node taking pods again", lambda: capacity.room(kube).capacity.pods > 0, 120)
     assert kubelab("cleanup").returncode == 0  # what the stopped run could not remove while paused
     poll("nothing of the grading left", lambda: kubelab_objects(kube, "01") == [], 120)
 

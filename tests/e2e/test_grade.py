@@ -252,7 +252,7 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
     from kubelab import course as courses
 
     made = sample_class.write_class(courses.load_course(course), labs, tmp_path / "class")
-    hog = capacity.room(kube).capacity.cpu // capacity.SCRATCH_COPIES - 100  # room for lab 01's own pods
+    hog = capacity.room(kube).steady.cpu // capacity.SCRATCH_COPIES - 100  # room for lab 01's own pods
     expected_bad = bad_inputs(tmp_path / "class" / "01", tmp_path / "outside-secret.txt", hog)
     rolling = labspec.find_lab("03")  # a NUL in a steps file is the student's, not kubelab's crash
     nul = sample_class.write_submission(

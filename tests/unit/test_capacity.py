@@ -233,3 +233,17 @@ def test_what_the_steps_scale_to_counts() -> None:
     assert capacity.scaled_to(steps) == 4 and capacity.scaled_to([("scale", "--replicas=x")]) == 0
     one = deployment(1, container())
     assert capacity.needs([one], steps).pods == 2 * 4 + 1 + CHECK_PODS
+
+
+def test_a_node_that_is_not_ready_gives_nothing_now_but_is_not_too_small(tmp_path: Path) -> None:
+    """A node marked not ready (a pause, a restart) takes no pods this moment, so nothing
+    is admitted; but it comes back, so the cluster is not "too small": the answer waits."""
+    back_soon = node("n1")
+    back_soon["spec"] = {"taints": [{"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"}]}
+    back_soon["status"]["conditions"] = [{"type": "Ready", "status": "Unknown"}]
+    cluster = Cluster([back_soon], [], [], tmp_path)
+    seen = capacity.room(cluster)  # type: ignore[arg-type]
+    assert seen.capacity == Resources() and seen.steady == seen.allocatable == Resources(2000, 8 * 2**30, 110)
+    assert capacity.share(cluster, []) == FLOOR  # type: ignore[arg-type]
+    with pytest.raises(EnvironmentProblem, match="no room on the cluster"):
+        capacity.admitted(cluster, FLOOR, lambda: "never", wait=1)  # type: ignore[arg-type]
