@@ -8,20 +8,23 @@ answer that asked for its whole quota left its neighbours' right answers Pending
 
 So every sandbox *reserves* its share before it is opened, and its quota is that share:
 
-- the share is what the answer's own manifests ask for (`needs`: each pod template's
-  requests, times its replicas and one more, a Deployment's twice and one more, the
-  LimitRange's default for a container that names none), never less than FLOOR (room for any lab's
-  right answer and the checks' own pods) and never more than half the cluster can give;
+- the share is what the answer's own manifests and steps ask for (`needs`: each pod
+  template's requests, times its replicas and one more, a Deployment's twice and one
+  more, the LimitRange's default for a container that names none), never less than FLOOR
+  (room for any lab's right answer and the checks' own pods) and never more than half
+  what the cluster can give;
 - a sandbox counts twice its share: a check may run a copy of the answer in a scratch
   namespace of its own, fenced by the same quota (kubelab.checks);
 - a sandbox is admitted only when the nodes' allocatable capacity, less what every pod
   outside the sandboxes asks for and less every sandbox's reservation, still holds it
-  (`admitted`); until then it waits, before the answer's own time starts.
+  (`admitted`); until then it waits, first come, first served, before the answer's own
+  time starts.
 
 The ledger is the cluster itself: each sandbox namespace carries its reservation in an
 annotation, so every kubelab process that grades on the cluster sees every other's; a
-lock file beside the kubeconfig makes "look, then claim" one step for the processes of
-one machine.
+lock file beside the kubeconfig (or in .kubelab/) makes "look, then claim" one step for
+the processes of one machine, and a queue file beside it keeps their turns. Processes on
+two machines could still claim at the same moment.
 """
 
 from __future__ import annotations
