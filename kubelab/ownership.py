@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from kubelab import repo
-from kubelab.errors import CheckFailed, Finding, InputError, KubelabError
+from kubelab.errors import CheckFailed, ClusterUnavailable, Finding, InputError, KubelabError
 from kubelab.kube import Kube, conflict_error
 from kubelab.manifests import Obj
 from kubelab.waiting import wait_until
@@ -116,38 +116,45 @@ def is_ours(kube: Kube, obj: Obj) -> Owned | None:
 
 def create(kube: Kube, obj: Obj, lab_id: str, purpose: str) -> Owned:
     """Create a namespace or cluster-scoped object (never take one over) and record it.
-    A name already taken is an InputError that says so."""
+    A name already taken is an InputError that says so. While the create is under way a
+    note of it is kept (`settle_pending`): it stays only when the answer never came."""
     body = labelled(obj, ownership(lab_id, purpose))
     token = secrets.token_hex(8)
     metadata = body["metadata"]
     metadata["annotations"] = {**(metadata.get("annotations") or {}), CREATION: token}
-    pending = Owned(obj["kind"], str(obj.get("apiVersion", "v1")), str(metadata["name"]), "", lab_id, purpose)
-    _pending(kube, token).write_text(json.dumps(asdict(replace(pending, pid=os.getpid()))), encoding="utf-8")
-    try:
-        made = kube.create(body)
-    except conflict_error() as e:
-        live = kube.get(obj["kind"], obj["metadata"]["name"])
-        if live is not None and (live["metadata"].get("annotations") or {}).get(CREATION) == token:
-            made = live  # our own create: its answer was lost, and the retry found it
-        else:
-            raise InputError(
-                f"{obj['kind']} {obj['metadata']['name']} already exists and kubelab did not create it; "
-                "kubelab does not change or take over it",
-                f"{obj['kind']} {obj['metadata']['name']}이(가) 이미 있고 kubelab이 만든 것이 아닙니다; "
-                "kubelab은 그것을 바꾸거나 가져오지 않습니다",
-            ) from e
     owned = Owned(
-        kind=obj["kind"],
-        api_version=str(obj.get("apiVersion", "v1")),
-        name=str(made["metadata"]["name"]),
-        uid=str(made["metadata"]["uid"]),
-        lab=lab_id,
-        purpose=purpose,
-        pid=os.getpid(),
+        obj["kind"], str(obj.get("apiVersion", "v1")), str(metadata["name"]), "", lab_id, purpose, os.getpid()
     )
+    note = _pending(kube, token)
+    note.write_text(json.dumps(asdict(owned)), encoding="utf-8")
+    try:
+        made = _create(kube, body, token)
+    except ClusterUnavailable:
+        raise  # the answer was lost: the object may be there, and the note says whose it is
+    except BaseException:
+        note.unlink(missing_ok=True)  # refused: nothing was made
+        raise
+    owned = replace(owned, name=str(made["metadata"]["name"]), uid=str(made["metadata"]["uid"]))
     record(kube, owned)
-    _pending(kube, token).unlink(missing_ok=True)
+    note.unlink(missing_ok=True)
     return owned
+
+
+def _create(kube: Kube, body: Obj, token: str) -> Obj:
+    try:
+        made: Obj = kube.create(body)
+        return made
+    except conflict_error() as e:
+        kind, name = body["kind"], body["metadata"]["name"]
+        live = kube.get(kind, name)
+        if live is not None and (live["metadata"].get("annotations") or {}).get(CREATION) == token:
+            return live  # our own create: its answer was lost, and the retry found it
+        raise InputError(
+            f"{kind} {name} already exists and kubelab did not create it; "
+            "kubelab does not change or take over it",
+            f"{kind} {name}이(가) 이미 있고 kubelab이 만든 것이 아닙니다; "
+            "kubelab은 그것을 바꾸거나 가져오지 않습니다",
+        ) from e
 
 
 def _pending(kube: Kube, token: str) -> Path:

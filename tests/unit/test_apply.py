@@ -230,3 +230,10 @@ def test_a_create_whose_answer_was_lost_is_still_kubelabs_to_remove(fake_kube: F
     done = apply.cleanup(fake_kube)  # type: ignore[arg-type]
     assert done.removed == ("Namespace lab-01-u1",)
     assert fake_kube.get("Namespace", "lab-01-u2") is not None
+
+
+def test_a_refused_create_leaves_no_note(fake_kube: FakeKube) -> None:
+    fake_kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "taken"}})
+    with pytest.raises(InputError, match="already exists"):
+        ownership.create_namespace(fake_kube, "taken", "01", "grade")  # type: ignore[arg-type]
+    assert not list((ownership._ledger_dir(fake_kube) / "pending").glob("*.json"))  # type: ignore[arg-type]
