@@ -44,6 +44,11 @@ FIELD_MANAGER = "kubelab"
 T = TypeVar("T")
 
 REQUEST_TIMEOUT = 15.0
+EXEC_OUTPUT_BYTES = 1024 * 1024
+"""The most of an exec's output (stdout and stderr together) a check reads: a command in
+an answer's pod may print without end."""
+LOG_BYTES = 256 * 1024
+"""The most of a container's log read at once (the kubelet cuts it)."""
 """Seconds one API request may take (less when a deadline is nearer)."""
 TRANSIENT_BUDGET = 30.0
 """Seconds a call outside any deadline keeps retrying a transient fault."""
@@ -429,9 +434,11 @@ class Kube:
         container: str | None = None,
         tail: int | None = None,
         previous: bool = False,
+        limit_bytes: int = LOG_BYTES,
     ) -> str:
-        """What a container printed (kubectl logs POD -c CONTAINER --tail N [--previous]);
-        "" if none."""
+        """What a container printed (kubectl logs POD -c CONTAINER --tail N [--previous]),
+        at most `limit_bytes` of it (the kubelet cuts it: an answer's pod may print without
+        end); "" if none."""
         api = official().client.CoreV1Api(self.api)
         try:
             text = self.call(
@@ -441,6 +448,7 @@ class Kube:
                     container=container,
                     tail_lines=tail,
                     previous=previous,
+                    limit_bytes=limit_bytes,
                     _request_timeout=10,
                 )
             )
@@ -587,10 +595,17 @@ def exec_in_pod(
         return ExecResult(-1, "", api_reason(e))
     limit = deadline.bound(timeout)
     try:
-        resp.run_forever(timeout=limit)
+        output = _Output(resp, EXEC_OUTPUT_BYTES)
+        ends = time.monotonic() + limit
+        while resp.is_open() and not output.full() and time.monotonic() < ends:
+            resp.update(timeout=max(0.0, ends - time.monotonic()))
+            output.take()
+        if output.full():
+            cut = f"output longer than {EXEC_OUTPUT_BYTES // 1024} KiB: read no further"
+            return ExecResult(-1, output.stdout(), cut)
         if resp.is_open():
-            return ExecResult(-1, resp.read_stdout() or "", f"no answer within {limit:g} s")
-        out, err, code = resp.read_stdout() or "", resp.read_stderr() or "", _exit_code(resp)
+            return ExecResult(-1, output.stdout(), f"no answer within {limit:g} s")
+        out, err, code = output.stdout(), output.stderr(), _exit_code(resp)
         if code == -1 and not err:
             err = "exec ended without an exit status (the container stopped?)"
         return ExecResult(code, out, err)
@@ -600,6 +615,44 @@ def exec_in_pod(
         return ExecResult(-1, "", f"the exec stream broke: {fault_reason(e)}")
     finally:
         resp.close()
+
+
+class _Output:
+    """An exec's stdout and stderr as they come, up to `limit` characters together. The
+    client's own reading takes every frame already there before it returns and keeps a
+    copy of all, so a command that prints without end would hold it past any deadline and
+    fill the memory: here each update reads one frame, and nothing is kept twice."""
+
+    def __init__(self, resp: Any, limit: int) -> None:
+        self.resp = resp
+        self.limit = limit
+        self.parts: dict[int, list[str]] = {_STDOUT: [], _STDERR: []}
+        self.size = 0
+        resp._frames_immediately_available = lambda: False  # one frame per update()
+
+    def take(self) -> None:
+        for channel, parts in self.parts.items():
+            data = self.resp._channels.pop(channel, "")
+            if data:
+                parts.append(data)
+                self.size += len(data)
+        with_all = getattr(self.resp, "_all", None)
+        if with_all is not None:  # the client's copy of everything, never read here
+            with_all.seek(0)
+            with_all.truncate()
+
+    def full(self) -> bool:
+        return self.size > self.limit
+
+    def stdout(self) -> str:
+        return "".join(self.parts[_STDOUT])[: self.limit]
+
+    def stderr(self) -> str:
+        return "".join(self.parts[_STDERR])[: self.limit]
+
+
+_STDOUT, _STDERR = 1, 2
+"""The exec stream's channels of the command's output (kubernetes.stream.ws_client)."""
 
 
 def _exit_code(resp: Any) -> int:

@@ -38,6 +38,9 @@ MAX_DOCUMENTS = 100
 """Objects one file may hold."""
 MAX_NODES = 100_000
 """Values (mappings, lists, scalars) a file may hold once its aliases are expanded."""
+MAX_OBJECT_BYTES = 256 * 1024
+"""The most one object of an answer may weigh (about its size as JSON): MAX_NODES values
+repeating one long string through aliases would otherwise put gigabytes into etcd."""
 API_VERSION = re.compile(r"(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
 """`v1` or `group/version` (a DNS subdomain, then v1, v2beta1, …)."""
 KIND = re.compile(r"[A-Z][A-Za-z0-9]{0,62}")
@@ -290,3 +293,25 @@ def validate(docs: Iterable[Document], kinds: Iterable[str] = ()) -> None:
                 f"{doc.where} ({doc.kind} {doc.name}): {problem}",
                 f"{doc.where} ({doc.kind} {doc.name}) 스키마 오류: {problem}",
             )
+
+
+def too_large(obj: Any, limit: int = MAX_OBJECT_BYTES) -> bool:
+    """Whether `obj` written as JSON would be larger than about `limit` bytes, counted as
+    it is walked and stopped at the limit (so an object that aliases make huge costs no
+    more than `limit` to weigh)."""
+    left = limit
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            left -= 2 + 4 * len(value)
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            left -= 2 + len(value)
+            stack.extend(value)
+        else:
+            left -= len(str(value)) + 2
+        if left < 0:
+            return True
+    return False

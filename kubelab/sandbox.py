@@ -69,6 +69,8 @@ QUOTA = {
     "requests.storage": "10Gi",
     "limits.cpu": "8",
     "limits.memory": "6Gi",
+    "requests.ephemeral-storage": "2Gi",
+    "limits.ephemeral-storage": "8Gi",
 }
 """What one answer may hold at most (the labs need far less); its pods, CPU and memory
 requests are its share of the cluster (kubelab.capacity)."""
@@ -127,7 +129,11 @@ def validated(docs: Iterable[Document]) -> tuple[list[Document], list[apply.Reje
     valid: list[Document] = []
     refused: list[apply.Rejection] = []
     for doc in docs:
-        problem = manifests.schema_problem(doc)
+        problem = (
+            f"larger than {manifests.MAX_OBJECT_BYTES // 1024} KiB (its YAML aliases expanded)"
+            if manifests.too_large(doc.obj)
+            else manifests.schema_problem(doc)
+        )
         if problem is None:
             valid.append(doc)
         else:
@@ -151,17 +157,26 @@ _policies_lock = threading.Lock()
 
 
 def ensure_policies(kube: Kube) -> None:
-    """Create kubelab's admission policies on this cluster unless they are there."""
+    """Create kubelab's admission policies on this cluster unless they are there, and bring
+    the ones kubelab made up to this file: those this machine recorded, and those another
+    kubelab (another checkout, another teacher's machine) made, which carry its labels —
+    a sandbox must never be opened under an older, weaker rule set."""
     with _policies_lock:
         if kube.cluster_id() in _enforced:
             return
+        labels = ownership.ownership("sandbox", "policy")
         for doc in _policy_documents():
             live = kube.get(doc["kind"], doc["metadata"]["name"])
             if live is None:
                 with contextlib.suppress(InputError):  # made meanwhile by another run
                     ownership.create(kube, doc, "sandbox", "policy")
-            elif ownership.is_ours(kube, live) is not None:
-                kube.apply(ownership.labelled(doc, ownership.ownership("sandbox", "policy")))
+            elif ownership.is_ours(kube, live) is not None or _labelled(live, labels):
+                kube.apply(ownership.labelled(doc, labels))
+
+
+def _labelled(live: Obj, labels: Mapping[str, str]) -> bool:
+    found = (live.get("metadata") or {}).get("labels") or {}
+    return all(found.get(k) == v for k, v in labels.items())
 
 
 def _policy_documents() -> list[Obj]:
@@ -169,12 +184,17 @@ def _policy_documents() -> list[Obj]:
 
 
 def _probes() -> list[Obj]:
-    """One object each namespaced policy refuses (dry-run in a new sandbox)."""
+    """One object each namespaced policy refuses (dry-run in a new sandbox). The pod breaks
+    only one of the newest rules, so an older version of the policy, still in force a
+    moment after an update, lets it through."""
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "policy-probe"},
-        "spec": {"hostNetwork": True, "containers": [{"name": "probe", "image": "kubelab/web:v1"}]},
+        "spec": {
+            "automountServiceAccountToken": True,
+            "containers": [{"name": "probe", "image": "kubelab/web:v1"}],
+        },
     }
     service = {
         "apiVersion": "v1",
@@ -241,7 +261,7 @@ def open_sandbox(
     ensure_policies(kube)
     want = capacity.share(kube, docs, steps)
     if namespace is not None:
-        _wait_while_terminating(kube, namespace)
+        _wait_while_terminating(kube, namespace, lab)
         box = _claim(kube, lab.with_values(namespace, chosen), 0, cleanup, purpose, want)
         if box is None:
             raise EnvironmentProblem(
@@ -266,15 +286,24 @@ def open_sandbox(
     )
 
 
-def _wait_while_terminating(kube: Kube, namespace: str) -> None:
+def _wait_while_terminating(kube: Kube, namespace: str, lab: Lab) -> None:
     """A namespace of this name that is being deleted (the same student's sandbox of a
     moment ago, emptied and going) is waited for until it is gone, at most
-    TERMINATING_WAIT seconds; one that is not going is left for the claim to refuse."""
+    TERMINATING_WAIT seconds; one that is not going is left for the claim to refuse. A
+    sandbox of kubelab's that a killed run left held by an answer's finalizers is
+    released first (else it would stay Terminating for good)."""
+    released = False
 
     def gone() -> None:
+        nonlocal released
         live = kube.get("Namespace", namespace)
-        if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
-            raise CheckFailed(Finding(f"namespace {namespace}", "gone", "still being deleted"))
+        metadata = (live or {}).get("metadata") or {}
+        if live is None or not metadata.get("deletionTimestamp"):
+            return
+        if not released and _labelled(live, {SANDBOX: "true", ownership.MANAGED_BY: "kubelab"}):
+            release(kube, namespace, lab)
+            released = True
+        raise CheckFailed(Finding(f"namespace {namespace}", "gone", "still being deleted"))
 
     with contextlib.suppress(CheckFailed):  # then the claim says the namespace exists
         wait_until(gone, TERMINATING_WAIT)
@@ -450,6 +479,7 @@ def fences(lab_id: str, purpose: str, want: capacity.Resources) -> list[Obj]:
 def fence_like(kube: Kube, sandbox: str, namespace: str, lab_id: str, purpose: str) -> None:
     """Give a check's scratch namespace the fences of the sandbox it checks (a copy of the
     answer's pods there is held by the answer's own share)."""
+    no_token(kube, namespace)
     live = kube.get("Namespace", sandbox)
     said = ((live or {}).get("metadata") or {}).get("annotations", {}).get(capacity.RESERVED)
     want = capacity.Resources.parse(said) if said else None
@@ -458,6 +488,14 @@ def fence_like(kube: Kube, sandbox: str, namespace: str, lab_id: str, purpose: s
     for obj in fences(lab_id, purpose, want):
         kube.create(obj, namespace)
     _wait_quota_counted(kube, namespace)
+
+
+def no_token(kube: Kube, namespace: str) -> None:
+    """The namespace's `default` ServiceAccount mounts no token into pods: the pod policy
+    refuses any pod that carries one (it would act as an identity of the cluster), so a
+    pod that names no account must get none by default."""
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
+    kube.apply({**account, "automountServiceAccountToken": False}, namespace)
 
 
 def _wait_quota_counted(kube: Kube, namespace: str) -> None:
@@ -499,6 +537,7 @@ def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str, want: capacit
     ]
     for obj in inside:
         kube.create(obj, namespace)
+    no_token(kube, namespace)
     rules = [(r, namespace) for r in namespaced[:1]]
     if cluster_scoped:
         name = f"{ANSWER}-{namespace}"

@@ -164,6 +164,44 @@ def test_an_answer_may_not_make_a_namespace(box: sandbox.Sandbox, kube: Kube) ->
             "hostPath only as a folder right under",
         ),
         ("unconfined", {"securityContext": {"seccompProfile": {"type": "Unconfined"}}}, "unconfined seccomp"),
+        # the pod would act as the sandbox's identity (in lab 05 it listed every student's volumes)
+        ("token", {"automountServiceAccountToken": True}, "no ServiceAccount token"),
+        (
+            "projected-token",
+            {"volumes": [{"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}}]},
+            "no ServiceAccount token",
+        ),
+        ("priority", {"priorityClassName": "system-node-critical"}, "no priority class"),  # preempts others
+        (
+            "git-repo",
+            {"volumes": [{"name": "g", "gitRepo": {"repository": "https://git.invalid/x"}}]},
+            "types only",
+        ),
+        (
+            "image-volume",
+            {"volumes": [{"name": "i", "image": {"reference": "kubelab/web:v1"}}]},
+            "types only",
+        ),
+        (
+            "ephemeral-claim",
+            {
+                "volumes": [
+                    {
+                        "name": "e",
+                        "ephemeral": {
+                            "volumeClaimTemplate": {
+                                "spec": {
+                                    "accessModes": ["ReadWriteOnce"],
+                                    "resources": {"requests": {"storage": "1Gi"}},
+                                }
+                            }
+                        },
+                    }
+                ]
+            },
+            "types only",
+        ),
+        ("host-users", {"hostUsers": False}, "no hostUsers"),
         (
             "sysctl",
             {"securityContext": {"sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"}]}},
@@ -177,6 +215,18 @@ def test_a_pod_that_reaches_the_node_is_refused(
     said = refused(box, pod(name, **spec))
     assert "kubelab sandbox" in said and reason in said, said
     assert kube.get("Pod", name, box.namespace) is None
+
+
+def test_a_host_path_says_its_type(box: sandbox.Sandbox, kube: Kube) -> None:
+    """An untyped hostPath mounts whatever is at the path (a file, a socket) without a
+    check; the sandbox's own folder must say Directory or DirectoryOrCreate."""
+    own = box.lab.param("host_dir")
+    said = refused(box, pod("untyped", volumes=[{"name": "u", "hostPath": {"path": own}}]))
+    assert "with type: Directory or DirectoryOrCreate" in said, said
+    said = refused(box, pod("socket", volumes=[{"name": "u", "hostPath": {"path": own, "type": "Socket"}}]))
+    assert "with type: Directory or DirectoryOrCreate" in said, said
+    typed = {"name": "u", "hostPath": {"path": own, "type": "DirectoryOrCreate"}}
+    box.kube.create(pod("typed", volumes=[typed]), box.namespace, dry_run=True)
 
 
 def test_a_replicaset_cannot_launder_a_privileged_pod(box: sandbox.Sandbox, kube: Kube) -> None:
@@ -298,6 +348,11 @@ def test_no_recycling_and_no_token_in_the_answers_pods(box: sandbox.Sandbox, kub
     assert "Recycle" in refused(box, own, "")
     account = kube.get("ServiceAccount", sandbox.ANSWER, box.namespace)
     assert account is not None and account.get("automountServiceAccountToken") is False
+    # a pod that names no account gets the namespace's default one, which mounts no token
+    # either: the pod is admitted, without a token volume
+    made = box.kube.create(pod("plain"), box.namespace, dry_run=True)
+    volumes = (made.get("spec") or {}).get("volumes") or []
+    assert not any("projected" in v for v in volumes), volumes
 
 
 @pytest.mark.parametrize(
@@ -318,3 +373,35 @@ def test_a_service_stays_inside(box02: sandbox.Sandbox, name: str, spec: dict[st
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
     said = refused(box02, service)
     assert reason in said, said
+
+
+def test_an_exec_that_prints_without_end_is_cut_within_its_time(box: sandbox.Sandbox, kube: Kube) -> None:
+    """A check's exec into an answer's pod reads at most EXEC_OUTPUT_BYTES and never past
+    its time (a fake `curl` printing 300 MB once kept a check past its deadline at about
+    70% of a core, and its output in memory twice)."""
+    from kubelab.kube import EXEC_OUTPUT_BYTES, exec_in_pod
+
+    kube.create(
+        pod("talker", container={"command": ["sleep", "600"]}, terminationGracePeriodSeconds=0), box.namespace
+    )
+    try:
+
+        def running() -> None:
+            phase = ((kube.get("Pod", "talker", box.namespace) or {}).get("status") or {}).get("phase")
+            if phase != "Running":
+                raise CheckFailed(Finding("Pod talker", "Running", str(phase)))
+
+        wait_until(running, 60)
+        flood = exec_in_pod(
+            kube, "talker", box.namespace, ["sh", "-c", "yes 0123456789abcdef | head -c 300000000"]
+        )
+        assert flood.code == -1 and "read no further" in flood.stderr, flood.stderr
+        assert len(flood.stdout) == EXEC_OUTPUT_BYTES
+        slow = exec_in_pod(
+            kube, "talker", box.namespace, ["sh", "-c", "while :; do echo x; sleep 0.1; done"], timeout=5
+        )
+        assert slow.code == -1 and "no answer within" in slow.stderr, slow.stderr
+        said = exec_in_pod(kube, "talker", box.namespace, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+        assert (said.code, said.stdout, said.stderr) == (3, "out\n", "err\n")
+    finally:
+        kube.delete("Pod", "talker", box.namespace, grace_seconds=0)
