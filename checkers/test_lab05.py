@@ -7,7 +7,9 @@ name, uid) back.
 
 Retain is proved on a copy, not on the learner's volume: the learner's final state is
 "everything bound", so the last check copies the learner's pv-static spec into a scratch
-PersistentVolume with a unique name on <host_dir>/retain-<random>, pre-bound to a claim
+PersistentVolume with a unique name on a node folder retain-<random> (beside host_dir, one
+level under the sandbox's folder, when graded in a sandbox: there no answer can have put a
+link; inside host_dir on a learner's own cluster), pre-bound to a claim
 in a scratch namespace, writes a marker through the claim, deletes the claim, and wants
 the copy Released (not deleted, not Failed) with the marker still in the node directory.
 The scratch PV, namespace and node directory are removed in a `finally`.
@@ -724,10 +726,16 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
     token = secrets.token_hex(3)
     copy_name = f"{lab.lab.namespace}-retain-{token}"
     directory = f"retain-{token}"
+    # graded in a sandbox, the copy's folder is one the answer cannot redirect (below
+    # host_dir, a link an answer's pod put there would send the checker's writes anywhere
+    # on the node); on a learner's own cluster, inside the lab's folder as before
+    own_folder = lab.node_folder(directory)
+    folder = own_folder or f"{host_dir}/{directory}"
+    mounted, inside = (own_folder, ".") if own_folder else (host_dir, directory)
     scratch = lab.scratch_namespace("retain")
     copy_subject = f"{pv_subject(copy_name)} (a copy of {pv_static})"
     spec = {k: v for k, v in (original.get("spec") or {}).items() if k != "claimRef"}
-    spec["hostPath"] = {"path": f"{host_dir}/{directory}", "type": "DirectoryOrCreate"}
+    spec["hostPath"] = {"path": folder, "type": "DirectoryOrCreate"}
     spec["claimRef"] = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
@@ -754,9 +762,9 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
 
     def leave_no_directory() -> None:  # the copy's directory is on the node until read back
         if written:
-            read_and_remove(lab, scratch, directory, node or writer_node(lab, scratch))
+            read_and_remove(lab, scratch, mounted, inside, node or writer_node(lab, scratch))
 
-    lab.defer(f"remove node directory {host_dir}/{directory}", leave_no_directory)
+    lab.defer(f"remove node directory {folder}", leave_no_directory)
 
     def claim_bound() -> None:
         found = field(lab.kube.get("PersistentVolumeClaim", "claim", scratch), "status.phase")
@@ -822,11 +830,11 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
         )
 
     wait_until(released, 60)
-    succeeded, text = read_and_remove(lab, scratch, directory, node)
+    succeeded, text = read_and_remove(lab, scratch, mounted, inside, node)
     written = False
     assert_that(
         succeeded and text.strip() == token,
-        f"node directory {host_dir}/{directory}",
+        f"node directory {folder}",
         f"still holds the file written through the deleted claim ({token})",
         text.strip()[:160] or "nothing",
         Text(
@@ -840,10 +848,13 @@ def writer_node(lab: LabContext, namespace: str) -> str:
     return str(field(lab.kube.get("Pod", "writer", namespace), "spec.nodeName") or "")
 
 
-def read_and_remove(lab: LabContext, namespace: str, directory: str, node: str) -> tuple[bool, str]:
+def read_and_remove(
+    lab: LabContext, namespace: str, mounted: str, inside: str, node: str
+) -> tuple[bool, str]:
     """Run the reader pod: (whether it found the marker, what it printed); the scratch
-    directory is gone from the node afterwards."""
-    lab.kube.apply(reader_pod(lab.param("host_dir"), directory, node), namespace)
+    directory is gone from the node afterwards (or, when it is the mounted folder itself,
+    emptied: the sandbox's node folder goes with the sandbox)."""
+    lab.kube.apply(reader_pod(mounted, inside, node), namespace)
     reader = finished(lab, namespace, "reader", need_success=False)
     return field(reader, "status.phase") == "Succeeded", lab.kube.logs("reader", namespace)
 
@@ -871,9 +882,11 @@ def writer_pod(token: str) -> Obj:
     }
 
 
-def reader_pod(host_dir: str, directory: str, node: str) -> Obj:
-    """A pod on the same node that prints the marker from the node directory, then removes
-    the scratch directory (whatever it found)."""
+def reader_pod(mounted: str, inside: str, node: str) -> Obj:
+    """A pod on the same node that prints the marker from the node directory `inside` the
+    folder `mounted` (`.`: that folder itself), then removes what it read (whatever it
+    found)."""
+    remove = 'if [ "$DIR" = . ]; then rm -rf /node/marker; else rm -rf "/node/$DIR"; fi'
     spec: Obj = {
         "restartPolicy": "Never",
         "terminationGracePeriodSeconds": 1,
@@ -881,12 +894,12 @@ def reader_pod(host_dir: str, directory: str, node: str) -> Obj:
             {
                 "name": "reader",
                 "image": WEB_IMAGE,
-                "command": ["sh", "-c", 'cat "/node/$DIR/marker"; rc=$?; rm -rf "/node/$DIR"; exit $rc'],
-                "env": [{"name": "DIR", "value": directory}],
+                "command": ["sh", "-c", f'cat "/node/$DIR/marker"; rc=$?; {remove}; exit $rc'],
+                "env": [{"name": "DIR", "value": inside}],
                 "volumeMounts": [{"name": "node", "mountPath": "/node"}],
             }
         ],
-        "volumes": [{"name": "node", "hostPath": {"path": host_dir, "type": "DirectoryOrCreate"}}],
+        "volumes": [{"name": "node", "hostPath": {"path": mounted, "type": "DirectoryOrCreate"}}],
     }
     if node:
         spec["nodeName"] = node

@@ -202,6 +202,18 @@ class LabContext:
             sandbox.fence_like(self.kube, self.namespace, owned.name, self.lab.id, purpose)
         return owned.name
 
+    def node_folder(self, name: str) -> str | None:
+        """For an answer in a sandbox, the path of a node folder for this check's own use:
+        one level under the sandbox's node folder, where no answer can have put a link (an
+        answer's pods mount only folders one level down, and the kubelet makes each a
+        plain folder), so a mount of it cannot be redirected; None outside a sandbox."""
+        answer = self.kube.get("Namespace", self.namespace)
+        metadata = (answer or {}).get("metadata") or {}
+        root = (metadata.get("annotations") or {}).get(HOST_ROOT)
+        if (metadata.get("labels") or {}).get(SANDBOX_LABEL) != "true" or not root:
+            return None
+        return f"{root.rstrip('/')}/{name}"
+
     def _stop_scratch(self, owned: ownership.Owned) -> None:
         """Its pods are the check's own copies and probes: once the namespace is going
         (so no controller can start new ones), they are stopped at once, instead of each
