@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 
 LOG_LINES = 50
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+OBJECTS_BYTES = 4 * 1024 * 1024
+EVENTS_BYTES = 1024 * 1024
+LOGS_BYTES = 2 * 1024 * 1024
+"""What one student's evidence holds at most (objects, events, all logs together; each log
+is LOG_BYTES at most): an answer's objects and output are the student's to make large."""
 
 
 def folder(out: Path, student: str) -> Path:
@@ -78,6 +83,27 @@ def submission(where: Path, files: Sequence[tuple[str, str, int]], grade: Grade)
     )
 
 
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… cut at {limit // 1024} KiB\n"
+
+
+def _dump_within(items: Sequence[Any], limit: int, one: bool = False) -> str:
+    """YAML of `items` (one document, or one per item), as many as fit in `limit`
+    characters; what does not fit is said, not written."""
+    parts: list[str] = []
+    size = 0
+    for number, item in enumerate(items):
+        text = yaml.safe_dump([item] if one else item, sort_keys=False)
+        if size + len(text) > limit:
+            parts.append(f"# … {len(items) - number} more not kept (at most {limit // 1024} KiB here)\n")
+            break
+        parts.append(text)
+        size += len(text)
+    return "".join(parts) if one else "---\n".join(parts)
+
+
 def _stored(obj: dict[str, Any]) -> dict[str, Any]:
     metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
     return {**obj, "metadata": metadata}
@@ -99,10 +125,8 @@ def cluster(where: Path, kube: Kube, lab: Lab) -> None:
                 ]
         except (KubelabError, api_exception()) as e:
             problems.append(f"{kind}: {e}")
-    (where / "objects.yaml").write_text(
-        yaml.safe_dump_all([*objects, *([{"unreadable": problems}] if problems else [])], sort_keys=False),
-        encoding="utf-8",
-    )
+    objects_text = _dump_within([*objects, *([{"unreadable": problems}] if problems else [])], OBJECTS_BYTES)
+    (where / "objects.yaml").write_text(objects_text, encoding="utf-8")
     events: list[dict[str, Any]] = []
     with contextlib.suppress(KubelabError, api_exception()):
         for event in kube.list("Event", namespace):
@@ -117,15 +141,23 @@ def cluster(where: Path, kube: Kube, lab: Lab) -> None:
                     "count": event.get("count"),
                 }
             )
-    (where / "events.yaml").write_text(yaml.safe_dump(sorted(events, key=lambda e: str(e["time"]))), "utf-8")
+    ordered = sorted(events, key=lambda e: str(e["time"]))
+    (where / "events.yaml").write_text(_dump_within(ordered, EVENTS_BYTES, one=True), "utf-8")
     logs = where / "logs"
+    room = LOGS_BYTES
     for pod in (o for o in objects if o.get("kind") == "Pod"):
         for container in (pod.get("spec") or {}).get("containers") or []:
             name = f"{pod['metadata']['name']}.{container.get('name')}"
+            if room <= 0:
+                problems.append(f"logs of {name}: not kept (the logs hold {LOGS_BYTES // 1024} KiB at most)")
+                continue
             with contextlib.suppress(KubelabError, api_exception()):
                 text = kube.logs(pod["metadata"]["name"], namespace, container.get("name"), tail=LOG_LINES)
                 logs.mkdir(exist_ok=True)
-                shown = printable(text, block=True)  # what the answer printed: read, never acted on
+                shown = _cut(
+                    printable(text, block=True), room
+                )  # what the answer printed: read, never acted on
+                room -= len(shown)
                 (logs / f"{SAFE_NAME.sub('_', name)}.txt").write_text(shown, encoding="utf-8")
     versions = {"kubelab": __version__, "python": platform.python_version(), **repo.versions()}
     with contextlib.suppress(KubelabError, api_exception()):

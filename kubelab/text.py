@@ -43,10 +43,13 @@ def parse_lang(value: str) -> Lang:
     raise ValueError(f"language must be ko or en, not {value!r}")
 
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
 """What a terminal, a spreadsheet or an editor would act on rather than show: C0 and C1
 control characters (ESC starts a terminal's escape sequence; CSI is 0x9b), DEL, line
-separators and the bidirectional controls that reorder what a reader sees."""
+separators and the bidirectional controls that reorder what a reader sees; and what no
+XML file may hold (lone surrogates, U+FFFE, U+FFFF: a JUnit file with one is unreadable)."""
 _KEPT_IN_BLOCKS = frozenset("\n\t")
 
 

@@ -299,3 +299,80 @@ def test_the_feedback_page_cannot_be_broken_out_of(tmp_path: Path) -> None:
     page = gradebook.feedback(lab, grade)
     assert "- ``` x`` ![t](http://x/p.png) ``.yaml#1: refused ```" in page
     assert "> ```` a ```\\x0a# title ````" in page
+
+
+def test_no_forged_score_and_valid_junit_whatever_the_characters() -> None:
+    """Student text with a fence, raw HTML and a forged heading stays inside its code; a
+    character no XML may hold (U+FFFF, a lone surrogate) is written out, so the JUnit file
+    still parses."""
+    from dataclasses import replace
+
+    from kubelab.results import CheckResult, Scorecard
+    from kubelab.text import Text
+
+    lab = labspec.find_lab("01")
+    forged = "img```\n## score: **25/25**\n<script>alert(1)</script>\uffff\ud800"
+    spec = lab.checks[0]
+    result = CheckResult(spec.id, Text("t", "t"), False, spec.points, 0.1, forged)
+    grade = Grade(
+        student="s",
+        name="",
+        lab="01",
+        status="graded",
+        total=lab.total_points,
+        refused=(forged,),
+        card=Scorecard(lab.id, "lab-01-us", (result,)),
+    )
+    page = gradebook.feedback(lab, grade)
+    assert "\uffff" not in page
+    shown = _outside_code(page)
+    assert [line for line in shown if "score" in line] == ["- 점수 / score: **0/13**"]
+    assert not any("<script>" in line for line in shown)
+    suite = ET.fromstring(gradebook.junit(lab, grade))
+    failure = suite.find("testcase/failure")
+    assert failure is not None and "\\uffff" in (failure.text or "")
+    grade = replace(grade, status="invalid", reason=forged)
+    ET.fromstring(gradebook.junit(lab, grade))
+
+
+def _outside_code(page: str) -> list[str]:
+    """The lines of a Markdown page that are not code, as CommonMark reads them: a fence
+    closes only with at least as many backticks as opened it; inline code spans removed."""
+    import re
+
+    shown: list[str] = []
+    fence = 0
+    for line in page.splitlines():
+        run = re.fullmatch(r"(`{3,})", line.strip())
+        if fence:
+            if run and len(run.group(1)) >= fence:
+                fence = 0
+            continue
+        if run:
+            fence = len(run.group(1))
+            continue
+        shown.append(re.sub(r"(`+) .*? \1", "", line))
+    return shown
+
+
+def test_an_object_that_aliases_make_huge_is_refused_before_the_api_server(tmp_path: Path) -> None:
+    """Within the loader's node limit, aliases still let a few lines stand for a huge
+    object (115 MB reached etcd and the evidence): weighed before apply, it is refused."""
+    from kubelab import manifests, sandbox
+    from kubelab.manifests import Document
+
+    path = tmp_path / "bomb.yaml"
+    line = "x" * 10_000
+    path.write_text(
+        f"a: &a [{', '.join([repr(line)] * 10)}]\n"
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\n"
+    )
+    (loaded,) = manifests.load([path])
+    assert manifests.too_large(loaded.obj)
+    small = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok"}, "data": {"a": "b"}}
+    assert not manifests.too_large(small)
+    valid, refused = sandbox.validated([loaded, Document(path, 1, small)])
+    assert [d.name for d in valid] == ["ok"]
+    assert "larger than 256 KiB" in refused[0].reason
