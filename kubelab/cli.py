@@ -451,6 +451,7 @@ def grade_cmd(
     else:
         assert submissions_dir is not None
         subs, notes = grade.find_submissions(submissions_dir, students)
+        course.distinct_namespaces(lab, [s.student for s in subs])
         if crs is course.NO_COURSE and lab.params:
             notes.append(
                 Text(

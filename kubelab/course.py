@@ -26,7 +26,7 @@ import hmac
 import io
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ for lab 02: kind maps 30080–30099 to the host)."""
 MAX_STUDENT_ID = 64
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 SLUG_LENGTH = 24
+TAG_LENGTH = 10
+"""Hex digits of the hash an id gets in its namespace (40 bits: no two of a class meet)."""
 
 
 @dataclass(frozen=True)
@@ -146,19 +148,39 @@ def check_student(student: str) -> str:
     return student
 
 
+TAG = re.compile(rf"-[0-9a-f]{{{TAG_LENGTH}}}$")
+
+
 def slug(student: str) -> str:
     """The student id as part of a namespace name: lower-case letters and digits; ids that
-    would lose something (case, other characters, length) get a short hash so that two
-    students never share one."""
+    would lose something (case, other characters, length) get a hash of the id. An id that
+    looks like such a hashed one (ends in a dash and TAG_LENGTH hex digits) is hashed too,
+    so a plain id never equals another id's hashed form (`Alice` and `alice-<its hash>`)."""
     plain = re.sub(r"[^a-z0-9]+", "-", student.lower()).strip("-")
-    if plain == student and len(plain) <= SLUG_LENGTH:
+    if plain == student and len(plain) <= SLUG_LENGTH and not TAG.search(plain):
         return plain
-    tag = hashlib.sha256(student.encode()).hexdigest()[:6]
-    return f"{plain[: SLUG_LENGTH - 7].strip('-')}-{tag}".strip("-")
+    tag = hashlib.sha256(student.encode()).hexdigest()[:TAG_LENGTH]
+    return f"{plain[: SLUG_LENGTH - TAG_LENGTH - 1].strip('-')}-{tag}".strip("-")
 
 
 def student_namespace(lab: Lab, student: str) -> str:
     return f"{lab.namespace}-u{slug(check_student(student))}"
+
+
+def distinct_namespaces(lab: Lab, students: Iterable[str]) -> None:
+    """Refuse a roster in which two students would share one namespace (their grades
+    would mix); with the hashes above only a hash collision can do it."""
+    seen: dict[str, str] = {}
+    for student in students:
+        namespace = student_namespace(lab, student)
+        other = seen.setdefault(namespace, student)
+        if other != student:
+            raise InputError(
+                f"students {other!r} and {student!r} would share namespace {namespace}: "
+                "rename one in the roster",
+                f"학생 {other!r}와(과) {student!r}이(가) 네임스페이스 {namespace}을(를) 함께 쓰게 됩니다: "
+                "명단에서 하나의 ID를 바꾸세요",
+            )
 
 
 def student_values(course: Course, lab: Lab, student: str) -> dict[str, Value]:

@@ -43,6 +43,26 @@ def test_student_ids_that_would_collide_get_a_hash() -> None:
     assert len(course.student_namespace(labspec.find_lab("01"), "x" * 64)) <= 63
 
 
+def test_a_plain_id_never_takes_another_ids_hashed_namespace() -> None:
+    """`Alice` is hashed (case is lost); an id spelled like that hashed form is hashed too,
+    so the two never share a namespace (they did when a plain id was kept as it was)."""
+    lab = labspec.find_lab("01")
+    hashed = course.slug("Alice")
+    assert hashed.startswith("alice-") and course.TAG.search(hashed)
+    assert course.slug(hashed) != hashed
+    students = ["Alice", hashed, "alice", "ALICE", "alice-3bc510"]
+    assert len({course.student_namespace(lab, s) for s in students}) == len(students)
+    course.distinct_namespaces(lab, students)
+
+
+def test_a_roster_whose_students_would_share_a_namespace_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = labspec.find_lab("01")
+    monkeypatch.setattr(course, "slug", lambda student: "same")
+    with pytest.raises(InputError) as caught:
+        course.distinct_namespaces(lab, ["one", "two"])
+    assert "'one' and 'two' would share namespace lab-01-usame" in caught.value.en
+
+
 @pytest.mark.parametrize("student", ["", "../etc", ".hidden", "a/b", "x" * 65, "한글"])
 def test_a_student_id_is_a_plain_word(student: str) -> None:
     with pytest.raises(InputError):
