@@ -421,9 +421,9 @@ def _grade_one(run: Run, sub: Submission, lab: Lab, attempt: int) -> Grade:
                 return previous
         folder = evidence.fresh_folder(run.out, sub.student)
         evidence.submission(folder, taken.files if taken else (), base)
-        grade = _check(run, lab, taken, base, folder, left, starved)
-        if lab.node_ports and taken is not None:  # the next student with the port waits for it
+        if lab.node_ports and taken is not None:  # a port held elsewhere is the run's problem
             _wait_ports_free(run.kube, lab.node_ports)
+        grade = _check(run, lab, taken, base, folder, left, starved)
     except (submissions.SubmissionRefused, InputError) as e:
         grade = replace(base, status=INVALID, reason=e.en, reason_ko=e.ko)
     except ChecksTimedOut as e:
@@ -570,23 +570,31 @@ def _no_room(grade: Grade, starved: list[str]) -> Grade:
 
 
 def _wait_ports_free(kube: Kube, ports: Sequence[int]) -> None:
-    """Until no Service holds these node ports (a sandbox's Services go with its namespace
-    a moment after it is emptied), at most PORT_WAIT seconds."""
+    """Until no Service holds these node ports (the student before, who drew the same port,
+    has its Services go with its namespace a moment after it is emptied), at most
+    PORT_WAIT seconds; a port still held then is an EnvironmentProblem naming the holder:
+    the student is graded again (--resume), never scored without their port."""
     from kubelab.errors import CheckFailed, Finding
     from kubelab.waiting import wait_until
 
     def free() -> None:
-        held = {
-            int(p["nodePort"])
+        held = sorted(
+            f"{p['nodePort']} (Service {svc['metadata'].get('namespace')}/{svc['metadata']['name']})"
             for svc in kube.list("Service")
             for p in (svc.get("spec") or {}).get("ports") or []
-            if p.get("nodePort")
-        }
-        if held & set(ports):
-            raise CheckFailed(Finding(f"node ports {sorted(ports)}", "free", "still held by a Service"))
+            if p.get("nodePort") and int(p["nodePort"]) in ports
+        )
+        if held:
+            raise CheckFailed(Finding(f"node ports {', '.join(map(str, ports))}", "free", ", ".join(held)))
 
-    with contextlib.suppress(CheckFailed):
+    try:
         wait_until(free, PORT_WAIT)
+    except CheckFailed as e:
+        raise EnvironmentProblem(
+            f"node port held by another: {e.finding.found}; not the student's doing: grade again (--resume)",
+            f"다른 곳이 노드 포트를 쓰고 있습니다: {e.finding.found}; 학생 탓이 아닙니다: "
+            "다시 채점하세요 (--resume)",
+        ) from None
 
 
 def grade_all(

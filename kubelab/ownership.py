@@ -227,12 +227,20 @@ def gone(kube: Kube, owned: Owned) -> bool:
 
 
 def emptied(kube: Kube, owned: Owned) -> bool:
-    """Is this namespace gone, or going (Terminating) with no pod left in it? What is
-    left then, the cluster's namespace controller removes by itself in a few seconds."""
+    """Is this namespace gone, or going (Terminating) with no pod left in it and no object
+    held by a finalizer (the namespace controller's own condition says so)? What is left
+    then, the controller removes by itself in a few seconds; a finalizer nothing serves
+    would hold it for good, and that is not "removed"."""
     live = kube.get(owned.kind, owned.name)
     if live is None or str((live.get("metadata") or {}).get("uid")) != owned.uid:
         return True
-    return bool((live.get("metadata") or {}).get("deletionTimestamp")) and not kube.list("Pod", owned.name)
+    if not (live.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    held = any(
+        c.get("type") == "NamespaceFinalizersRemaining" and c.get("status") == "True"
+        for c in (live.get("status") or {}).get("conditions") or []
+    )
+    return not held and not kube.list("Pod", owned.name)
 
 
 def remove_all(
