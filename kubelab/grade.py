@@ -33,7 +33,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kubelab import capacity, course, deadline, engine, evidence, manifests, ownership, sandbox, submissions
+from kubelab import (
+    capacity,
+    course,
+    deadline,
+    engine,
+    evidence,
+    manifests,
+    nodefolders,
+    ownership,
+    sandbox,
+    submissions,
+)
 from kubelab.cleanup import Cleanup
 from kubelab.course import Course
 from kubelab.errors import (
@@ -497,6 +508,7 @@ def _check(
     on the cluster and the sandbox's furnishing are the run's time, not the student's."""
     cleanup = Cleanup(run.kube)
     refused: list[str] = []
+    folders = nodefolders.Watch(run.kube, lab.answer_namespace)
     try:
         box: sandbox.Sandbox | None = None
         docs: list[Document] = []
@@ -512,13 +524,19 @@ def _check(
                 docs=docs,
                 steps=taken.steps,
             )
-        with deadline.within(run.time_limit):
+            folders.folder = sandbox.node_folder(run.kube, lab.answer_namespace)
+        with folders.running(), deadline.within(run.time_limit):
             if box is not None and taken is not None:
                 rejected = sandbox.apply_answer(run.kube, box, docs, taken.steps, cleanup, "grade")
                 refused += [r.line() for r in rejected]
                 _expired(run)
             card = engine.run_isolated(lab, run.kube.target, run.lang)
             _expired(run)
+    except ChecksTimedOut:
+        over = folders.reason()
+        if over is not None:  # stopped for what it wrote: that, not the time, is its grade
+            raise submissions.SubmissionRefused(*over) from None
+        raise
     except KeyboardInterrupt:
         raise Interrupted(cleanup.run(), undone=True) from None
     except Interrupted as stopped:
@@ -546,6 +564,10 @@ def _check(
         leftovers=tuple(card.leftovers),
         card=card,
     )
+    over = folders.reason()
+    if over is not None:  # the answer broke the sandbox's rule: its checks say nothing
+        zero = {r.id: 0 for r in card.results}
+        return replace(grade, status=INVALID, earned=0, points=zero, reason=over[0], reason_ko=over[1])
     if card.error or faults:
         why = card.error or "; ".join(faults)
         return replace(grade, status=ENVIRONMENT_ERROR, reason=why, reason_ko=card.error_ko or why)

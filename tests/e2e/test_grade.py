@@ -208,6 +208,35 @@ def hostile_inputs(
     kept = {**named(pod, "kept", containers=[c], terminationGracePeriodSeconds=0)}
     kept["metadata"]["finalizers"] = ["kubelab.test/never-served"]
     extra("foreign-finalizer", kept, refused=0)
+    # pods that would act as the cluster, outrank the neighbours, or reach the node another way
+    extra("token-pod", named(pod, "token", automountServiceAccountToken=True, containers=[c]))
+    extra("priority-pod", named(pod, "urgent", priorityClassName="system-node-critical", containers=[c]))
+    git = {"name": "g", "gitRepo": {"repository": "https://git.invalid/x"}}
+    extra("git-repo-volume", named(pod, "git", containers=[c], volumes=[git]))
+    own = "/data/sandboxes/lab-01-u{}/folder"
+    untyped = {"name": "u", "hostPath": {"path": own.format("untyped-host-path")}}
+    extra("untyped-host-path", named(pod, "untyped", containers=[c], volumes=[untyped]))
+    # a few lines of YAML that aliases make an object of 900 KB (within the API server's limit)
+    bomb = student("huge-by-aliases", "graded", "full", 1)
+    piece = "x" * 10_000
+    (bomb / "extra.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: huge}\n"
+        "spec:\n  containers:\n  - name: c\n    image: kubelab/web:v1\n"
+        f"    env: [&e {{name: PAD, value: {piece}}}, {', '.join(['*e'] * 89)}]\n"
+    )
+    # writes 400 MiB into its own node folder: the watch stops it at 256 MiB, and it is refused
+    filler = student("fills-the-node-folder", "invalid", "zero")
+    folder = {
+        "name": "f",
+        "hostPath": {"path": own.format("fills-the-node-folder"), "type": "DirectoryOrCreate"},
+    }
+    writes = {
+        **c,
+        "command": ["sh", "-c", "dd if=/dev/zero of=/f/fill bs=1M count=400; sleep 3600"],
+        "volumeMounts": [{"name": "f", "mountPath": "/f"}],
+    }
+    spec = {"containers": [writes], "volumes": [folder], "terminationGracePeriodSeconds": 0}
+    (filler / "extra.yaml").write_text(yaml.safe_dump(named(pod, "filler", **spec)))
     return made
 
 
@@ -321,6 +350,8 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
         problems.append("the teacher's terminal got a raw control character")
     nul_grade = graded(tmp_path / "out" / "03", "steps-nul")
     assert nul_grade["status"] == "invalid" and "control character" in nul_grade["reason"], nul_grade
+    assert "node folders" in graded(where, "fills-the-node-folder")["reason"]
+    assert "larger than 256 KiB" in graded(where, "huge-by-aliases")["refused"][0]
     evil = graded(where, "escape-in-a-file-name")["refused"]
     assert all("\\x1b[2J" in line or "\\x0a" in line for line in evil), evil
     assert not (tmp_path / "escaped.yaml").exists() and not (tmp_path / "class" / "escaped.yaml").exists()

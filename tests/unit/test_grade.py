@@ -376,3 +376,15 @@ def test_an_object_that_aliases_make_huge_is_refused_before_the_api_server(tmp_p
     valid, refused = sandbox.validated([loaded, Document(path, 1, small)])
     assert [d.name for d in valid] == ["ok"]
     assert "larger than 256 KiB" in refused[0].reason
+
+
+def test_evidence_is_bounded_in_bytes() -> None:
+    """An answer's objects and output are the student's to make large: what the evidence
+    keeps of them is not."""
+    from kubelab import evidence
+
+    items = [{"data": "x" * 1000} for _ in range(100)]
+    text = evidence._dump_within(items, 10_000)
+    assert len(text) < 12_000 and "more not kept" in text
+    assert len(evidence._dump_within(items, 10**6)) > 100_000
+    assert evidence._cut("y" * 5000, 1024).endswith("cut at 1 KiB\n")
