@@ -280,3 +280,79 @@ def test_ctrl_c_in_verify_leaves_nothing_behind(kube: Kube) -> None:
     poll("nothing of lab 05 left", lambda: kubelab_objects(kube, "05") == [], 120)
     assert node_folders("05") == set()
     assert ownership.recorded(kube, "05") == []
+
+
+def test_a_killed_grading_held_by_an_answers_finalizer_is_cleaned_and_regraded(
+    kube: Kube, tmp_path: Path
+) -> None:
+    """A student's pod carries a finalizer nothing serves, and the grading is killed
+    (SIGKILL) once that pod exists: `kubelab cleanup` takes the finalizer off and removes
+    the sandbox (before, the namespace stayed Terminating for good and cleanup exited 3),
+    and grading the student again gives every point."""
+    folder = tmp_path / "class" / "held"
+    folder.mkdir(parents=True)
+    for path in labspec.find_lab("01").solution.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text())
+    kept = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "kept", "finalizers": ["kubelab.test/never-served"]},
+        "spec": {
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "c", "image": "kubelab/web:v1"}],
+        },
+    }
+    (folder / "kept.yaml").write_text(json.dumps(kept))
+    grading = start_kubelab("grade", "01", str(tmp_path / "class"), "--out", str(tmp_path / "out"))
+    try:
+        poll("the held pod", lambda: kube.get("Pod", "kept", "lab-01-uheld") is not None, 300, grading)
+    finally:
+        os.killpg(grading.pid, signal.SIGKILL)
+        grading.communicate()
+    done = kubelab("cleanup")
+    assert done.returncode == 0, done.stdout + done.stderr
+    poll("nothing of the killed grading left", lambda: kubelab_objects(kube, "01") == [], 120)
+    again = kubelab("grade", "01", str(tmp_path / "class"), "--out", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    grade = json.loads((tmp_path / "again" / "evidence" / "held" / "grade.json").read_text())
+    assert grade["status"] == "graded" and grade["earned"] == grade["total"], grade
+    poll("nothing of the grading left", lambda: kubelab_objects(kube, "01") == [], 120)
+
+
+def test_a_node_port_held_by_a_finalizer_goes_to_the_next_student(kube: Kube, tmp_path: Path) -> None:
+    """Two students of a course drew the same node port; the first one's Service carries a
+    finalizer nothing serves. When that sandbox closes the finalizer is taken off, so the
+    port is free for the next student, who gets every point (before, the port stayed held:
+    the next student waited 60 s, was refused it and was graded low without a word)."""
+    from kubelab import course
+
+    lab = labspec.find_lab("02")
+    course_file = tmp_path / "course.yaml"
+    course_file.write_text(json.dumps({"course": "ports", "seed": "seed-of-the-ports-test"}))
+    crs = course.load_course(course_file)
+    drawn: dict[object, list[str]] = {}
+    for n in range(100):
+        drawn.setdefault(course.student_values(crs, lab, f"s{n}")["node_port"], []).append(f"s{n}")
+    port, (holder, nxt, *_) = next((p, s) for p, s in drawn.items() if len(s) >= 2)
+    for student in (holder, nxt):
+        folder = tmp_path / "class" / student
+        folder.mkdir(parents=True)
+        for path in lab.solution.glob("*.yaml"):
+            text = path.read_text().replace("{{ node_port }}", str(port))
+            if student == holder and path.name == "service.yaml":
+                text = text.replace(
+                    "  name: eva\n", "  name: eva\n  finalizers: [kubelab.test/never-served]\n"
+                )
+            (folder / path.name).write_text(text)
+    out = tmp_path / "out"
+    done = kubelab(
+        "grade", "02", str(tmp_path / "class"), "--course", str(course_file), "--out", str(out), "-j", "2"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for student in (holder, nxt):
+        grade = json.loads((out / "evidence" / student / "grade.json").read_text())
+        assert grade["status"] == "graded" and grade["earned"] == grade["total"], grade
+    poll("nothing of the grading left", lambda: kubelab_objects(kube, "02") == [], 120)
+    assert not [
+        s for s in kube.list("Service") if any(p.get("nodePort") == port for p in s["spec"].get("ports", []))
+    ]
