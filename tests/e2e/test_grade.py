@@ -87,6 +87,15 @@ def bad_inputs(into: Path, outside: Path, hog_cpu: int) -> dict[str, Expect]:
         for path in SOLUTION.glob("*.yaml"):
             archive.write(path, path.name)
         archive.writestr("../../escaped.yaml", "kind: Pod\n")
+    # tar headers that froze Python's tarfile (CVE-2024-6232: 2,000,000 digits for hours) or
+    # took the grader to 2.1 GiB (a 2 MB long name): refused from their size, unread
+    from tests.unit.test_submissions import member, raw_tar
+
+    right = [member(p.name.encode(), p.read_bytes()) for p in SOLUTION.glob("*.yaml")]
+    expected["pax-digits"] = Expect("invalid", "zero")
+    raw_tar(into / "pax-digits.tar.gz", member(b"././@PaxHeader", b"1" * 2_000_000, b"x"), *right)
+    expected["long-name"] = Expect("invalid", "zero")
+    raw_tar(into / "long-name.tar.gz", member(b"././@LongLink", b"a" * 2_000_000, b"L"), *right)
     many = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}} for i in range(10_000)]
     (student("ten-thousand-configmaps", "invalid", "zero") / "many.yaml").write_text(yaml.safe_dump_all(many))
 
@@ -351,6 +360,8 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
     nul_grade = graded(tmp_path / "out" / "03", "steps-nul")
     assert nul_grade["status"] == "invalid" and "control character" in nul_grade["reason"], nul_grade
     assert "node folders" in graded(where, "fills-the-node-folder")["reason"]
+    for archive in ("pax-digits", "long-name"):
+        assert "a header larger than 64 KiB" in graded(where, archive)["reason"]
     assert "larger than 256 KiB" in graded(where, "huge-by-aliases")["refused"][0]
     evil = graded(where, "escape-in-a-file-name")["refused"]
     assert all("\\x1b[2J" in line or "\\x0a" in line for line in evil), evil
