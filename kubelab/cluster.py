@@ -15,6 +15,7 @@ bounded (kubelab.tools): kind's own create, run through pytest-kind, had no time
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import sys
@@ -93,10 +94,27 @@ def kubectl_path() -> Path:
 
 
 def hostpath_root() -> Path:
-    """The host folder mounted as the node's /data (hostPath labs write there)."""
-    path = Path(os.environ.get("KUBELAB_HOSTPATH", repo.root() / "node-data")).resolve()
+    """The host folder mounted as the node's /data (hostPath labs write there): the running
+    node's own mount (a cluster another checkout created keeps that checkout's folder),
+    else the folder a new cluster gets ($KUBELAB_HOSTPATH, or node-data/ here)."""
+    path = _mounted_data() or Path(os.environ.get("KUBELAB_HOSTPATH", repo.root() / "node-data")).resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _mounted_data() -> Path | None:
+    """Where the running kind node's /data is on this machine; None without one."""
+    try:
+        done = tools.docker(
+            "inspect", "--format", "{{json .Mounts}}", f"{CLUSTER_NAME}-control-plane", timeout=20
+        )
+        mounts = json.loads(done.stdout) if done.returncode == 0 else []
+    except (EnvironmentProblem, ValueError):
+        return None
+    for mount in mounts if isinstance(mounts, list) else []:
+        if isinstance(mount, dict) and mount.get("Destination") == "/data" and mount.get("Source"):
+            return Path(str(mount["Source"]))
+    return None
 
 
 @functools.cache

@@ -28,14 +28,13 @@ from pathlib import Path
 
 import pytest
 
-from kubelab import capacity, cluster, labspec, ownership, repo
+from kubelab import capacity, cluster, labspec, ownership
 from kubelab.kube import REQUEST_TIMEOUT, TRANSIENT_BUDGET, Kube
 from tests.e2e.conftest import solved_cluster
 
 pytestmark = pytest.mark.e2e
 
 NODE = f"{cluster.CLUSTER_NAME}-control-plane"
-NODE_DATA = repo.root() / "node-data"
 
 
 def kubelab(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -247,7 +246,7 @@ def kubelab_objects(kube: Kube, lab_id: str) -> list[str]:
 
 def node_folders(lab_id: str) -> set[str]:
     """The sandboxes' node folders of a lab on this machine (where their hostPaths write)."""
-    return {p.name for p in (NODE_DATA / "sandboxes").glob(f"lab-{lab_id}-*")}
+    return {p.name for p in (cluster.hostpath_root() / "sandboxes").glob(f"lab-{lab_id}-*")}
 
 
 def test_ctrl_c_in_verify_leaves_nothing_behind(kube: Kube) -> None:
