@@ -310,6 +310,8 @@ def too_large(obj: Any, limit: int = MAX_OBJECT_BYTES) -> bool:
         elif isinstance(value, list):
             left -= 2 + len(value)
             stack.extend(value)
+        elif isinstance(value, int):  # str() of an int of thousands of digits raises
+            left -= value.bit_length() // 3 + 2
         else:
             left -= len(str(value)) + 2
         if left < 0:

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kubelab.apply import HOST_ROOT, SANDBOX_LABEL
 from kubelab.errors import KubelabError
 from kubelab.kube import Kube, api_exception
 
@@ -69,6 +70,8 @@ def usage(folder: Path, cap: int = CAP) -> Usage:
                 info = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
+            except OSError as e:  # a folder open to listing, closed to looking in
+                return Usage(used, f"{entry.name}: cannot be read ({e.strerror})")
             used += info.st_blocks * 512
             if used > cap:
                 return Usage(used)
@@ -110,18 +113,38 @@ class Watch:
 
     def _run(self, folder: Path) -> None:
         while not self._done.wait(INTERVAL):
-            measured = usage(folder, self.cap)
+            try:
+                measured = usage(folder, self.cap)
+            except Exception as e:  # never a watch that silently stops watching
+                measured = Usage(0, f"could not be measured ({' '.join(str(e).split())[:120]})")
             if measured.over(self.cap):
                 self.found = measured
                 self._stop_answer()
                 return
 
     def _stop_answer(self) -> None:
-        """No new pod, and none left running: nothing of the answer writes any more."""
+        """No new pod, and none left running: nothing of the answer writes any more — in
+        its namespace, nor in a check's scratch namespace that runs a copy of it there
+        (same node folder)."""
         with contextlib.suppress(KubelabError, api_exception()):
             self.kube.patch("ResourceQuota", QUOTA_NAME, self.namespace, {"spec": {"hard": {"pods": "0"}}})
-        with contextlib.suppress(KubelabError, api_exception()):
-            self.kube.delete_all("Pod", self.namespace, grace_seconds=0)
+        for namespace in [self.namespace, *self._copies()]:
+            with contextlib.suppress(KubelabError, api_exception()):
+                self.kube.delete_all("Pod", namespace, grace_seconds=0)
+
+    def _copies(self) -> list[str]:
+        """Scratch namespaces whose pods write to this sandbox's node folder."""
+        try:
+            own = self.kube.get("Namespace", self.namespace) or {}
+            root = ((own.get("metadata") or {}).get("annotations") or {}).get(HOST_ROOT)
+            scratch = self.kube.list("Namespace", selector=f"{SANDBOX_LABEL}=scratch")
+        except (KubelabError, api_exception()):
+            return []
+        return [
+            str(ns["metadata"]["name"])
+            for ns in scratch
+            if root and ((ns["metadata"].get("annotations") or {}).get(HOST_ROOT)) == root
+        ]
 
     def reason(self) -> tuple[str, str] | None:
         """Why the answer was stopped (English, Korean), or None."""

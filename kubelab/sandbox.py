@@ -47,6 +47,9 @@ ANSWER = "kubelab-answer"
 MAX_SLOTS = 99
 CLUSTER_SCOPED_POLICED = ("PersistentVolume",)
 """Cluster-scoped kinds an answer may create: each has an admission policy of its own."""
+POLICY_VERSION = 2
+"""Raised with every change of manifests/sandbox-policy.yaml (see ensure_policies)."""
+POLICY_VERSION_KEY = "kubelab.dev/policy-version"
 POLICY_WAIT = 30.0
 """Seconds to wait for newly created admission policies to be in force."""
 TERMINATING_WAIT = 90.0
@@ -165,13 +168,26 @@ def ensure_policies(kube: Kube) -> None:
         if kube.cluster_id() in _enforced:
             return
         labels = ownership.ownership("sandbox", "policy")
-        for doc in _policy_documents():
+        for doc in map(_versioned, _policy_documents()):
             live = kube.get(doc["kind"], doc["metadata"]["name"])
             if live is None:
                 with contextlib.suppress(InputError):  # made meanwhile by another run
                     ownership.create(kube, doc, "sandbox", "policy")
+            elif _version(live) > POLICY_VERSION:
+                continue  # a newer kubelab's: at least as strict
             elif ownership.is_ours(kube, live) is not None or _labelled(live, labels):
                 kube.apply(ownership.labelled(doc, labels))
+
+
+def _versioned(doc: Obj) -> Obj:
+    metadata = doc["metadata"]
+    annotations = {**(metadata.get("annotations") or {}), POLICY_VERSION_KEY: str(POLICY_VERSION)}
+    return {**doc, "metadata": {**metadata, "annotations": annotations}}
+
+
+def _version(live: Obj) -> int:
+    said = ((live.get("metadata") or {}).get("annotations") or {}).get(POLICY_VERSION_KEY, "0")
+    return int(said) if str(said).isdigit() else 0
 
 
 def _labelled(live: Obj, labels: Mapping[str, str]) -> bool:
@@ -213,7 +229,16 @@ def _probes() -> list[Obj]:
             "resources": {"requests": {"storage": "1Gi"}},
         },
     }
-    return [pod, service, claim]
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "policy-probe",
+            "annotations": {"kubernetes.io/service-account.name": "default"},
+        },
+        "type": "kubernetes.io/service-account-token",
+    }
+    return [pod, service, claim, secret]
 
 
 def _wait_enforced(kube: Kube, namespace: str, probes: list[Obj]) -> None:

@@ -273,6 +273,14 @@ def _child(argv: list[str]) -> int:
     except MemoryError:
         os.write(1, _OUT_OF_MEMORY)
         return 1
+    except Exception:  # what no rule above foresaw (a zip whose UTF-8 name is not UTF-8): the archive's
+        name = Path(request["archive"]).name
+        answer = {
+            "refused": [
+                f"{name}: a broken archive (unreadable)",
+                f"{name}: 깨진 압축 파일입니다 (읽을 수 없음)",
+            ]
+        }
     sys.stdout.write(json.dumps(answer) + "\n")
     return 0
 

@@ -405,3 +405,18 @@ def test_an_exec_that_prints_without_end_is_cut_within_its_time(box: sandbox.San
         assert (said.code, said.stdout, said.stderr) == (3, "out\n", "err\n")
     finally:
         kube.delete("Pod", "talker", box.namespace, grace_seconds=0)
+
+
+def test_an_answer_cannot_have_the_cluster_make_it_a_token(box06: sandbox.Sandbox, kube: Kube) -> None:
+    """A Secret of type service-account-token would be filled with a long-lived token by
+    the cluster, and a pod could mount it as a plain secret volume: refused."""
+    token = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "token", "annotations": {"kubernetes.io/service-account.name": "default"}},
+        "type": "kubernetes.io/service-account-token",
+    }
+    assert "no ServiceAccount token Secret" in refused(box06, token)
+    plain = {**token, "type": "Opaque"}
+    assert "no ServiceAccount token Secret" in refused(box06, plain)
+    assert kube.get("Secret", "token", box06.namespace) is None

@@ -388,3 +388,21 @@ def test_evidence_is_bounded_in_bytes() -> None:
     assert len(text) < 12_000 and "more not kept" in text
     assert len(evidence._dump_within(items, 10**6)) > 100_000
     assert evidence._cut("y" * 5000, 1024).endswith("cut at 1 KiB\n")
+
+
+def test_an_integer_of_thousands_of_digits_is_weighed_not_printed() -> None:
+    from kubelab import manifests
+
+    huge = int("f" * 4000, 16)  # str() of it raises in Python 3.11
+    assert manifests.too_large({"spec": {"priority": huge}}, limit=1000)
+    assert not manifests.too_large({"spec": {"priority": 7}})
+
+
+def test_an_older_kubelab_leaves_a_newer_ones_policies_alone() -> None:
+    from kubelab import sandbox
+
+    doc = sandbox._versioned({"kind": "ValidatingAdmissionPolicy", "metadata": {"name": "p"}})
+    assert sandbox._version(doc) == sandbox.POLICY_VERSION
+    newer = {"metadata": {"annotations": {sandbox.POLICY_VERSION_KEY: str(sandbox.POLICY_VERSION + 1)}}}
+    assert sandbox._version(newer) > sandbox.POLICY_VERSION
+    assert sandbox._version({"metadata": {}}) == 0

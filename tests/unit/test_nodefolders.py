@@ -59,3 +59,26 @@ def test_an_unwatched_sandbox_has_no_reason() -> None:
     with watch.running():
         pass
     assert watch.reason() is None
+
+
+def test_an_entry_that_cannot_be_looked_at_counts_as_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder open to listing but closed to looking in (mode 0644 as root made it): the
+    stat fails; that is over, never a watch that dies and lets the answer write on."""
+    (tmp_path / "hidden").write_bytes(b"x")
+
+    def refuse(self: object, follow_symlinks: bool = True) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    real = os.scandir
+
+    class Entry:
+        def __init__(self, entry: os.DirEntry[str]) -> None:
+            self.name, self.path = entry.name, entry.path
+
+        stat = refuse
+
+    monkeypatch.setattr(nodefolders.os, "scandir", lambda p: [Entry(e) for e in real(p)])
+    found = nodefolders.usage(tmp_path)
+    assert found.over(nodefolders.CAP) and "hidden: cannot be read" in found.problem
