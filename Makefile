@@ -41,7 +41,7 @@ lint: $(STAMP)  ## offline: lab content, ruff, mypy (no cluster)
 	@$(BIN)/ruff check kubelab checkers tests benchmarks conftest.py
 	@$(BIN)/ruff format --check --quiet kubelab checkers tests benchmarks conftest.py
 	@$(BIN)/mypy
-	@bash ci/actionlint.sh
+	@ACTIONLINT=$(BIN)/actionlint bash ci/actionlint.sh
 
 test: lint  ## lint + unit tests (no Docker, no cluster needed)
 	@$(BIN)/pytest -m "not e2e" -q

@@ -452,6 +452,7 @@ def require_pv_static(lab: LabContext) -> Obj:
                 f"PersistentVolume은 네임스페이스가 없습니다 (kubectl get pv). 클러스터의 PV: {present}",
                 f"a PersistentVolume has no namespace (kubectl get pv). PVs in the cluster: {present}",
             ),
+            missing=True,
         )
     ns, claim, _ = claim_ref(pv)
     assert_that(
@@ -556,6 +557,7 @@ def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
                 if released
                 else None,
                 final=True,
+                missing=True,
             )
         phase, volume = field(pvc, "status.phase") or "Pending", field(pvc, "spec.volumeName")
         if phase == "Bound":

@@ -40,14 +40,18 @@ def fail(
     *,
     final: bool = False,
     settled: Text | None = None,
+    missing: bool = False,
 ) -> NoReturn:
     """Stop the check here: `subject` should be `expected` but is `found`.
 
     final: waiting cannot mend it (the answer itself says so), so `eventually` gives up
     at once. settled: the same for a state that has settled (kubelab.settled), and why
-    kubelab judged it so — shown to the learner.
+    kubelab judged it so — shown to the learner. missing: the object looked at does not
+    exist (yet), so nothing of the answer was judged: not a try for the hints.
     """
-    finding = Finding(subject=subject, expected=expected, found=found, detail=detail, settled=settled)
+    finding = Finding(
+        subject=subject, expected=expected, found=found, detail=detail, settled=settled, missing=missing
+    )
     raise CheckFailed(finding, final or settled is not None)
 
 
@@ -60,10 +64,11 @@ def assert_that(
     *,
     final: bool = False,
     settled: Text | None = None,
+    missing: bool = False,
 ) -> None:
     """Fail with expected/found unless `condition` holds."""
     if not condition:
-        fail(subject, expected, found, detail, final=final, settled=settled)
+        fail(subject, expected, found, detail, final=final, settled=settled, missing=missing)
 
 
 def field(obj: Mapping[str, Any] | None, path: str, default: Any = None) -> Any:
@@ -150,6 +155,7 @@ class LabContext:
                     f"네임스페이스 {self.namespace}에 있는 {kind}: {present}",
                     f"{kind} objects in namespace {self.namespace}: {present}",
                 ),
+                missing=True,
             )
         return obj
 

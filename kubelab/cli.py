@@ -294,7 +294,7 @@ def check(
     _say_left_alone(apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True).kept)
     from kubelab import hints
 
-    nudged = hints.nudged(lab, hint) if output == "card" else set()
+    nudged = hints.nudged(lab, hint) if output == "card" else {}
     card = engine.run_in_process(kube, lab, Options.lang, only or [], look_only, nudged)
     hints.count(lab, card)
     if output == "classroom":

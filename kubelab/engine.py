@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -301,6 +301,8 @@ def judge(kube: Kube, lab: Lab, spec: CheckSpec, check: Checker, lang: Lang, lef
         message=message,
         fault=fault.en if fault else "",
         brief=brief,
+        judged=error is None
+        or (isinstance(error, CheckFailed) and fault is None and not error.finding.missing),
     )
     return Judged(result, fault)
 
@@ -380,13 +382,13 @@ def run_in_process(
     lang: Lang,
     only: Iterable[str] = (),
     look_only: bool = False,
-    nudged: Collection[str] = (),
+    nudged: Mapping[str, int] | None = None,
 ) -> Scorecard:
     """Run the lab's checks here, in lab.yaml's order, and return the scorecard; a
     check whose needs failed is not run. A fault of the cluster ends the run (its card
     carries the error); a Ctrl-C ends it after the running check's undo (the card says
-    interrupted). The checks in `nudged` give their nudge instead of their hint
-    (kubelab.hints)."""
+    interrupted). The checks in `nudged` give their nudge of that number instead of
+    their hint (kubelab.hints)."""
     functions = checkers(lab)
     done: dict[str, CheckResult] = {}
     leftovers: list[str] = []
@@ -399,7 +401,7 @@ def run_in_process(
                 break
             result = blocked(spec, done, lang)
             if result is None:
-                told = spec.nudged() if spec.id in nudged else spec
+                told = spec.nudged(nudged[spec.id]) if nudged and spec.id in nudged else spec
                 judged = judge(kube, lab, told, functions[spec.id], lang, leftovers)
                 result, fault = judged.result, judged.fault
             done[spec.id] = result

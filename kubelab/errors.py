@@ -127,6 +127,9 @@ class Finding:
     settled: Text | None = None
     """Why the check stopped waiting before its time was up: the state it looks at has
     settled and is wrong (a pod that cannot pull its image, …); see kubelab.settled."""
+    missing: bool = False
+    """The object the check looks at does not exist: nothing of the answer was judged
+    (the learner has not made it yet), so this failure is not a try (kubelab.hints)."""
 
 
 class CheckFailed(KubelabError):

@@ -1,7 +1,12 @@
-"""Hints in steps: a learner's first failed try of a check shows its nudge (where to
-look); a later try, or `kubelab check NN --hint full`, the whole hint (which may give the
-answer). The tries are counted per lab and namespace in kubelab's own state
-(`.kubelab/tries/`); `kubelab reset NN` forgets them.
+"""Hints in steps: a learner's first failed tries of a check show its nudges, one per
+try (where to look); the try after the last nudge, or `kubelab check NN --hint full`, the
+whole hint (which may give the answer).
+
+A try is a run in which the check judged the learner's own object and found it wrong
+(CheckResult.judged): a check run before the object exists, one not run because a check
+it needs failed, and one the cluster kept from judging are not tries. The tries are
+counted per lab and namespace in kubelab's own state (`.kubelab/tries/`); `kubelab reset
+NN` forgets them.
 """
 
 from __future__ import annotations
@@ -33,22 +38,22 @@ def failed_before(lab_id: str, namespace: str) -> dict[str, int]:
     return {}
 
 
-def nudged(lab: Lab, mode: str) -> set[str]:
-    """The checks whose nudge is shown instead of their hint this time."""
+def nudged(lab: Lab, mode: str) -> dict[str, int]:
+    """The checks that show a nudge instead of their hint this time, and which one (its
+    number among the check's nudges)."""
     if mode == "full":
-        return set()
-    with_nudge = {c.id for c in lab.checks if c.nudge is not None}
+        return {}
     if mode == "nudge":
-        return with_nudge
+        return {c.id: 0 for c in lab.checks if c.nudges}
     tried = failed_before(lab.id, lab.answer_namespace)
-    return {i for i in with_nudge if not tried.get(i)}
+    return {c.id: tried.get(c.id, 0) for c in lab.checks if tried.get(c.id, 0) < len(c.nudges)}
 
 
 def count(lab: Lab, card: Scorecard) -> None:
-    """Count this run's failures (a check that did not run for a need is not a try)."""
+    """Count this run's tries: the checks that judged the learner's object and failed."""
     tried = failed_before(lab.id, lab.answer_namespace)
     for result in card.results:
-        if not result.passed and not result.blocked_by and not result.fault:
+        if not result.passed and result.judged:
             tried[result.id] = tried.get(result.id, 0) + 1
     repo.write_state(_path(lab.id, lab.answer_namespace), json.dumps(tried, sort_keys=True))
 

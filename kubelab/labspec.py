@@ -48,17 +48,19 @@ class CheckSpec:
     needs: tuple[str, ...] = ()
     """Checks (earlier in lab.yaml) that must pass first: when one failed, this check
     is not run and says so in one line instead of repeating that failure."""
-    nudge: Text | None = None
-    """A first, smaller hint (where to look), shown before `hint` (which may give the
-    answer) on a learner's first failed try; see kubelab.hints."""
+    nudges: tuple[Text, ...] = ()
+    """Smaller hints (where to look), shown one per try before `hint` (which may give
+    the answer) on a learner's first tries; see kubelab.hints."""
 
-    def nudged(self) -> CheckSpec:
-        """This check with its nudge in place of its hint (and how to get the rest)."""
-        if self.nudge is None:
+    def nudged(self, step: int = 0) -> CheckSpec:
+        """This check with its nudge number `step` in place of its hint (and how to get
+        more); past the last nudge, the check as it is."""
+        if not 0 <= step < len(self.nudges):
             return self
+        nudge = self.nudges[step]
         more = Text(
-            f"{self.nudge.ko} (전체 힌트: 다시 검사, 또는 HINT=full)",
-            f"{self.nudge.en} (whole hint: check again, or HINT=full)",
+            f"{nudge.ko} (더 자세한 힌트: 다시 검사, 또는 HINT=full)",
+            f"{nudge.en} (more: check again, or HINT=full)",
         )
         return replace(self, hint=more)
 
@@ -187,6 +189,13 @@ def _text(data: dict[str, str]) -> Text:
     return Text(ko=data["ko"], en=data["en"])
 
 
+def _texts(data: dict[str, str] | list[dict[str, str]] | None) -> tuple[Text, ...]:
+    """One text or a list of them (lab.yaml's `nudge`)."""
+    if data is None:
+        return ()
+    return tuple(_text(each) for each in (data if isinstance(data, list) else [data]))
+
+
 def _steps(data: list[list[str]] | None) -> tuple[Step, ...]:
     return tuple(tuple(step) for step in data or [])
 
@@ -201,7 +210,7 @@ def _check(data: dict[str, Any], default_timeout: float) -> CheckSpec:
         kubectl=data["kubectl"],
         disturbs=bool(data.get("disturbs", False)),
         needs=tuple(data.get("needs") or ()),
-        nudge=_text(data["nudge"]) if data.get("nudge") else None,
+        nudges=_texts(data.get("nudge")),
     )
 
 

@@ -76,6 +76,11 @@ class CheckResult:
     """The failure in one line (the short scorecard's line for all but the first)."""
     blocked_by: tuple[str, ...] = ()
     """The failed checks to fix first: this one was not run (lab.yaml `needs`)."""
+    judged: bool = False
+    """The check looked at the answer's own object and gave a verdict on it: it passed,
+    or failed on what it found. False when the object was missing, the check was not run
+    (a need failed) or could not judge (a fault, a checker's error): then a failure is not
+    one of the learner's tries (kubelab.hints)."""
 
     @property
     def earned(self) -> int:
@@ -144,6 +149,7 @@ class Scorecard:
                 fault=r.get("fault", ""),
                 brief=r.get("brief", ""),
                 blocked_by=tuple(r.get("blocked_by") or ()),
+                judged=bool(r.get("judged", False)),
             )
             for r in data["results"]
         )
