@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install lint test e2e verify offline-cluster bench clean
+.PHONY: help install shell doctor lint test e2e verify offline-cluster bench clean
 .DEFAULT_GOAL := help
 
 help:  ## list the tasks
@@ -20,6 +20,15 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)  ## create .venv and install kubelab (with its own kubectl)
+
+# The shell a lab's commands run in: .venv/bin (kubelab and the kubectl that matches the
+# cluster) first on PATH, as `source .venv/bin/activate` does; `exit` leaves it.
+shell: $(STAMP)  ## a shell with kubelab's kubectl and kubelab on PATH (exit to leave)
+	@echo "kubelab: $(CURDIR)/$(BIN) is first on PATH here; exit to leave"
+	@PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $${SHELL:-/bin/bash} -i
+
+doctor: $(STAMP)  ## is this machine ready? Docker, kind, kubectl (this shell's too), memory, ports
+	@$(BIN)/kubelab doctor
 
 lab-%: $(STAMP)  ## start lab NN: cluster up (or reused), images loaded, instructions shown
 	@$(BIN)/kubelab start $*

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
+from urllib.parse import urlsplit
 
 from kubelab.checks import (
     LabContext,
@@ -24,6 +26,7 @@ from kubelab.text import Text
 from kubelab.waiting import timeout_scale
 
 SERVICE = "eva"
+CLIENT, CLIENT_ENV = "eva-client", "EVA_URL"
 EVA, WEST, EAST = "app=eva", "app=eva,release=west", "app=eva,release=east"
 SAMPLES = 20
 """Requests sent to see which pods answer (both west pods answer with near certainty)."""
@@ -101,7 +104,18 @@ def test_two_groups_of_two_pods(lab: LabContext) -> None:
     lab.eventually(groups)
 
 
+def port_rows(svc: Obj) -> str:
+    """e.g. "port 80 → targetPort 80, nodePort 30080"."""
+    rows = [
+        f"port {p.get('port')} → targetPort {p.get('targetPort', p.get('port'))}"
+        + (f", nodePort {p['nodePort']}" if p.get("nodePort") else "")
+        for p in field(svc, "spec.ports") or []
+    ]
+    return "; ".join(rows) or "no ports"
+
+
 def test_service_is_nodeport(lab: LabContext) -> None:
+    """The type and the node port only: what reaching it from outside uses."""
     node_port = lab.param("node_port")
     svc = lab.require("Service", SERVICE)
     subject = lab.subject("Service", SERVICE)
@@ -118,13 +132,29 @@ def test_service_is_nodeport(lab: LabContext) -> None:
         if kind == "ClusterIP"
         else None,
     )
-    ports = field(svc, "spec.ports") or []
-    found = ", ".join(f"port {p.get('port')} → nodePort {p.get('nodePort')}" for p in ports) or "no ports"
     assert_that(
-        any(p.get("port") == 80 and p.get("nodePort") == node_port for p in ports),
+        any(p.get("nodePort") == node_port for p in field(svc, "spec.ports") or []),
         subject,
-        f"port 80 → nodePort {node_port}",
-        found,
+        f"nodePort: {node_port}",
+        port_rows(svc),
+    )
+
+
+def test_service_port_is_80(lab: LabContext) -> None:
+    """The Service's own port, what a client inside the cluster asks (http://eva is :80),
+    and where it forwards to: the pods' port 80."""
+    svc = lab.require("Service", SERVICE)
+    ports = field(svc, "spec.ports") or []
+    assert_that(
+        any(p.get("port") == 80 and p.get("targetPort", 80) == 80 for p in ports),
+        lab.subject("Service", SERVICE),
+        "port 80 → targetPort 80",
+        port_rows(svc),
+        Text(
+            "port는 서비스의 포트(클라이언트가 묻는 포트), targetPort는 파드의 포트(웹 서버는 80)입니다",
+            "port is the Service's own port (what clients ask), "
+            "targetPort the pods' (the web server listens on 80)",
+        ),
     )
 
 
@@ -229,15 +259,86 @@ def test_cluster_ip_and_dns_answer_inside(lab: LabContext) -> None:
         if done.code != 0:
             failure = f"curl exit {done.code} {done.stderr.strip()}"
             fail(subject, "an answer", failure, settled=failure_settled(lab, steady, failure))
-        west = ready_names(lab, WEST)
+        behind = endpoint_pods(lab)
         assert_that(
-            who_answered(answer) in west,
+            who_answered(answer) in behind,
             subject,
-            "an answer from a west pod",
+            f"an answer from a pod behind the Service ({', '.join(sorted(behind)) or 'none'})",
             f"answered by {who_answered(answer)}",
         )
 
     lab.eventually(inside)
+
+
+def dns_names(namespace: str) -> tuple[str, ...]:
+    """The names of the Service eva that work from any namespace (longest first)."""
+    return (
+        f"{SERVICE}.{namespace}.svc.cluster.local",
+        f"{SERVICE}.{namespace}.svc",
+        f"{SERVICE}.{namespace}",
+    )
+
+
+def client_url(lab: LabContext) -> str:
+    """eva-client's EVA_URL; fails at once unless it names the Service by a DNS name
+    that works from any namespace (an IP changes, a bare name works only here)."""
+    pod = lab.require("Pod", CLIENT)
+    values = [
+        e.get("value")
+        for c in field(pod, "spec.containers") or []
+        for e in c.get("env") or []
+        if e.get("name") == CLIENT_ENV
+    ]
+    subject = f"{lab.subject('Pod', CLIENT)} env {CLIENT_ENV}"
+    wanted = f"http://{dns_names(lab.namespace)[0]}"
+    assert_that(
+        bool(values) and isinstance(values[0], str),
+        subject,
+        wanted,
+        "not set" if not values else "not a plain value",
+        final=True,
+    )
+    url = str(values[0])
+    host = urlsplit(url if "//" in url else f"http://{url}").hostname or ""
+    why = None
+    if re.fullmatch(r"[0-9.]+|[0-9a-f:]+", host):
+        why = Text(
+            "IP 주소는 서비스를 다시 만들면 바뀝니다: 이름(DNS)을 쓰세요",
+            "an IP address changes when the Service is made again: use its name (DNS)",
+        )
+    elif host == SERVICE:
+        why = Text(
+            "짧은 이름 eva는 같은 네임스페이스에서만 찾아집니다: 네임스페이스까지 적으세요",
+            "the short name eva is found only from the same namespace: give the namespace too",
+        )
+    assert_that(host.rstrip(".") in dns_names(lab.namespace), subject, wanted, url, why, final=True)
+    return url
+
+
+def test_client_finds_eva_by_dns_name(lab: LabContext) -> None:
+    url = client_url(lab)
+    subject = f"{CLIENT_ENV}={url} from pod {CLIENT}"
+    steady = Unchanged(STEADY_SECONDS * timeout_scale())
+
+    def asked() -> None:
+        pod = lab.require("Pod", CLIENT)
+        assert_that(
+            is_ready(pod), lab.subject("Pod", CLIENT), "Ready", pod_states([pod]), settled=first_stuck([pod])
+        )
+        done = lab.exec(CLIENT, ["sh", "-c", f'curl -s -m 3 "${CLIENT_ENV}"'])
+        if done.code != 0:
+            failure = f"curl exit {done.code} {done.stderr.strip()}"
+            fail(subject, "an answer", failure, settled=failure_settled(lab, steady, failure))
+        answer = HttpAnswer(url, 200, {}, done.stdout, done.stderr)
+        behind = endpoint_pods(lab)
+        assert_that(
+            who_answered(answer) in behind,
+            subject,
+            f"an answer from a pod behind the Service ({', '.join(sorted(behind)) or 'none'})",
+            f"answered by {who_answered(answer)}",
+        )
+
+    lab.eventually(asked)
 
 
 def test_access_survives_pod_death(lab: LabContext) -> None:

@@ -168,6 +168,21 @@ def start(
             f"Ready: namespace {ns}, context {kube.target.context}. When done: make check-{lab.id}",
         )
     )
+    _say_how_to_activate()
+
+
+def _say_how_to_activate() -> None:
+    """Where the labs' `kubectl` and `kubelab` come from, unless this shell has them."""
+    from kubelab import doctor
+
+    if not doctor.activated():
+        how = doctor.how_to_activate()
+        say(
+            Text(
+                f"이 셸에서 실습의 kubectl과 kubelab 명령을 쓰려면 먼저: {how}",
+                f"for the labs' kubectl and kubelab commands in this shell, first: {how}",
+            )
+        )
 
 
 def _say_workspace(prepared: workspace.Prepared) -> None:
@@ -582,7 +597,7 @@ def doctor_cmd() -> None:
 
     findings = doctor.diagnose()
     for finding in findings:
-        mark = "[green]✓[/]" if finding.ok else "[red]✗[/]"
+        mark = "[yellow]![/]" if finding.warning else "[green]✓[/]" if finding.ok else "[red]✗[/]"
         console.print(f" {mark} {finding.name:<11} {finding.detail}", markup=True)
     raise typer.Exit(ExitCode.OK if all(f.ok for f in findings) else ExitCode.ENVIRONMENT)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from kubelab import cluster, repo, tools
 
@@ -18,6 +23,8 @@ class Finding:
     name: str
     ok: bool
     detail: str
+    warning: bool = False
+    """Not a blocker (doctor still exits 0), but worth fixing: shown with "!"."""
 
 
 def _version(command: list[str]) -> str:
@@ -77,6 +84,62 @@ def kubectl() -> Finding:
     return Finding("kubectl", True, f"{path}: {_version([str(path), 'version', '--client'])}")
 
 
+def venv_bin() -> Path:
+    """The folder of kubelab's own commands (.venv/bin): kubelab and its kubectl."""
+    return Path(sys.executable).parent
+
+
+def activated() -> bool:
+    """This shell finds kubelab's own kubectl and kubelab first on its PATH."""
+    here = venv_bin().resolve()
+    found = [shutil.which(name) for name in ("kubectl", "kubelab")]
+    return all(f is not None and Path(f).resolve().parent == here for f in found)
+
+
+def how_to_activate() -> str:
+    """The command that puts kubelab's kubectl and kubelab on this shell's PATH."""
+    where = venv_bin()
+    with contextlib.suppress(ValueError):
+        where = where.relative_to(Path.cwd())
+    return f"source {where}/activate (or: make shell)"
+
+
+def _minor(version: str) -> int | None:
+    found = re.match(r"v?1\.(\d+)", version)
+    return int(found.group(1)) if found else None
+
+
+def _client_version(kubectl: str) -> str:
+    try:
+        done = subprocess.run(
+            [kubectl, "version", "--client", "-o", "json"], capture_output=True, text=True, timeout=20
+        )
+        return str(json.loads(done.stdout)["clientVersion"]["gitVersion"])
+    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+        return "unknown"
+
+
+def shell_kubectl(cluster_version: str) -> Finding:
+    """The kubectl this shell runs when a lab says `kubectl …`: missing, or more than one
+    minor away from the cluster (kubectl's supported skew), is a warning."""
+    found = shutil.which("kubectl")
+    if found is None:
+        return Finding("shell", True, f"no kubectl on this shell's PATH: {how_to_activate()}", warning=True)
+    version = _client_version(found)
+    mine, theirs = _minor(version), _minor(cluster_version)
+    if mine is None or theirs is None or abs(mine - theirs) > 1:
+        return Finding(
+            "shell",
+            True,
+            f"{found} is kubectl {version}, the cluster is {cluster_version} (more than one minor apart):"
+            f" {how_to_activate()}",
+            warning=True,
+        )
+    if shutil.which("kubelab") is None:
+        return Finding("shell", True, f"no kubelab on this shell's PATH: {how_to_activate()}", warning=True)
+    return Finding("shell", True, f"kubectl {version} ({found}), kubelab on PATH")
+
+
 def memory() -> Finding:
     free_mib = 0
     try:
@@ -109,6 +172,23 @@ def ports(cluster_up: bool) -> Finding:
     )
 
 
+def _cluster_version(chosen: cluster.Settings, up: bool) -> str:
+    """The cluster's Kubernetes version: asked of the API server when it is up (through
+    kubelab's own kubectl), else the version kubelab's cluster is made with."""
+    pinned = repo.versions()["K8S_VERSION"]
+    if not up and chosen.provider == "kind":
+        return pinned
+    target = chosen.target()
+    command = [str(cluster.kubectl_path()), "version", "-o", "json", "--request-timeout=5s"]
+    command += [f"--kubeconfig={target.kubeconfig}"] if target.kubeconfig else []
+    command += [f"--context={target.context}"] if target.context else []
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=20)
+        return str(json.loads(done.stdout)["serverVersion"]["gitVersion"])
+    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+        return pinned
+
+
 def diagnose() -> list[Finding]:
     chosen = cluster.settings()
     findings = [docker(), kind(chosen), kubectl(), memory()]
@@ -122,6 +202,7 @@ def diagnose() -> list[Finding]:
     findings.append(ports(up))
     if findings[0].ok:
         findings.append(node_image(chosen, up))
+    findings.append(shell_kubectl(_cluster_version(chosen, up)))
     if os.environ.get("KUBELAB_PROVIDER") == "existing":
         findings.append(Finding("provider", True, "existing (Docker and kind are not needed)"))
     return findings

@@ -71,13 +71,15 @@ Step = tuple[str, ...]
 
 @dataclass(frozen=True)
 class WrongAnswer:
-    """A known-wrong answer: manifests that must fail a named check."""
+    """A known-wrong answer: manifests that must fail a named check (and pass those in
+    `passes`: the one mistake costs only the checks that use it)."""
 
     dir: Path
     fails: str
     why: Text
     steps: tuple[Step, ...] = ()
     """kubectl commands run after the manifests are applied."""
+    passes: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -274,7 +276,11 @@ def _build(folder: Path, source: Mapping[str, Any], values: Mapping[str, Value])
         solution=folder / data["solution"],
         wrong=tuple(
             WrongAnswer(
-                dir=folder / w["dir"], fails=w["fails"], why=_text(w["why"]), steps=_steps(w.get("steps"))
+                dir=folder / w["dir"],
+                fails=w["fails"],
+                why=_text(w["why"]),
+                steps=_steps(w.get("steps")),
+                passes=tuple(w.get("passes") or ()),
             )
             for w in data["wrong"]
         ),

@@ -182,6 +182,9 @@ def lab_problems(lab: Lab) -> Iterator[str]:
     for wrong in lab.wrong:
         if wrong.fails not in {c.id for c in lab.checks}:
             yield f"{where}: wrong answer {wrong.name} declares unknown check {wrong.fails}"
+        for passing in wrong.passes:
+            if passing not in {c.id for c in lab.checks} or passing == wrong.fails:
+                yield f"{where}: wrong answer {wrong.name}: passes {passing}, not another check of the lab"
         yield from manifest_problems(wrong.dir, lab, wrong=True, content=True)
     yield from manifest_problems(lab.starter, lab, content=True)
     yield from manifest_problems(lab.solution, lab, content=True)

@@ -41,6 +41,8 @@ class Variant:
     """None: every check must pass; "*": some check must fail; else this check must fail."""
     steps: tuple[Step, ...] = ()
     """kubectl commands run after the manifests are applied."""
+    must_pass: tuple[str, ...] = ()
+    """Checks that must pass all the same (a wrong answer's `passes`)."""
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,18 @@ class Outcome:
             return self.card.passed and not self.rejected
         if wanted == "*":
             return not self.card.passed
-        return wanted in self.card.failed_ids(blocked=False)  # failed itself, not for a need
+        passed = {r.id for r in self.card.results if r.passed}
+        # failed itself, not for a need; and what it must pass all the same, passed
+        return wanted in self.card.failed_ids(blocked=False) and passed.issuperset(self.variant.must_pass)
 
     def expectation(self) -> str:
         wanted = self.variant.must_fail
         if wanted is None:
             return "every check passes"
-        return "some check fails" if wanted == "*" else f"fails {wanted}"
+        if wanted == "*":
+            return "some check fails"
+        also = f", passes {', '.join(self.variant.must_pass)}" if self.variant.must_pass else ""
+        return f"fails {wanted}{also}"
 
     def summary(self) -> str:
         if self.error:
@@ -90,7 +97,7 @@ class Outcome:
 
 
 def variants(lab: Lab) -> list[Variant]:
-    wrong = [Variant(f"wrong/{w.name}", w.dir, w.fails, w.steps) for w in lab.wrong]
+    wrong = [Variant(f"wrong/{w.name}", w.dir, w.fails, w.steps, w.passes) for w in lab.wrong]
     return [
         Variant("solution", lab.solution, None, lab.solution_steps),
         Variant("starter", lab.starter, "*", lab.starter_steps),

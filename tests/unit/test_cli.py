@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kubelab import repo
 from kubelab.errors import ExitCode
 from tests.unit.samples import REPLICASET
 
@@ -109,8 +110,28 @@ def test_no_docker_installed(env: dict[str, str], tmp_path: Path) -> None:
 def test_doctor_reports_missing_kind(env: dict[str, str], tmp_path: Path) -> None:
     done = kubelab({**env, "PATH": str(tmp_path)}, "doctor")
     assert done.returncode == ExitCode.ENVIRONMENT
-    assert "kind        not installed: kubelab gets kind v0.32.0 when first needed" in done.stdout
+    pinned = repo.versions()["KIND_VERSION"]
+    assert f"kind        not installed: kubelab gets kind {pinned} when first needed" in done.stdout
     assert "docker is not installed" in done.stdout
+    assert "! shell       no kubectl on this shell's PATH: source" in done.stdout
+
+
+def test_doctor_warns_of_a_kubectl_too_far_from_the_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubelab import doctor
+
+    old = tmp_path / "kubectl"
+    old.write_text('#!/bin/sh\necho \'{"clientVersion": {"gitVersion": "v1.30.2"}}\'\n')
+    old.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    far = doctor.shell_kubectl("v1.37.2")
+    assert far.ok and far.warning and "v1.30.2" in far.detail and "activate" in far.detail
+    near = doctor.shell_kubectl("v1.31.0")  # one minor apart: kubectl's supported skew
+    assert near.warning and "no kubelab on this shell's PATH" in near.detail
+    (tmp_path / "kubelab").write_text("#!/bin/sh\n")
+    (tmp_path / "kubelab").chmod(0o755)
+    assert not doctor.shell_kubectl("v1.31.0").warning
 
 
 def test_unknown_provider(env: dict[str, str]) -> None:
@@ -128,7 +149,7 @@ def test_lint_of_the_labs_and_of_a_learners_file(env: dict[str, str], tmp_path: 
 def test_list_shows_both_languages(env: dict[str, str]) -> None:
     done = kubelab(env, "list")
     assert done.returncode == 0
-    assert "ReplicaSet과 자가 치유 / ReplicaSet self-healing" in done.stdout
+    assert "레플리카셋과 자가 치유 / ReplicaSet self-healing" in done.stdout
 
 
 @pytest.mark.parametrize("folder", ["my labs/node-data", "labs #1/node-data", "it's: here/node-data"])
