@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "gen-modules: $*" >&2; exit 1; }
 
 gen_k8s() {
-staging_ver="v0.${K8S_VERSION#v1.}"   # v1.36.1 -> v0.36.1
+staging_ver="v0.${K8S_VERSION#v1.}"   # v1.37.2 -> v0.37.2
 json=$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}") \
   || die "cannot download k8s.io/kubernetes@${K8S_VERSION} from the Go module proxy"
 gomod=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
@@ -95,10 +95,10 @@ for c in "${want[@]}"; do
     kubeadm|kubelet|kubectl|kube-*) gen_k8s "$c" ;;
     # etcd's release binaries are built from the server and etcdctl modules' roots
     # (package main); their go.mod replaces of ../api etc. only apply inside etcd's repo.
-    etcd) gen_plain etcd 1.24.0 "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3@v$ETCD_VERSION" \
+    etcd) gen_plain etcd 1.26 "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3@v$ETCD_VERSION" \
             -- go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 ;;
     coredns) gen_plain coredns 1.25.0 "github.com/coredns/coredns@$COREDNS_VERSION" -- github.com/coredns/coredns ;;
-    crictl) gen_plain crictl 1.26.2 "sigs.k8s.io/cri-tools@$CRICTL_VERSION" -- sigs.k8s.io/cri-tools/cmd/crictl ;;
+    crictl) gen_plain crictl 1.26.6 "sigs.k8s.io/cri-tools@$CRICTL_VERSION" -- sigs.k8s.io/cri-tools/cmd/crictl ;;
     local-path-provisioner) gen_plain local-path-provisioner 1.23.0 \
             "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION" -- github.com/rancher/local-path-provisioner ;;
     *) die "unknown component '$c'" ;;

@@ -14,7 +14,8 @@ import pytest
 from kubelab import repo, tools
 from kubelab.errors import EnvironmentProblem
 
-BINARY = b"#!/bin/sh\necho kind v0.32.0\n"
+KIND = repo.versions()["KIND_VERSION"]
+BINARY = f"#!/bin/sh\necho kind {KIND}\n".encode()
 
 
 class Serve(http.server.BaseHTTPRequestHandler):
@@ -37,13 +38,13 @@ def release() -> Iterator[str]:
 
 
 def test_a_download_that_matches_its_pin_is_kept(release: str, tmp_path: Path) -> None:
-    kept = tmp_path / "kind-v0.32.0"
+    kept = tmp_path / f"kind-{KIND}"
     tools._download_verified(release, hashlib.sha256(BINARY).hexdigest(), kept)
     assert kept.read_bytes() == BINARY and os.access(kept, os.X_OK)
 
 
 def test_a_download_that_does_not_match_is_not_used(release: str, tmp_path: Path) -> None:
-    kept = tmp_path / "kind-v0.32.0"
+    kept = tmp_path / f"kind-{KIND}"
     with pytest.raises(EnvironmentProblem, match="does not match its pinned SHA-256"):
         tools._download_verified(release, "0" * 64, kept)
     assert list(tmp_path.iterdir()) == []  # nothing half-written stays
@@ -53,7 +54,7 @@ def test_no_kind_no_go_no_pin_says_what_to_install(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("KUBELAB_STATE", str(tmp_path / "state"))
     monkeypatch.setattr(tools, "platform_name", lambda: "plan9-mips")
-    with pytest.raises(EnvironmentProblem, match=r"kind is not installed: install kind v0.32.0"):
+    with pytest.raises(EnvironmentProblem, match=rf"kind is not installed: install kind {KIND}"):
         tools.kind_binary(None)
 
 
