@@ -70,7 +70,7 @@ def _refuse_other_namespace(doc: Document, namespace: str) -> None:
             f"{doc.where}: {doc.kind} {doc.name} is for namespace {declared}, "
             f"but this lab uses {namespace} (remove metadata.namespace)",
             f"{doc.where}: {doc.kind} {doc.name}의 네임스페이스는 {declared}이지만 "
-            f"이 실습은 {namespace}을(를) 씁니다 (metadata.namespace를 지우세요)",
+            f"이 실습은 네임스페이스 {namespace}에서 합니다 (metadata.namespace를 지우세요)",
         )
 
 
@@ -305,7 +305,7 @@ def _remove_node_folders(kube: Kube, namespaces: list[str]) -> list[str]:
         folder = sandbox.node_folder(kube, namespace)
         try:
             if folder is not None:
-                sandbox.remove_node_folder(folder)
+                sandbox.remove_node_folder(folder, kube, namespace)
         except KubelabError as e:
             left.append(f"node folder {folder}: {e.en}")
     return left

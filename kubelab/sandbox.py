@@ -292,7 +292,7 @@ def open_sandbox(
             raise EnvironmentProblem(
                 f"namespace {namespace} exists already: another run is grading it, or one was killed "
                 "(`kubelab cleanup` removes what killed runs left)",
-                f"네임스페이스 {namespace}이(가) 이미 있습니다: 다른 실행이 채점 중이거나 강제로 끝난 "
+                f"{namespace} 네임스페이스가 이미 있습니다: 다른 실행이 채점 중이거나 강제로 끝난 "
                 "실행이 남긴 것입니다 (`kubelab cleanup`이 지웁니다)",
             )
         return box
@@ -438,7 +438,7 @@ def _forget_node_folder(kube: Kube, namespace: str, cleanup: Cleanup) -> None:
     wrote it as root, and kubelab is not) is a leftover."""
     folder = node_folder(kube, namespace)
     if folder is not None:
-        cleanup.add(f"node folder {folder}", lambda: remove_node_folder(folder), last=True)
+        cleanup.add(f"node folder {folder}", lambda: remove_node_folder(folder, kube, namespace), last=True)
 
 
 def node_folder(kube: Kube, namespace: str) -> Path | None:
@@ -449,10 +449,45 @@ def node_folder(kube: Kube, namespace: str) -> Path | None:
     return cluster.hostpath_root() / SANDBOX_HOST_ROOT.removeprefix("/data/") / namespace
 
 
-def remove_node_folder(folder: Path) -> None:
+FOLDER_USERS_WAIT = 60.0
+"""Seconds to wait for the last pods that may mount a sandbox's node folder to go."""
+
+
+def _pods_using_root(kube: Kube, namespace: str) -> list[str]:
+    """Pods left in the namespaces whose hostPaths write under this sandbox's node folder:
+    the sandbox's own and the scratch namespaces its checks made (same host-root)."""
+    root = host_root(namespace)
+    using = [
+        str(ns["metadata"]["name"])
+        for ns in kube.list("Namespace", selector=f"{SANDBOX} in (true,scratch)")
+        if ((ns.get("metadata") or {}).get("annotations") or {}).get(HOST_ROOT) == root
+    ]
+    return [f"{ns}/{p['metadata']['name']}" for ns in using for p in kube.list("Pod", ns)]
+
+
+def remove_node_folder(folder: Path, kube: Kube | None = None, namespace: str = "") -> None:
+    """Remove a sandbox's node folder, once no pod may mount it any more (a pod starting
+    late would create its hostPath folder again, DirectoryOrCreate): with `kube`, waits
+    up to FOLDER_USERS_WAIT for the pods of every namespace writing under it to go."""
+    still: list[str] = []
+    if kube is not None:
+
+        def unused() -> None:
+            pods = _pods_using_root(kube, namespace)
+            if pods:
+                still[:] = pods
+                raise CheckFailed(Finding(str(folder), "no pod mounting it", ", ".join(pods[:3])))
+            still.clear()
+
+        with contextlib.suppress(CheckFailed):
+            wait_until(unused, FOLDER_USERS_WAIT)
     shutil.rmtree(folder, ignore_errors=True)
     if folder.exists() or folder.is_symlink():
         raise EnvironmentProblem(f"still there (files of another user?): remove it with sudo rm -rf {folder}")
+    if still:
+        raise EnvironmentProblem(
+            f"removed, but pods may make it again: {', '.join(still[:3])} (kubelab cleanup removes it later)"
+        )
 
 
 def _resource_rules(kube: Kube, lab: Lab) -> tuple[list[Obj], list[Obj]]:
