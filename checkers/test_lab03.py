@@ -110,7 +110,7 @@ def settled(lab: LabContext, dep: Obj, replica_sets: list[Obj]) -> bool:
 
 def history_text(replica_sets: list[Obj]) -> Text:
     rows = table(replica_sets)
-    return Text(f"Deployment의 ReplicaSet 기록: {rows}", f"the Deployment's ReplicaSets: {rows}")
+    return Text(f"디플로이먼트의 레플리카셋 기록: {rows}", f"the Deployment's ReplicaSets: {rows}")
 
 
 def web_container(pod: Obj) -> str | None:
@@ -157,10 +157,12 @@ def test_image_has_version_tag_and_local_pull_policy(lab: LabContext) -> None:
         "every container: a version tag, imagePullPolicy IfNotPresent or Never",
         "; ".join(problems),
         Text(
-            "이 클러스터의 이미지는 노드에만 있습니다: Always(:latest의 기본값)이면 노드가 docker.io에서 "
-            "받으려다 실패합니다 (ErrImagePull)",
-            "this cluster's images are only in the node: with Always (a :latest tag's default) the node "
-            "tries to fetch them from docker.io and fails (ErrImagePull)",
+            "이 클러스터의 이미지는 노드에만 있습니다: Always(:latest의 기본값)이면 kubelet이 노드의 사본을 "
+            "쓰기 전에 레지스트리(docker.io)에 물어야 하는데, 거기에는 이 이미지가 없어 받기가 실패합니다 "
+            "(ErrImagePull)",
+            "this cluster's images are only in the node: with Always (a :latest tag's default) the kubelet "
+            "must ask the registry (docker.io) before it may use the node's copy, and the pull fails "
+            "(ErrImagePull)",
         ),
         final=True,
     )
@@ -176,8 +178,8 @@ def test_four_replicas_available_on_v1(lab: LabContext) -> None:
         f"spec.replicas: {REPLICAS}",
         f"spec.replicas: {replicas}",
         Text(
-            f"파일에 replicas: {REPLICAS}를 적어 다시 적용하거나, "
-            f"kubectl -n {lab.namespace} scale deployment {DEPLOYMENT} --replicas={REPLICAS} 로 늘리세요",
+            f"파일의 replicas를 {REPLICAS}개로 고쳐 다시 적용하거나, 이 명령으로 늘리세요: "
+            f"kubectl -n {lab.namespace} scale deployment {DEPLOYMENT} --replicas={REPLICAS}",
             f"write replicas: {REPLICAS} in the file and apply it again, "
             f"or scale it with kubectl -n {lab.namespace} scale deployment {DEPLOYMENT} "
             f"--replicas={REPLICAS}",
@@ -191,8 +193,8 @@ def test_four_replicas_available_on_v1(lab: LabContext) -> None:
         f"pod template image {V1}",
         f"pod template image {found}",
         Text(
-            f"아직 v2입니다: kubectl -n {lab.namespace} rollout undo deployment/{DEPLOYMENT} --to-revision=1 "
-            "로 리비전 1(v1)로 되돌리세요",
+            "아직 v2입니다: 이 명령으로 리비전 1(v1)로 되돌리세요: "
+            f"kubectl -n {lab.namespace} rollout undo deployment/{DEPLOYMENT} --to-revision=1",
             f"still at v2: roll back to revision 1 (v1) with kubectl -n {lab.namespace} rollout undo "
             f"deployment/{DEPLOYMENT} --to-revision=1",
         )
@@ -286,7 +288,7 @@ def test_v2_replicaset_kept_at_zero(lab: LabContext) -> None:
         "revisionHistoryLimit ≥ 1 (old ReplicaSets kept)",
         "revisionHistoryLimit: 0",
         Text(
-            "0이면 Deployment가 옛 ReplicaSet을 지웁니다: 되돌아갈 기록이 없습니다 (기본값 10)",
+            "0이면 디플로이먼트가 옛 레플리카셋을 지웁니다: 되돌아갈 기록이 없습니다 (기본값 10)",
             "with 0 the Deployment deletes its old ReplicaSets: no history is left to undo to (default 10)",
         ),
         final=True,
@@ -305,7 +307,7 @@ def test_v2_replicaset_kept_at_zero(lab: LabContext) -> None:
             Text(
                 "v2가 지금 리비전이면 아직 되돌리지 않은 것입니다"
                 if any(version(rs) == "v2" for rs in replica_sets)
-                else "v2 ReplicaSet이 없습니다: v2로 업데이트한 적이 있나요? "
+                else "v2 레플리카셋이 없습니다: v2로 업데이트한 적이 있나요? "
                 "(kubectl set image, 또는 파일을 고쳐 apply)",
                 "v2 is the current revision: not rolled back yet"
                 if any(version(rs) == "v2" for rs in replica_sets)
@@ -330,8 +332,8 @@ def test_change_causes_recorded(lab: LabContext) -> None:
     subject = lab.subject("Deployment", DEPLOYMENT)
     annotate = f'kubectl -n {lab.namespace} annotate deployment {DEPLOYMENT} {CHANGE_CAUSE}="..." --overwrite'
     how = Text(
-        f"바꾼 직후에 {annotate} 를 실행하세요: "
-        "Deployment가 그 주석을 지금 리비전의 ReplicaSet에 옮겨 적습니다",
+        f"바꾼 직후에 이 명령을 실행하세요: {annotate}. "
+        "디플로이먼트가 그 어노테이션을 지금 리비전의 레플리카셋에 옮겨 적습니다",
         f"right after each change run {annotate}: "
         "the Deployment copies it to the current revision's ReplicaSet",
     )

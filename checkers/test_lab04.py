@@ -418,7 +418,8 @@ def test_containers_share_one_emptydir(lab: LabContext) -> None:
             f"the file written in {writer.container} at {written}, seen at {path}",
             read.stderr.strip()[:160] or f"other content: {read.stdout.strip()[:60]!r}",
             Text(
-                f"{writer.container}와 {other.container}가 같은 볼륨의 다른 하위 경로(subPath)를 봅니다",
+                f"{writer.container} 컨테이너와 {other.container} 컨테이너가 "
+                "같은 볼륨의 다른 하위 경로(subPath)를 봅니다",
                 f"{writer.container} and {other.container} see different subPaths of the volume",
             )
             if writer.sub_path != other.sub_path
@@ -606,7 +607,8 @@ def test_node_store_file_on_node(lab: LabContext) -> None:
         f"the file it wrote ({', '.join(f.rel for f in fresh)}) in {where}",
         found,
         Text(
-            f"파드 안의 {mount.path}에서 본 파일이 {where}에 없습니다: 마운트가 노드의 {node_dir}가 아닙니다",
+            f"파드 안의 {mount.path}에서 본 파일이 {where}에 없습니다: "
+            f"마운트된 것이 노드의 {node_dir} 디렉터리가 아닙니다",
             f"the file the pod sees in {mount.path} is not in {where}: "
             f"the mount is not the node's {node_dir}",
         ),
@@ -767,7 +769,7 @@ def test_emptydir_survives_container_restart(lab: LabContext) -> None:
         f"the marker written at {marker} before the container restarted, still there after",
         read.stderr.strip()[:160] or f"other content: {read.stdout.strip()[:60]!r}",
         Text(
-            f"볼륨 {mount.volume}이(가) 컨테이너와 함께 새로 생겼습니다: emptyDir는 파드의 것이라 "
+            f"{mount.volume} 볼륨이 컨테이너와 함께 새로 생겼습니다: emptyDir는 파드의 것이라 "
             "컨테이너가 다시 시작해도 남습니다",
             f"volume {mount.volume} came back new with the container: an emptyDir belongs to the pod "
             "and survives a container restart",

@@ -184,14 +184,14 @@ def misfit(pv: Obj, pvc: Obj) -> Text | None:
     want_class, has_class = str(field(pvc, "spec.storageClassName") or ""), pv_class(pv)
     if want_class != has_class:
         return Text(
-            f"{name}의 클래스는 {has_class or '(없음)'}인데 "
-            f"클레임은 {want_class or '(없음)'}을(를) 요청합니다",
+            f"{name} PV의 클래스는 {has_class or '(없음)'}인데 "
+            f"클레임이 요청한 클래스는 {want_class or '(없음)'}입니다",
             f"{name} has class {has_class or '(none)'}, the claim asks for {want_class or '(none)'}",
         )
     mine = ns == field(pvc, "metadata.namespace") and ref_name == claim
     if ref_name and not mine:
         return Text(
-            f"{name}은(는) 이미 클레임 {ns}/{ref_name}의 것입니다 "
+            f"{name} PV는 이미 클레임 {ns}/{ref_name}의 것입니다 "
             "(PV는 클러스터 범위라 어느 네임스페이스의 클레임이든 가져갈 수 있고, "
             "한 번에 한 클레임에만 묶입니다)",
             f"{name} already belongs to claim {ns}/{ref_name} "
@@ -200,7 +200,7 @@ def misfit(pv: Obj, pvc: Obj) -> Text | None:
         )
     if mine and ref_uid and ref_uid != field(pvc, "metadata.uid"):
         return Text(
-            f"{name}은(는) Released 상태로, 지워진 예전 클레임 {ns}/{ref_name}(uid {ref_uid[:8]}…)을 "
+            f"{name} PV는 Released 상태로, 지워진 예전 클레임({ns}/{ref_name}, uid {ref_uid[:8]}…)을 "
             "아직 기억합니다. Released 볼륨은 다시 바인딩되지 않습니다: 관리자가 claimRef를 지우거나 "
             "(kubectl patch pv "
             + name
@@ -213,25 +213,25 @@ def misfit(pv: Obj, pvc: Obj) -> Text | None:
     offers, asks = field(pv, "spec.capacity.storage"), field(pvc, "spec.resources.requests.storage")
     if (quantity(offers) or 0) < (quantity(asks) or 0):
         return Text(
-            f"{name}은(는) {offers}를 주는데 클레임은 {asks}를 요청합니다: "
-            "더 작은 볼륨은 바인딩되지 않습니다",
+            f"{name} PV의 용량은 {offers}인데 클레임이 요청한 크기는 {asks}입니다: "
+            "PV의 용량이 요청한 크기 이상이어야 바인딩됩니다",
             f"{name} offers {offers} and the claim asks for {asks}: a smaller volume is never bound",
         )
     modes, wanted = set(field(pv, "spec.accessModes") or []), set(field(pvc, "spec.accessModes") or [])
     if not wanted <= modes:
         has, asked = ",".join(sorted(modes)), ",".join(sorted(wanted))
         return Text(
-            f"{name}의 접근 모드는 {has}인데 클레임은 {asked}을(를) 요청합니다",
+            f"{name} PV의 접근 모드는 {has}인데 클레임이 요청한 접근 모드는 {asked}입니다",
             f"{name} offers access modes {has}, the claim asks for {asked}",
         )
     volume_name = field(pvc, "spec.volumeName")
     if volume_name and volume_name != name:
         return Text(
-            f"클레임의 spec.volumeName이 {volume_name}을(를) 가리킵니다",
+            f"클레임의 spec.volumeName이 가리키는 볼륨은 {volume_name}입니다",
             f"the claim's spec.volumeName names {volume_name}",
         )
     if field(pv, "status.phase") == "Failed":
-        return Text(f"{name}은(는) Failed 상태입니다", f"{name} is Failed")
+        return Text(f"{name} PV는 Failed 상태입니다", f"{name} is Failed")
     return None
 
 
@@ -250,9 +250,10 @@ def pending_reason(lab: LabContext, pvc: Obj, *, look_at_others: bool = True) ->
         if not users and mode == "WaitForFirstConsumer":
             return Reason(
                 Text(
-                    f"StorageClass {cls}의 volumeBindingMode가 WaitForFirstConsumer입니다: 이 클레임을 쓰는 "
-                    "파드가 노드에 배치될 때 그 노드에 볼륨을 만듭니다. 지금은 이 클레임을 쓰는 파드가 없어 "
-                    "Pending이 정상입니다 — 파드의 volumes에 이 클레임을 넣으세요",
+                    f"스토리지클래스 {cls}의 volumeBindingMode가 WaitForFirstConsumer입니다: "
+                    "이 클레임을 쓰는 파드가 노드에 배치될 때 그 노드에 볼륨을 만듭니다. "
+                    "지금은 이 클레임을 쓰는 파드가 없어 Pending이 정상입니다 — "
+                    "파드의 volumes에 이 클레임을 넣으세요",
                     f"StorageClass {cls} has volumeBindingMode WaitForFirstConsumer: the volume is made when "
                     "a pod that uses the claim is scheduled, on that pod's node. No pod uses this claim, so "
                     "Pending is expected — put the claim in a pod's volumes",
@@ -272,8 +273,8 @@ def pending_reason(lab: LabContext, pvc: Obj, *, look_at_others: bool = True) ->
                 ]
                 return Reason(
                     Text(
-                        f"이 클레임을 쓰는 파드 {name_of(pod)}가 아직 노드에 배치되지 않았습니다 ({why})"
-                        + (f": 클레임 {', '.join(blocked)}이(가) 바인딩될 수 없습니다" if blocked else ""),
+                        f"이 클레임을 쓰는 {name_of(pod)} 파드가 아직 노드에 배치되지 않았습니다 ({why})"
+                        + (f": 다른 클레임({', '.join(blocked)})이 바인딩될 수 없습니다" if blocked else ""),
                         f"pod {name_of(pod)}, which uses this claim, is not scheduled yet ({why})"
                         + (f": its claim {', '.join(blocked)} can never be bound" if blocked else ""),
                     ),
@@ -281,7 +282,7 @@ def pending_reason(lab: LabContext, pvc: Obj, *, look_at_others: bool = True) ->
                 )
         return Reason(
             Text(
-                f"프로비저너 {sc.get('provisioner')}가 볼륨을 만드는 중입니다",
+                f"{sc.get('provisioner')} 프로비저너가 볼륨을 만드는 중입니다",
                 f"the provisioner {sc.get('provisioner')} is making the volume",
             ),
             False,
@@ -319,7 +320,7 @@ def pending_reason(lab: LabContext, pvc: Obj, *, look_at_others: bool = True) ->
     if not reasons:
         reasons = [
             Text(
-                f"클래스가 {cls or '(없음)'}인 PersistentVolume이 없습니다",
+                f"클래스가 {cls or '(없음)'}인 퍼시스턴트볼륨이 없습니다",
                 f"no PersistentVolume has class {cls or '(none)'}",
             )
         ]
@@ -359,7 +360,7 @@ def require_mounts(lab: LabContext, pod: Obj) -> dict[str, Mount]:
             f"volumes that use {PVC_STATIC} and {PVC_DYNAMIC}, each mounted in a container",
             describe_volumes(pod),
             Text(
-                f"{', '.join(missing)}을(를) 쓰는 볼륨이 없거나 컨테이너에 마운트되지 않았습니다: "
+                f"{', '.join(missing)} 클레임을 쓰는 볼륨이 없거나 컨테이너에 마운트되지 않았습니다: "
                 "spec.volumes에 persistentVolumeClaim.claimName으로 넣고 volumeMounts로 마운트하세요",
                 f"no volume uses {', '.join(missing)}, or it is not mounted: add it to spec.volumes with "
                 "persistentVolumeClaim.claimName and mount it with volumeMounts",
@@ -449,7 +450,7 @@ def require_pv_static(lab: LabContext) -> Obj:
             "exists",
             "not found",
             Text(
-                f"PersistentVolume은 네임스페이스가 없습니다 (kubectl get pv). 클러스터의 PV: {present}",
+                f"퍼시스턴트볼륨은 네임스페이스가 없습니다 (kubectl get pv). 클러스터의 PV: {present}",
                 f"a PersistentVolume has no namespace (kubectl get pv). PVs in the cluster: {present}",
             ),
             missing=True,
@@ -545,10 +546,10 @@ def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
                 f"exists and is {expected}",
                 "not found",
                 Text(
-                    f"{pv_static}은(는) Released입니다: 클레임을 지웠고 Retain이 볼륨과 데이터를 남겼습니다. "
+                    f"{pv_static} PV는 Released입니다: 클레임을 지웠고 Retain이 볼륨과 데이터를 남겼습니다. "
                     "Released 볼륨은 다시 바인딩되지 않습니다: claimRef를 지우거나(kubectl patch pv "
                     f'{pv_static} -p \'{{"spec":{{"claimRef":null}}}}\') PV를 지우고 다시 만든 뒤, '
-                    f"{PVC_STATIC}을(를) 다시 적용하세요",
+                    f"{PVC_STATIC} 클레임을 다시 적용하세요",
                     f"{pv_static} is Released: the claim was deleted and Retain kept the volume and its "
                     "data. A Released volume is not bound again: clear its claimRef (kubectl patch pv "
                     f'{pv_static} -p \'{{"spec":{{"claimRef":null}}}}\') or delete and re-create the PV, '
@@ -572,9 +573,9 @@ def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
                 expected,
                 f"Bound to {volume} ({describe_pv(other)})",
                 Text(
-                    f"이 클레임은 클래스 {cls}을(를) 요청해서 프로비저너 {provisioner}가 "
-                    f"새 볼륨 {volume}을(를) 만들었습니다: "
-                    f"클래스가 {lab.param('storage_class')}인 {pv_static}은(는) 쓰이지 않습니다",
+                    f"이 클레임이 요청한 클래스는 {cls}입니다. 그래서 {provisioner} 프로비저너가 "
+                    f"새 볼륨({volume})을 만들었고, "
+                    f"클래스가 {lab.param('storage_class')}인 {pv_static} PV는 쓰이지 않습니다",
                     f"this claim asks for class {cls}, so the provisioner {provisioner} made a new volume "
                     f"{volume} for it: {pv_static} (class {lab.param('storage_class')}) is never used",
                 )
@@ -595,7 +596,7 @@ def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
             expected,
             found,
             Text(
-                f"{pv_static}이(가) 이 클레임에 맞습니다: 바인딩은 보통 몇 초 안에 일어납니다",
+                f"{pv_static} PV가 이 클레임에 맞습니다: 바인딩은 보통 몇 초 안에 일어납니다",
                 f"{pv_static} fits this claim: the binding usually follows within seconds",
             ),
         )
@@ -626,8 +627,8 @@ def test_pvc_dynamic_bound_by_provisioner(lab: LabContext) -> None:
                 None
                 if made
                 else Text(
-                    f"{volume}은(는) 관리자가 만든 볼륨입니다: "
-                    f"클레임의 storageClassName을 {STANDARD}로 하세요",
+                    f"{volume} 볼륨은 관리자가 만든 것입니다: "
+                    f"클레임에 이렇게 쓰세요: storageClassName: {STANDARD}",
                     f"{volume} is a volume an admin made: give the claim storageClassName {STANDARD}",
                 ),
                 final=True,
@@ -654,9 +655,9 @@ def test_storage_user_writes_to_both_claims(lab: LabContext) -> None:
                 f"files there: {', '.join(files[:5]) or 'none'}",
                 Text(
                     f"컨테이너의 명령이 {mount.path} 아래에 파일을 쓰게 하세요 "
-                    f"(예: echo hello > {mount.path}/hello.txt)",
+                    f"(예: echo hello >> {mount.path}/hello.txt)",
                     f"have the container's command write a file under {mount.path} "
-                    f"(e.g. echo hello > {mount.path}/hello.txt)",
+                    f"(e.g. echo hello >> {mount.path}/hello.txt)",
                 ),
                 final=age > WRITE_WITHIN,
             )
@@ -796,7 +797,7 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
         )
         phase = field(pv, "status.phase") if pv else "deleted"
         why = Text(
-            f"리클레임 정책 {policy}: 클레임이 지워지자 쿠버네티스가 볼륨을 "
+            f"반환 정책 {policy}: 클레임이 지워지자 쿠버네티스가 볼륨을 "
             + (
                 "지우려 했습니다 (지울 수 없는 hostPath PV는 Failed가 되고 데이터는 남습니다; "
                 "클라우드라면 디스크가 데이터째 지워집니다)"
@@ -840,7 +841,7 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
         f"still holds the file written through the deleted claim ({token})",
         text.strip()[:160] or "nothing",
         Text(
-            "Retain은 볼륨 객체뿐 아니라 데이터도 남깁니다",
+            "Retain은 볼륨 오브젝트뿐 아니라 데이터도 남깁니다",
             "Retain keeps the data, not only the volume object",
         ),
     )

@@ -35,37 +35,37 @@ NOT_MOUNTED = Text(
     f"the file is the image's own default.conf: nothing is mounted on {CONF_DIR}/",
 )
 LAGGING = Text(
-    "ConfigMap을 바꾼 직후라면 kubelet이 파일을 고칠 때까지 1분쯤 걸립니다",
+    "컨피그맵을 바꾼 직후라면 kubelet이 파일을 고칠 때까지 1분쯤 걸립니다",
     "right after a change to the ConfigMap the kubelet takes a minute or so to update the file",
 )
 SUBPATH_NEVER_FOLLOWS = Text(
-    "subPath로 마운트한 파일은 컨테이너가 시작할 때의 파일에 고정될 뿐, ConfigMap을 따라 바뀌지 않습니다: "
+    "subPath로 마운트한 파일은 컨테이너가 시작할 때의 파일에 고정될 뿐, 컨피그맵을 따라 바뀌지 않습니다: "
     f"볼륨을 디렉터리 {CONF_DIR}/ 에 subPath 없이 마운트하세요",
     "a file mounted with subPath stays the file it was when the container started and never follows "
     "the ConfigMap: "
     f"mount the volume as the directory {CONF_DIR}/ without subPath",
 )
 KUBELET_SYNC = Text(
-    "kubelet은 ConfigMap 볼륨을 주기적으로(보통 1분 안에) 고칩니다",
+    "kubelet은 컨피그맵 볼륨을 주기적으로(보통 1분 안에) 고칩니다",
     "the kubelet updates ConfigMap volumes periodically (usually within a minute)",
 )
 NO_HEALTHZ = Text(f"{CONF_FILE}에 location /healthz 가 없습니다", f"{CONF_FILE} has no location /healthz")
 NO_ADD_HEADER = Text(f"{CONF_FILE}에 add_header X-Lab 이 없습니다", f"{CONF_FILE} has no add_header X-Lab")
 LITERAL_VALUE = Text(
-    "value: 로 적은 값은 ConfigMap과 상관없습니다: 값을 바꾸려면 파드 명세를 고쳐야 합니다",
+    "value: 로 적은 값은 컨피그맵과 상관없습니다: 값을 바꾸려면 파드 명세를 고쳐야 합니다",
     "a value: written in has nothing to do with the ConfigMap: changing it means changing the pod spec",
 )
 
 
 PASSWORD_IN_CONFIGMAP = Text(
-    "비밀번호가 ConfigMap에서 옵니다: ConfigMap은 비밀이 아닌 설정을 위한 것입니다. "
-    f"secretKeyRef로 Secret {APP_SECRET}에서 받으세요",
+    "비밀번호가 컨피그맵에서 옵니다: 컨피그맵은 비밀이 아닌 설정을 위한 것입니다. "
+    f"secretKeyRef로 시크릿 {APP_SECRET}에서 받으세요",
     "the password comes from a ConfigMap, which is for settings that are not secret: "
     f"take it from the Secret {APP_SECRET} through secretKeyRef",
 )
 PASSWORD_WRITTEN_IN = Text(
-    "value: 로 적은 비밀번호는 Deployment를 읽을 수 있는 누구에게나 보입니다: "
-    f"secretKeyRef로 Secret {APP_SECRET}에서 받으세요",
+    "value: 로 적은 비밀번호는 디플로이먼트를 읽을 수 있는 누구에게나 보입니다: "
+    f"secretKeyRef로 시크릿 {APP_SECRET}에서 받으세요",
     "a password written in as value: shows to anyone who can read the Deployment: "
     f"take it from the Secret {APP_SECRET} through secretKeyRef",
 )
@@ -79,11 +79,11 @@ ENCODED_TWICE = Text(
     "base64 goes under data only",
 )
 NOT_IMMUTABLE = Text(
-    "immutable이 없으면 누구나(실수한 애플리케이션도) 이 ConfigMap을 바꿀 수 있습니다",
+    "immutable이 없으면 누구나(실수한 애플리케이션도) 이 컨피그맵을 바꿀 수 있습니다",
     "without immutable anyone (a buggy application too) can change this ConfigMap",
 )
 NOTHING_TO_FOLLOW = Text(
-    "immutable ConfigMap은 바뀌지 않으므로 따라갈 것이 없습니다",
+    "바뀌지 않는(immutable) 컨피그맵은 따라갈 변경이 없습니다",
     "an immutable ConfigMap never changes, so there is nothing to follow",
 )
 
@@ -100,7 +100,7 @@ def nginx_read_at_start(namespace: str) -> Text:
 def env_read_at_start(namespace: str) -> Text:
     restart = f"kubectl -n {namespace} rollout restart deployment/web"
     return Text(
-        f"환경 변수는 컨테이너가 시작할 때 한 번 읽힙니다: ConfigMap이나 Secret을 바꿨다면 {restart} 하세요",
+        f"환경 변수는 컨테이너가 시작할 때 읽힙니다: 컨피그맵이나 시크릿을 바꿨다면 {restart} 하세요",
         "env vars are read once, when the container starts: "
         f"after changing the ConfigMap or the Secret, {restart}",
     )
@@ -300,7 +300,7 @@ def require_conf_mount(lab: LabContext, web: Web) -> ConfMount:
             f"the ConfigMap {NGINX_CONFIG} mounted so that it gives {CONF_FILE}",
             "volumeMounts: " + ("; ".join(mounts) or "none"),
             Text(
-                f"볼륨은 configMap {NGINX_CONFIG}, 마운트 위치는 {CONF_DIR}/ 여야 합니다",
+                f"볼륨은 configMap {NGINX_CONFIG}, 마운트 위치는 {CONF_DIR}/ 디렉터리여야 합니다",
                 f"the volume must be configMap {NGINX_CONFIG}, mounted on {CONF_DIR}/",
             ),
             final=True,

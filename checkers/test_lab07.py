@@ -203,7 +203,7 @@ def crash_diagnosis(generator: Obj) -> Text | None:
     if generator.get("command"):
         shown = as_json(generator.get("command"))
         return Text(
-            f"command {shown}는 이미지의 ENTRYPOINT(fortuneloop.sh)를 대신합니다: "
+            f"command에 적은 {shown} 값은 이미지의 ENTRYPOINT(fortuneloop.sh)를 대신합니다: "
             "컨테이너가 그것을 프로그램으로 실행하려 합니다. 간격은 args로 주세요",
             f"command {shown} replaces the image's ENTRYPOINT (fortuneloop.sh): the container "
             "tries to run it as a program. Give the interval through args",
@@ -314,7 +314,7 @@ def page_rhythm(lab: LabContext, found: FortunePod, interval: float, hint: Calla
             wanted,
             f"index.html was rewritten {len(times)} times but the page served showed {pages} different pages",
             Text(
-                f"웹 서버가 {served}를 보여 주는지 보세요 (nginx는 {SERVED}를 보여 줍니다)",
+                f"웹 서버가 {served} 폴더를 보여 주는지 보세요 (nginx는 {SERVED} 폴더를 보여 줍니다)",
                 f"check that the web server serves {served} (nginx serves {SERVED})",
             ),
             final=True,
@@ -372,7 +372,7 @@ def test_interval_given_through_args(lab: LabContext) -> None:
         f'args: ["{WANTED_ARGS}"]',
         f"args: {as_json(args)}" if args is not None else "no args",
         Text(
-            f'args가 없으면 이미지의 CMD ["{IMAGE_DEFAULT}"]이 쓰여 {IMAGE_DEFAULT}초마다 바뀝니다',
+            f'args가 없으면 이미지의 CMD ["{IMAGE_DEFAULT}"] 값이 쓰여 {IMAGE_DEFAULT}초마다 바뀝니다',
             f'without args the image\'s CMD ["{IMAGE_DEFAULT}"] is used: a new page every {IMAGE_DEFAULT} s',
         )
         if args is None
@@ -400,7 +400,7 @@ def test_one_emptydir_shared(lab: LabContext) -> None:
         "the same volume in both containers",
         found_text,
         Text(
-            f"생성기는 {writes}에 쓰고 웹 서버는 {serves}를 보여 줍니다: 서로 다른 폴더입니다",
+            f"생성기는 {writes} 볼륨에 쓰고 웹 서버는 {serves} 볼륨을 보여 줍니다: 서로 다른 볼륨입니다",
             f"the generator writes into {writes} and the web server serves {serves}: two different folders",
         ),
         final=True,
@@ -423,7 +423,7 @@ def test_page_changes_every_2_seconds(lab: LabContext) -> None:
         args = found.generator.get("args")
         if args is None:
             return Text(
-                f'args가 없어 이미지의 CMD ["{IMAGE_DEFAULT}"]이 쓰입니다: {IMAGE_DEFAULT}초마다 바뀝니다',
+                f'args가 없어 이미지의 CMD ["{IMAGE_DEFAULT}"] 값이 쓰입니다: {IMAGE_DEFAULT}초마다 바뀝니다',
                 f'no args, so the image\'s CMD ["{IMAGE_DEFAULT}"] is used: '
                 f"a new page every {IMAGE_DEFAULT} s",
             )
@@ -500,7 +500,7 @@ def test_configmap_feeds_the_interval(lab: LabContext) -> None:
         f"an environment variable from ConfigMap {CONFIG_MAP}, key {KEY} (valueFrom.configMapKeyRef)",
         env,
         Text(
-            f"args {as_json(args)}는 파드에 적힌 값입니다: ConfigMap을 바꿔도 따라오지 않습니다",
+            f"args에 적은 {as_json(args)} 값은 파드에 고정된 값입니다: 컨피그맵을 바꿔도 따라오지 않습니다",
             f"args {as_json(args)} is written in the pod: it does not follow the ConfigMap",
         )
         if args and "$" not in "".join(map(str, args))
@@ -514,8 +514,8 @@ def test_configmap_feeds_the_interval(lab: LabContext) -> None:
         f'args: ["$({variable})"] (Kubernetes puts the value of {variable} there)',
         f"args: {as_json(args)}" if args is not None else "no args",
         Text(
-            f"Kubernetes는 $({variable}) 형태만 바꿔 넣습니다. "
-            f"셸이 없으니 {shell_style[0]}는 글자 그대로 전달됩니다",
+            f"쿠버네티스는 $({variable}) 형태만 바꿔 넣습니다. "
+            f"셸이 없으니 {shell_style[0]} 같은 글자는 그대로 전달됩니다",
             f"Kubernetes expands only the $({variable}) form; "
             f"there is no shell, so {shell_style[0]} is passed as it is",
         )

@@ -394,8 +394,8 @@ def admitted(kube: Kube, want: Resources, claim: Callable[[], T], wait: float = 
                 raise EnvironmentProblem(
                     f"the cluster is too small for an answer: it needs {needed}, "
                     f"its nodes have {seen.allocatable}",
-                    f"클러스터가 너무 작습니다: 답안 하나에 {needed}이(가) 필요한데 노드에는 "
-                    f"{seen.allocatable}이(가) 있습니다",
+                    f"클러스터가 너무 작습니다: 답안 하나에 필요한 양은 {needed}인데 노드에 있는 양은 "
+                    f"{seen.allocatable}입니다",
                 )
             ahead = queue.ahead_of(ticket)
             if ahead:

@@ -230,7 +230,7 @@ def _say_namespace_kept(kube: Kube, lab: Lab) -> None:
     if not _ours(kube, namespace):
         say(
             Text(
-                f"네임스페이스 {namespace}이(가) 이미 있어 그대로 씁니다 "
+                f"{namespace} 네임스페이스가 이미 있어 그대로 씁니다 "
                 f"(파드 {pods}개; kubelab이 만든 것이 아니므로 reset이 지우지 않습니다)",
                 f"namespace {namespace} already exists and is used as it is "
                 f"({pods} pods; kubelab did not create it, so reset will not delete it)",
@@ -251,7 +251,7 @@ def _require_namespace(kube: Kube, lab: Lab, namespace: str) -> None:
     if kube.get("Namespace", namespace) is None:
         raise EnvironmentProblem(
             f"namespace {namespace} does not exist: run `make lab-{lab.id}` first",
-            f"네임스페이스 {namespace}이(가) 없습니다: 먼저 `make lab-{lab.id}`을(를) 실행하세요",
+            f"{namespace} 네임스페이스가 없습니다: 먼저 이 명령을 실행하세요: make lab-{lab.id}",
         )
 
 

@@ -176,8 +176,9 @@ def ensure_node_image(image: str) -> None:
         raise EnvironmentProblem(
             f"cannot pull the kind node image {image} ({reason[0][:160]}); with no internet, run "
             f"`make offline-cluster` once (it builds {offline} here), then run this again",
-            f"kind 노드 이미지 {image}을(를) 받을 수 없습니다 ({reason[0][:160]}); 인터넷이 없으면 "
-            f"`make offline-cluster`를 한 번 실행한 뒤 ({offline}을(를) 여기서 만듭니다) 다시 실행하세요",
+            f"kind 노드 이미지를 받을 수 없습니다: {image} ({reason[0][:160]}); 인터넷이 없으면 "
+            f"`make offline-cluster`를 한 번 실행한 뒤 "
+            f"(이 명령이 {offline} 이미지를 여기서 만듭니다) 다시 실행하세요",
         )
 
 
@@ -277,7 +278,7 @@ def wait_for_api(kube: Kube, timeout: float = 120) -> None:
         raise EnvironmentProblem(
             f"the kind cluster {CLUSTER_NAME} exists but its API server does not answer; "
             f"delete it (kind delete cluster --name {CLUSTER_NAME}) and run this again",
-            f"kind 클러스터 {CLUSTER_NAME}이(가) 있지만 API 서버가 응답하지 않습니다; "
+            f"kind 클러스터({CLUSTER_NAME})가 있지만 API 서버가 응답하지 않습니다; "
             f"kind delete cluster --name {CLUSTER_NAME} 로 지운 뒤 다시 실행하세요",
         ) from e
 

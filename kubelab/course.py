@@ -143,7 +143,7 @@ def check_student(student: str) -> str:
     if len(student) > MAX_STUDENT_ID or not STUDENT_ID.match(student):
         raise InputError(
             f"{student!r} is not a student id (letters, digits and . _ @ + -, at most {MAX_STUDENT_ID})",
-            f"{student!r}은(는) 학생 ID가 아닙니다 (영문자, 숫자, . _ @ + -, 최대 {MAX_STUDENT_ID}자)",
+            f"학생 ID로 쓸 수 없는 값입니다: {student!r} (영문자, 숫자, . _ @ + -, 최대 {MAX_STUDENT_ID}자)",
         )
     return student
 
@@ -178,7 +178,7 @@ def distinct_namespaces(lab: Lab, students: Iterable[str]) -> None:
             raise InputError(
                 f"students {other!r} and {student!r} would share namespace {namespace}: "
                 "rename one in the roster",
-                f"학생 {other!r}와(과) {student!r}이(가) 네임스페이스 {namespace}을(를) 함께 쓰게 됩니다: "
+                f"두 학생({other!r}, {student!r})이 같은 네임스페이스를 쓰게 됩니다: {namespace}; "
                 "명단에서 하나의 ID를 바꾸세요",
             )
 

@@ -220,7 +220,7 @@ def parse_steps(text: str, lab: Lab) -> tuple[Step, ...]:
     if not lab.step_verbs:
         raise submissions.SubmissionRefused(
             f"lab {lab.id} takes no {STEPS_FILE}: its task is manifests",
-            f"실습 {lab.id}은(는) {STEPS_FILE}을(를) 받지 않습니다: 과제는 매니페스트입니다",
+            f"실습 {lab.id}에서는 {STEPS_FILE} 파일을 받지 않습니다: 과제는 매니페스트입니다",
         )
     steps: list[Step] = []
     for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: \x1c, \x85 … are refused
@@ -249,7 +249,8 @@ def parse_steps(text: str, lab: Lab) -> tuple[Step, ...]:
                 raise submissions.SubmissionRefused(
                     f"{where}: {flag} is not allowed (only {', '.join(sorted(ALLOWED_FLAGS))}=…: kubelab "
                     "chooses the namespace, user and files)",
-                    f"{where}: {flag}은(는) 쓸 수 없습니다 (네임스페이스, 사용자, 파일은 kubelab이 정합니다)",
+                    f"{where}: {flag} 옵션은 쓸 수 없습니다 "
+                    "(네임스페이스, 사용자, 파일은 kubelab이 정합니다)",
                 )
         steps.append(tuple(words[1:]))
         if len(steps) > MAX_STEPS:
@@ -317,7 +318,7 @@ def _take_in(submission: Path, work: Path, lab: Lab, limits: submissions.Limits)
     steps_files = [folder / p for p in paths if p.rsplit("/", 1)[-1] == STEPS_FILE]
     if len(steps_files) > 1:
         raise submissions.SubmissionRefused(
-            f"more than one {STEPS_FILE}", f"{STEPS_FILE}이(가) 여러 개입니다"
+            f"more than one {STEPS_FILE}", f"{STEPS_FILE} 파일이 여러 개입니다"
         )
     steps = parse_steps(manifests.read_text(steps_files[0]), lab) if steps_files else ()
     shown = tuple(replace(d, path=d.path.relative_to(folder)) for d in docs)

@@ -308,7 +308,7 @@ def normalize_id(value: str) -> str:
     if not digits.isdigit() or len(digits) > 2:
         raise InputError(
             f"{value!r} is not a lab number (try `kubelab list`)",
-            f"{value!r}은(는) 실습 번호가 아닙니다 (`kubelab list`로 확인하세요)",
+            f"실습 번호가 아닙니다: {value!r} (`kubelab list`로 확인하세요)",
         )
     return digits.zfill(2)
 
@@ -322,5 +322,5 @@ def find_lab(value: str) -> Lab:
     known = ", ".join(f.name[:2] for f in lab_folders()) or "none"
     raise InputError(
         f"there is no lab {lab_id} (labs: {known})",
-        f"실습 {lab_id}은(는) 없습니다 (있는 실습: {known})",
+        f"그런 실습이 없습니다: {lab_id} (있는 실습: {known})",
     )

@@ -45,7 +45,7 @@ API_VERSION = re.compile(r"(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?v[0-9]+(?:(
 """`v1` or `group/version` (a DNS subdomain, then v1, v2beta1, …)."""
 KIND = re.compile(r"[A-Z][A-Za-z0-9]{0,62}")
 
-SCHEMA_VERSION = "1.36.0"
+SCHEMA_VERSION = "1.37.0"
 """OpenAPI schemas of the pinned Kubernetes minor (K8S_VERSION in ci/versions.env)."""
 
 
@@ -105,7 +105,7 @@ def read_text(path: Path) -> str:
         if not stat.S_ISREG(info.st_mode):
             raise InputError(
                 f"{path} is not a regular file (a manifest is a .yaml file)",
-                f"{path}은(는) 일반 파일이 아닙니다 (매니페스트는 .yaml 파일입니다)",
+                f"일반 파일이 아닙니다: {path} (매니페스트는 .yaml 파일입니다)",
             )
         if info.st_size > MAX_FILE_BYTES:
             raise InputError(
@@ -209,7 +209,7 @@ def _require_object(doc: Document) -> None:
     if not isinstance(doc.obj, dict):
         raise InputError(
             f"{doc.where} is not a Kubernetes object (a mapping with apiVersion and kind)",
-            f"{doc.where}은(는) 쿠버네티스 오브젝트가 아닙니다 (apiVersion과 kind가 있는 매핑)",
+            f"{doc.where}: 쿠버네티스 오브젝트가 아닙니다 (apiVersion과 kind가 있는 매핑)",
         )
     missing = [f for f in ("apiVersion", "kind") if not doc.obj.get(f)]
     if missing or not doc.name:
@@ -224,13 +224,13 @@ def _require_object(doc: Document) -> None:
     if not_text:
         fields = ", ".join(not_text)
         raise InputError(
-            f"{doc.where}: {fields} must be text", f"{doc.where}: {fields}은(는) 문자열이어야 합니다"
+            f"{doc.where}: {fields} must be text", f"{doc.where}: {fields} 필드는 문자열이어야 합니다"
         )
     if not API_VERSION.fullmatch(doc.obj["apiVersion"]):
         shown = printable(doc.obj["apiVersion"][:80])
         raise InputError(
             f"{doc.where}: apiVersion {shown!r} is not a Kubernetes API version (v1, apps/v1, …)",
-            f"{doc.where}: apiVersion {shown!r}은(는) 쿠버네티스 API 버전이 아닙니다 (v1, apps/v1, …)",
+            f"{doc.where}: apiVersion 값 {shown!r}: 쿠버네티스 API 버전이 아닙니다 (v1, apps/v1, …)",
         )
 
 

@@ -152,7 +152,7 @@ def _create(kube: Kube, body: Obj, token: str) -> Obj:
         raise InputError(
             f"{kind} {name} already exists and kubelab did not create it; "
             "kubelab does not change or take over it",
-            f"{kind} {name}이(가) 이미 있고 kubelab이 만든 것이 아닙니다; "
+            f"{kind} {name} 오브젝트가 이미 있고 kubelab이 만든 것이 아닙니다; "
             "kubelab은 그것을 바꾸거나 가져오지 않습니다",
         ) from e
 

@@ -59,7 +59,7 @@ class Param:
             except ValueError:
                 raise InputError(
                     f"--set {self.name}: {raw!r} is not a whole number",
-                    f"--set {self.name}: {raw!r}은(는) 정수가 아닙니다",
+                    f"--set {self.name}: 정수가 아닙니다: {raw!r}",
                 ) from None
         else:
             value = raw
@@ -89,7 +89,7 @@ def check_value(param: Param, value: Value) -> Value:
     if param.unique == "port" and (not isinstance(value, int) or value not in NODE_PORT_RANGE):
         raise InputError(
             f"parameter {param.name}: {value} is not a node port (30000–32767)",
-            f"매개변수 {param.name}: {value}은(는) 노드 포트(30000–32767)가 아닙니다",
+            f"매개변수 {param.name}: 값 {value}: 노드 포트(30000–32767) 범위가 아닙니다",
         )
     return value
 
@@ -115,7 +115,7 @@ def check_namespace(namespace: str) -> str:
     if not NAMESPACE.match(namespace):
         raise InputError(
             f"{namespace!r} is not a namespace name (lower-case letters, digits and -, at most 63)",
-            f"{namespace!r}은(는) 네임스페이스 이름이 아닙니다 (소문자, 숫자, -, 최대 63자)",
+            f"네임스페이스 이름으로 쓸 수 없습니다: {namespace!r} (소문자, 숫자, -, 최대 63자)",
         )
     return namespace
 

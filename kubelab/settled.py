@@ -58,7 +58,7 @@ def stuck(pod: Mapping[str, Any], crashes: int = CRASHES_SETTLED) -> Text | None
         image = status.get("image") or ""
         if reason in CANNOT_PULL:
             return Text(
-                f"파드 {name}의 컨테이너 {container}: 이미지 {image}을(를) 받을 수 없습니다 ({reason}) — "
+                f"파드 {name}의 컨테이너 {container}: 이미지를 받을 수 없습니다: {image} ({reason}) — "
                 "kubelab의 kind 클러스터에는 실습 이미지가 미리 들어 있고 받아 올 곳은 없습니다 "
                 "(imagePullPolicy는 IfNotPresent로 두세요)",
                 f"pod {name}, container {container}: image {image} cannot be pulled ({reason}) — "
@@ -68,8 +68,7 @@ def stuck(pod: Mapping[str, Any], crashes: int = CRASHES_SETTLED) -> Text | None
         restarts = int(status.get("restartCount") or 0)
         if reason == CRASH_LOOP and restarts >= crashes:
             return Text(
-                f"파드 {name}의 컨테이너 {container}이(가) {restarts}번 다시 시작되고도 "
-                f"계속 죽습니다 ({reason})",
+                f"파드 {name}의 {container} 컨테이너가 {restarts}번 다시 시작되고도 계속 죽습니다 ({reason})",
                 f"pod {name}, container {container} keeps crashing after {restarts} restarts ({reason})",
             )
     return None
@@ -103,7 +102,7 @@ def refused_creation(replicasets: Iterable[Mapping[str, Any]]) -> Text | None:
             ):
                 name = (rs.get("metadata") or {}).get("name", "?")
                 return Text(
-                    f"ReplicaSet {name}의 파드를 승인 정책이 거부합니다: {message[:240]}",
+                    f"레플리카셋 {name}의 파드를 승인 정책이 거부합니다: {message[:240]}",
                     f"an admission policy refuses ReplicaSet {name}'s pods: {message[:240]}",
                 )
     return None
@@ -162,6 +161,6 @@ class Unchanged:
     def reason(self, what: Text) -> Text:
         """Why waiting stopped: `what` has not changed for so long."""
         return Text(
-            f"{what.ko}이(가) {self.since:g}초 동안 ({self._seen}번 보는 동안) 바뀌지 않았습니다",
+            f"{what.ko}: {self.since:g}초 동안 ({self._seen}번 보는 동안) 바뀌지 않았습니다",
             f"{what.en} has not changed for {self.since:g} s ({self._seen} looks)",
         )

@@ -188,7 +188,7 @@ def _started(archive: Path, target: Path, limits: Limits) -> subprocess.Popen[by
     except OSError as e:
         raise EnvironmentProblem(
             f"cannot start the process that extracts {archive.name}: {e.strerror}",
-            f"{archive.name}을(를) 풀 프로세스를 시작할 수 없습니다: {e.strerror}",
+            f"{archive.name} 파일을 풀 프로세스를 시작할 수 없습니다: {e.strerror}",
         ) from None
 
 
@@ -217,7 +217,7 @@ def _answered(archive: Path, limits: Limits, code: int, out: bytes, err: bytes) 
     tail = (err.decode("utf-8", "replace").strip() or "no output").splitlines()[-1][:200]
     raise KubelabError(
         f"extracting {archive.name} failed (exit {code}): {tail}",
-        f"{archive.name}을(를) 푸는 프로세스가 실패했습니다 (exit {code}): {tail}",
+        f"{archive.name} 파일을 푸는 프로세스가 실패했습니다 (exit {code}): {tail}",
     )
 
 
@@ -316,7 +316,7 @@ def _extract_here(archive: Path, target: Path, limits: Limits) -> None:
         if isinstance(e, OSError) and e.errno in GRADERS_ERRNOS:  # the grader's disk, not the archive
             raise EnvironmentProblem(
                 f"cannot extract {archive.name} here: {e.strerror}",
-                f"{archive.name}을(를) 풀 수 없습니다: {e.strerror}",
+                f"{archive.name} 파일을 풀 수 없습니다: {e.strerror}",
             ) from None
         why = _broken(e)
         raise _refuse(

@@ -46,12 +46,12 @@ def run(
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     except FileNotFoundError as e:
         raise EnvironmentProblem(
-            f"{what}: {command[0]} not found", f"{what}: {command[0]}이(가) 없습니다"
+            f"{what}: {command[0]} not found", f"{what}: {command[0]} 명령이 없습니다"
         ) from e
     except subprocess.TimeoutExpired as e:
         raise EnvironmentProblem(
             f"{what} did not finish within {timeout:g} s",
-            f"{what}이(가) {timeout:g}초 안에 끝나지 않았습니다",
+            f"{what}: {timeout:g}초 안에 끝나지 않았습니다",
         ) from e
 
 
@@ -109,7 +109,7 @@ def kind_binary(explicit: str | None) -> Path:
         raise EnvironmentProblem(
             f"kind is not installed: install kind {version} (https://kind.sigs.k8s.io), "
             "or Go (kubelab then builds it), or set KUBELAB_KIND",
-            f"kind가 설치되어 있지 않습니다: kind {version}을(를) 설치하거나 "
+            f"kind가 설치되어 있지 않습니다: kind {version} 버전을 설치하거나 "
             "(https://kind.sigs.k8s.io), Go를 설치하거나 (kubelab이 빌드합니다), KUBELAB_KIND를 설정하세요",
         )
     url = f"https://github.com/kubernetes-sigs/kind/releases/download/{version}/kind-{platform_name()}"
@@ -128,7 +128,7 @@ def _go_install_kind(version: str, kept: Path) -> None:
             last = _last_line(done.stderr, f"exit {done.returncode}")
             raise EnvironmentProblem(
                 f"kind is not installed and building kind {version} with Go failed: {last}",
-                f"kind가 없고 Go로 kind {version}을(를) 빌드하지 못했습니다: {last}",
+                f"kind가 없고 Go로 kind {version} 버전을 빌드하지 못했습니다: {last}",
             )
         built.replace(kept)
 

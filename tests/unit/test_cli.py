@@ -50,7 +50,7 @@ def manifest(tmp_path: Path, text: str) -> Path:
 
 def test_unknown_lab(env: dict[str, str]) -> None:
     line = one_line(kubelab(env, "check", "42"), ExitCode.BAD_INPUT, "there is no lab 42")
-    assert line.startswith("input: 실습 42")  # Korean first
+    assert line.startswith("input: 그런 실습이 없습니다: 42")  # Korean first
 
 
 def test_english_first_when_asked(env: dict[str, str]) -> None:

@@ -144,14 +144,37 @@ def test_start_renders_the_starter_into_a_workspace_and_keeps_what_the_learner_c
     )
 
 
-def outcome(lab_id: str, name: str, failed: tuple[str, ...], must_fail: str | None = None) -> verify.Outcome:
-    checks = ("a", "b")
+def outcome(
+    lab_id: str,
+    name: str,
+    failed: tuple[str, ...],
+    must_fail: str | None = None,
+    must_pass: tuple[str, ...] = (),
+    blocked: tuple[str, ...] = (),
+) -> verify.Outcome:
+    checks = ("a", "b", "c")
     results = tuple(
-        CheckResult(id=c, title=Text(c, c), passed=c not in failed, points=1, seconds=0.1, message="")
+        CheckResult(
+            id=c,
+            title=Text(c, c),
+            passed=c not in failed + blocked,
+            points=1,
+            seconds=0.1,
+            message="",
+            blocked_by=("a",) if c in blocked else (),
+        )
         for c in checks
     )
-    variant = verify.Variant(name, Path("."), must_fail)
+    variant = verify.Variant(name, Path("."), must_fail, (), must_pass)
     return verify.Outcome(variant, Scorecard(lab=lab_id, namespace="ns", results=results), (), lab=lab_id)
+
+
+def test_a_wrong_answer_loses_only_the_checks_its_mistake_reaches() -> None:
+    """`passes`: the checks a wrong answer must still pass (a need too wide would block them)."""
+    assert outcome("02", "wrong/x", ("a",), "a", must_pass=("b", "c")).ok
+    blocked = outcome("02", "wrong/x", ("a",), "a", must_pass=("b", "c"), blocked=("c",))
+    assert not blocked.ok and "passes b, c" in blocked.expectation()
+    assert not outcome("02", "wrong/x", ("a", "b"), "a", must_pass=("b",)).ok
 
 
 def test_repeat_names_the_checks_whose_verdict_changed() -> None:

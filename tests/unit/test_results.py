@@ -47,7 +47,7 @@ def test_failure_message_has_every_part_in_both_languages() -> None:
     assert lines[1] == "기대 / expected: spec.replicas: 3"
     assert lines[2] == "실제 / found: spec.replicas: 1  (waited 2.5 s)"
     assert lines[3] == "진단 / diagnosis: 진단 / diagnosis"
-    assert lines[4].startswith("힌트 / hint: spec.replicas가 원하는 상태입니다")
+    assert lines[4].startswith("힌트 / hint: spec.replicas가 의도한 상태입니다")
     assert (
         lines[5]
         == "확인 / look with: kubectl -n lab-01 get rs simple-replicaset -o jsonpath='{.spec.replicas}'"
