@@ -245,6 +245,22 @@ def test_host_reaches_west_pods_only(lab: LabContext) -> None:
     lab.eventually(sampled)
 
 
+def asked_from_inside(lab: LabContext, pod: str, curl: list[str], subject: str, steady: Unchanged) -> None:
+    """Run `curl` in `pod`; fail unless a pod behind the Service (its endpoints) answered."""
+    done = lab.exec(pod, curl)
+    if done.code != 0:
+        failure = f"curl exit {done.code} {done.stderr.strip()}"
+        fail(subject, "an answer", failure, settled=failure_settled(lab, steady, failure))
+    said = who_answered(HttpAnswer(subject, 200, {}, done.stdout, done.stderr))
+    behind = endpoint_pods(lab)
+    assert_that(
+        said in behind,
+        subject,
+        f"an answer from a pod behind the Service ({', '.join(sorted(behind)) or 'none'})",
+        f"answered by {said}",
+    )
+
+
 def test_cluster_ip_and_dns_answer_inside(lab: LabContext) -> None:
     lab.require("Service", SERVICE)
     pods = [p for p in live_pods(lab, EVA) if is_ready(p)]
@@ -254,18 +270,7 @@ def test_cluster_ip_and_dns_answer_inside(lab: LabContext) -> None:
     steady = Unchanged(STEADY_SECONDS * timeout_scale())
 
     def inside() -> None:
-        done = lab.exec(client, ["curl", "-s", "-m", "3", f"http://{SERVICE}/"])
-        answer = HttpAnswer(f"http://{SERVICE}/", 200 if done.code == 0 else 0, {}, done.stdout, done.stderr)
-        if done.code != 0:
-            failure = f"curl exit {done.code} {done.stderr.strip()}"
-            fail(subject, "an answer", failure, settled=failure_settled(lab, steady, failure))
-        behind = endpoint_pods(lab)
-        assert_that(
-            who_answered(answer) in behind,
-            subject,
-            f"an answer from a pod behind the Service ({', '.join(sorted(behind)) or 'none'})",
-            f"answered by {who_answered(answer)}",
-        )
+        asked_from_inside(lab, client, ["curl", "-s", "-m", "3", f"http://{SERVICE}/"], subject, steady)
 
     lab.eventually(inside)
 
@@ -325,18 +330,7 @@ def test_client_finds_eva_by_dns_name(lab: LabContext) -> None:
         assert_that(
             is_ready(pod), lab.subject("Pod", CLIENT), "Ready", pod_states([pod]), settled=first_stuck([pod])
         )
-        done = lab.exec(CLIENT, ["sh", "-c", f'curl -s -m 3 "${CLIENT_ENV}"'])
-        if done.code != 0:
-            failure = f"curl exit {done.code} {done.stderr.strip()}"
-            fail(subject, "an answer", failure, settled=failure_settled(lab, steady, failure))
-        answer = HttpAnswer(url, 200, {}, done.stdout, done.stderr)
-        behind = endpoint_pods(lab)
-        assert_that(
-            who_answered(answer) in behind,
-            subject,
-            f"an answer from a pod behind the Service ({', '.join(sorted(behind)) or 'none'})",
-            f"answered by {who_answered(answer)}",
-        )
+        asked_from_inside(lab, CLIENT, ["sh", "-c", f'curl -s -m 3 "${CLIENT_ENV}"'], subject, steady)
 
     lab.eventually(asked)
 
