@@ -285,8 +285,11 @@ def dns_names(namespace: str) -> tuple[str, ...]:
 
 
 def client_url(lab: LabContext) -> str:
-    """eva-client's EVA_URL; fails at once unless it names the Service by a DNS name
-    that works from any namespace (an IP changes, a bare name works only here)."""
+    """The URL eva-client's EVA_URL asks, in the answer's namespace; fails at once unless
+    EVA_URL names the Service by a DNS name that works from any namespace (an IP changes,
+    a bare name works only here). A name with the lab's own namespace (where the learner
+    practised) counts as this namespace's, as a manifest's metadata.namespace does when an
+    answer is graded in a namespace of its own."""
     pod = lab.require("Pod", CLIENT)
     values = [
         e.get("value")
@@ -295,7 +298,8 @@ def client_url(lab: LabContext) -> str:
         if e.get("name") == CLIENT_ENV
     ]
     subject = f"{lab.subject('Pod', CLIENT)} env {CLIENT_ENV}"
-    wanted = f"http://{dns_names(lab.namespace)[0]}"
+    here = dns_names(lab.namespace)
+    wanted = f"http://{here[0]}"
     assert_that(
         bool(values) and isinstance(values[0], str),
         subject,
@@ -304,9 +308,10 @@ def client_url(lab: LabContext) -> str:
         final=True,
     )
     url = str(values[0])
-    host = urlsplit(url if "//" in url else f"http://{url}").hostname or ""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    host = (parts.hostname or "").rstrip(".")
     why = None
-    if re.fullmatch(r"[0-9.]+|[0-9a-f:]+", host):
+    if re.fullmatch(r"[0-9.]+|[0-9a-f]*:[0-9a-f:]*", host):
         why = Text(
             "IP 주소는 서비스를 다시 만들면 바뀝니다: 이름(DNS)을 쓰세요",
             "an IP address changes when the Service is made again: use its name (DNS)",
@@ -316,8 +321,10 @@ def client_url(lab: LabContext) -> str:
             "짧은 이름 eva는 같은 네임스페이스에서만 찾아집니다: 네임스페이스까지 적으세요",
             "the short name eva is found only from the same namespace: give the namespace too",
         )
-    assert_that(host.rstrip(".") in dns_names(lab.namespace), subject, wanted, url, why, final=True)
-    return url
+    forms = {name: name for name in here} | dict(zip(dns_names(lab.lab.namespace), here, strict=True))
+    assert_that(host in forms, subject, wanted, url, why, final=True)
+    port = f":{parts.port}" if parts.port else ""
+    return parts._replace(netloc=forms[host] + port).geturl()
 
 
 def test_client_finds_eva_by_dns_name(lab: LabContext) -> None:
@@ -330,7 +337,7 @@ def test_client_finds_eva_by_dns_name(lab: LabContext) -> None:
         assert_that(
             is_ready(pod), lab.subject("Pod", CLIENT), "Ready", pod_states([pod]), settled=first_stuck([pod])
         )
-        asked_from_inside(lab, CLIENT, ["sh", "-c", f'curl -s -m 3 "${CLIENT_ENV}"'], subject, steady)
+        asked_from_inside(lab, CLIENT, ["curl", "-s", "-m", "3", url], subject, steady)
 
     lab.eventually(asked)
 

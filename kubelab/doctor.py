@@ -127,7 +127,14 @@ def shell_kubectl(cluster_version: str) -> Finding:
         return Finding("shell", True, f"no kubectl on this shell's PATH: {how_to_activate()}", warning=True)
     version = _client_version(found)
     mine, theirs = _minor(version), _minor(cluster_version)
-    if mine is None or theirs is None or abs(mine - theirs) > 1:
+    if mine is None:
+        return Finding(
+            "shell",
+            True,
+            f"{found}: could not read its version ({version}): {how_to_activate()}",
+            warning=True,
+        )
+    if theirs is not None and abs(mine - theirs) > 1:
         return Finding(
             "shell",
             True,

@@ -30,7 +30,7 @@ from typing import Any
 
 from kubelab import apply, capacity, cluster, manifests, ownership, repo
 from kubelab.cleanup import Cleanup
-from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError, LabContentError
+from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError, KubelabError, LabContentError
 from kubelab.kube import Kube, api_exception, api_reason
 from kubelab.labspec import Lab, Step
 from kubelab.manifests import Document, Obj
@@ -479,7 +479,8 @@ def remove_node_folder(folder: Path, kube: Kube | None = None, namespace: str = 
                 raise CheckFailed(Finding(str(folder), "no pod mounting it", ", ".join(pods[:3])))
             still.clear()
 
-        with contextlib.suppress(CheckFailed):
+        # a cluster that does not answer starts no pod either: remove the folder all the same
+        with contextlib.suppress(CheckFailed, KubelabError):
             wait_until(unused, FOLDER_USERS_WAIT)
     shutil.rmtree(folder, ignore_errors=True)
     if folder.exists() or folder.is_symlink():
