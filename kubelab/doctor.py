@@ -109,14 +109,14 @@ def _minor(version: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _client_version(kubectl: str) -> str:
+def _kubectl_version(command: list[str], which: str) -> str | None:
+    """`which` (clientVersion or serverVersion) of `command` (a `kubectl version -o json`),
+    or None when it cannot be read."""
     try:
-        done = subprocess.run(
-            [kubectl, "version", "--client", "-o", "json"], capture_output=True, text=True, timeout=20
-        )
-        return str(json.loads(done.stdout)["clientVersion"]["gitVersion"])
+        done = subprocess.run(command, capture_output=True, text=True, timeout=20)
+        return str(json.loads(done.stdout)[which]["gitVersion"])
     except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
-        return "unknown"
+        return None
 
 
 def shell_kubectl(cluster_version: str) -> Finding:
@@ -125,7 +125,7 @@ def shell_kubectl(cluster_version: str) -> Finding:
     found = shutil.which("kubectl")
     if found is None:
         return Finding("shell", True, f"no kubectl on this shell's PATH: {how_to_activate()}", warning=True)
-    version = _client_version(found)
+    version = _kubectl_version([found, "version", "--client", "-o", "json"], "clientVersion") or "unknown"
     mine, theirs = _minor(version), _minor(cluster_version)
     if mine is None:
         return Finding(
@@ -189,11 +189,7 @@ def _cluster_version(chosen: cluster.Settings, up: bool) -> str:
     command = [str(cluster.kubectl_path()), "version", "-o", "json", "--request-timeout=5s"]
     command += [f"--kubeconfig={target.kubeconfig}"] if target.kubeconfig else []
     command += [f"--context={target.context}"] if target.context else []
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=20)
-        return str(json.loads(done.stdout)["serverVersion"]["gitVersion"])
-    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
-        return pinned
+    return _kubectl_version(command, "serverVersion") or pinned
 
 
 def diagnose() -> list[Finding]:

@@ -465,23 +465,20 @@ def _pods_using_root(kube: Kube, namespace: str) -> list[str]:
     return [f"{ns}/{p['metadata']['name']}" for ns in using for p in kube.list("Pod", ns)]
 
 
-def remove_node_folder(folder: Path, kube: Kube | None = None, namespace: str = "") -> None:
-    """Remove a sandbox's node folder, once no pod may mount it any more (a pod starting
-    late would create its hostPath folder again, DirectoryOrCreate): with `kube`, waits
-    up to FOLDER_USERS_WAIT for the pods of every namespace writing under it to go."""
+def remove_node_folder(folder: Path, kube: Kube, namespace: str) -> None:
+    """Remove sandbox `namespace`'s node folder once no pod may mount it any more (a pod
+    starting late would create its hostPath folder again, DirectoryOrCreate): waits up to
+    FOLDER_USERS_WAIT for the pods of every namespace writing under it to go."""
     still: list[str] = []
-    if kube is not None:
 
-        def unused() -> None:
-            pods = _pods_using_root(kube, namespace)
-            if pods:
-                still[:] = pods
-                raise CheckFailed(Finding(str(folder), "no pod mounting it", ", ".join(pods[:3])))
-            still.clear()
+    def unused() -> None:
+        still[:] = _pods_using_root(kube, namespace)
+        if still:
+            raise CheckFailed(Finding(str(folder), "no pod mounting it", ", ".join(still[:3])))
 
-        # a cluster that does not answer starts no pod either: remove the folder all the same
-        with contextlib.suppress(CheckFailed, KubelabError):
-            wait_until(unused, FOLDER_USERS_WAIT)
+    # a cluster that does not answer starts no pod either: remove the folder all the same
+    with contextlib.suppress(CheckFailed, KubelabError):
+        wait_until(unused, FOLDER_USERS_WAIT)
     shutil.rmtree(folder, ignore_errors=True)
     if folder.exists() or folder.is_symlink():
         raise EnvironmentProblem(f"still there (files of another user?): remove it with sudo rm -rf {folder}")
