@@ -36,6 +36,8 @@ SPECS=(
   "registry.k8s.io/pause:$PAUSE_VERSION pause pause"
   "kubelab/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION local-path-provisioner local-path-provisioner"
   "kubelab/local-path-helper:$LOCAL_PATH_PROVISIONER_VERSION local-path-helper -"
+  "kubelab/kube-router:$KUBE_ROUTER_VERSION kube-router router"
+  "kubelab/netd:$KUBELAB_NETD_VERSION kubelab-netd kubelab-netd"
 )
 
 wait_for_docker() {
@@ -139,6 +141,14 @@ test_images() {
     --entrypoint local-path-provisioner "kubelab/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION" --version
   expect "local-path-helper" '^ok$' "${r[@]}" "kubelab/local-path-helper:$LOCAL_PATH_PROVISIONER_VERSION" \
     sh -c 'mkdir -m 0777 -p /tmp/a/b && chmod 0700 /tmp/a/b && rm -rf /tmp/a && echo ok'
+  local kr="kubelab/kube-router:$KUBE_ROUTER_VERSION"
+  expect "kube-router" "version ${KUBE_ROUTER_VERSION//./\\.}," "${r[@]}" "$kr" --version
+  expect "kube-router ipset" '/ipset$' "${r[@]}" --entrypoint sh "$kr" -c 'command -v ipset' 
+  expect "kube-router iptables" 'nf_tables' "${r[@]}" --entrypoint iptables "$kr" --version
+  local nd="kubelab/netd:$KUBELAB_NETD_VERSION"
+  expect "kubelab-netd" "^kubelab-netd ${KUBELAB_NETD_VERSION//./\\.}\$" "${r[@]}" "$nd" -version
+  expect "kubelab-netd ip" '^ip utility' "${r[@]}" --entrypoint ip "$nd" -V
+  expect "kubelab-netd iptables" 'nf_tables' "${r[@]}" --entrypoint iptables "$nd" --version
   log "all image tests passed"
 }
 

@@ -22,7 +22,7 @@ OUT="$CACHE/k8s/$K8S_VERSION/bin"
 TIMES="$CACHE/k8s/$K8S_VERSION/build-times.txt"
 GOMOD="$here/gomod"
 K8S_COMPONENTS=(kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet)
-ALL=("${K8S_COMPONENTS[@]}" etcd crictl coredns local-path-provisioner pause)
+ALL=("${K8S_COMPONENTS[@]}" etcd crictl coredns local-path-provisioner pause router kubelab-netd)
 
 command -v go >/dev/null || die "go not found on PATH"
 mkdir -p "$OUT" || die "cannot create $OUT"
@@ -42,6 +42,8 @@ report_version() { # component binary
     coredns) "$b" -version | sed -n 's/^CoreDNS-\(.*\)$/v\1/p' ;;
     local-path-provisioner) "$b" --version | awk '{print $NF}' ;;
     pause) "$b" -v | awk '{print $NF}' ;;
+    router) "$b" --version 2>&1 | sed -n 's/^Running .* version \([^,]*\),.*/\1/p' ;;
+    kubelab-netd) "$b" -version | awk '{print $2}' ;;
   esac
 }
 expected_version() { # component
@@ -52,6 +54,8 @@ expected_version() { # component
     coredns) echo "$COREDNS_VERSION" ;;
     local-path-provisioner) echo "$LOCAL_PATH_PROVISIONER_VERSION" ;;
     pause) echo "$PAUSE_VERSION" ;;
+    router) echo "$KUBE_ROUTER_VERSION" ;;
+    kubelab-netd) echo "$KUBELAB_NETD_VERSION" ;;
   esac
 }
 # what a component's binary is built from; a change of any of it means a rebuild
@@ -62,6 +66,7 @@ recipe() { # component
   case $c in
     kubeadm|kubectl|kube-*|kubelet) echo "tags=$K8S_TAGS ldflags=$(k8s_ldflags)"; cat "$mod/go.mod" "$mod/go.sum" ;;
     pause) gcc --version | head -1; declare -f build_pause; cat "$here/pause/pause.c"; echo "$PAUSE_VERSION" ;;
+    kubelab-netd) declare -f build_one | sed -n "/^ *$c)/,/;;/p"; cat "$mod/go.mod" "$mod/main.go" ;;
     *) declare -f build_one | sed -n "/^ *$c)/,/;;/p"; cat "$mod/go.mod" "$mod/go.sum" ;;
   esac
 }
@@ -130,6 +135,10 @@ build_one() { # component
     local-path-provisioner) build_go local-path-provisioner local-path-provisioner \
               github.com/rancher/local-path-provisioner "-X main.VERSION=$LOCAL_PATH_PROVISIONER_VERSION" ;;
     pause) build_pause ;;
+    router) build_go router router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router \
+              "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" ;;
+    kubelab-netd) build_go kubelab-netd kubelab-netd kubelab.local/ci/gomod/kubelab-netd \
+              "-X main.Version=$KUBELAB_NETD_VERSION" ;;
     *) die "unknown component '$1' (known: ${ALL[*]})" ;;
   esac
 }

@@ -75,10 +75,14 @@ docker info >/dev/null 2>&1 || die "'$(command -v docker)' cannot talk to docker
 # Until kube-proxy has written its rules, a pod's request to a Service address (e.g.
 # 10.96.0.1:443) is routed out of the node like any other; on these machines it would
 # leave for the network. Reject it at the host: forwarded traffic to the Service and pod
-# ranges (ci/versions.env) never goes further than this machine.
+# ranges (ci/versions.env) never goes further than this machine. Traffic that stays on a
+# Docker bridge (`-o br-+`: one kind node to another, a pod's packet routed to the node
+# that runs the other pod) passes: that is the pod network of a cluster of many nodes.
 . "$here/versions.env"
 for cidr in "$SERVICE_CIDR" "$POD_CIDR"; do
-  iptables -C DOCKER-USER -d "$cidr" -j REJECT 2>/dev/null \
-    || iptables -I DOCKER-USER -d "$cidr" -j REJECT \
+  # the rule of an older kubelab rejected bridged traffic too
+  while iptables -D DOCKER-USER -d "$cidr" -j REJECT 2>/dev/null; do :; done
+  iptables -C DOCKER-USER -d "$cidr" ! -o br-+ -j REJECT 2>/dev/null \
+    || iptables -I DOCKER-USER -d "$cidr" ! -o br-+ -j REJECT \
     || die "cannot add the DOCKER-USER rule for $cidr"
 done

@@ -50,10 +50,10 @@ grep -q "sandbox_image = \"registry.k8s.io/pause:$PAUSE_VERSION\"" "$here/node/r
 # --- inputs hash: skip when unchanged -------------------------------------------
 inputs="$(
   {
-    echo "$K8S_VERSION $base_id $provisioner $helper"
+    echo "$K8S_VERSION $base_id $provisioner $helper $POD_CIDR $KUBELAB_NETD_VERSION $KUBE_ROUTER_VERSION"
     printf '%s\n' "${image_ids[@]}"
     (cd "$k8s/bin" && sha256sum "${binaries[@]}")
-    (cd "$here/node" && find rootfs default-storage.yaml.in -type f -print0 | sort -z | xargs -0 sha256sum)
+    (cd "$here/node" && find rootfs default-storage.yaml.in default-cni.yaml.in -type f -print0 | sort -z | xargs -0 sha256sum)
     find "$here/node/rootfs" -type f -perm -u+x -printf '%P\n' | sort
     sha256sum <"${BASH_SOURCE[0]}"
   } | sha256sum | cut -c1-16
@@ -75,6 +75,10 @@ for b in "${binaries[@]}"; do install -m 0755 "$k8s/bin/$b" "$stage/usr/bin/$b";
 printf '%s' "$K8S_VERSION" >"$stage/kind/version"
 sed -e "s|@PROVISIONER_IMAGE@|$provisioner|g" -e "s|@HELPER_IMAGE@|$helper|g" \
   "$here/node/default-storage.yaml.in" >"$stage/kind/manifests/default-storage.yaml"
+sed -e "s|@POD_CIDR@|$POD_CIDR|g" -e "s|@KUBELAB_NETD_VERSION@|$KUBELAB_NETD_VERSION|g" \
+  -e "s|@KUBE_ROUTER_VERSION@|$KUBE_ROUTER_VERSION|g" \
+  "$here/node/default-cni.yaml.in" >"$stage/kind/manifests/default-cni.yaml"
+! grep -n '@[A-Z_]*@' "$stage/kind/manifests/default-cni.yaml" || die "default-cni.yaml: a placeholder was left"
 for u in containerd.service kubelet.service; do
   ln -sfn "/etc/systemd/system/$u" "$stage/etc/systemd/system/multi-user.target.wants/$u"
 done

@@ -89,7 +89,7 @@ gen_plain() {
 }
 
 K8S=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
-want=("$@"); ((${#want[@]})) || want=("${K8S[@]}" etcd coredns crictl local-path-provisioner)
+want=("$@"); ((${#want[@]})) || want=("${K8S[@]}" etcd coredns crictl local-path-provisioner router)
 for c in "${want[@]}"; do
   case $c in
     kubeadm|kubelet|kubectl|kube-*) gen_k8s "$c" ;;
@@ -101,6 +101,9 @@ for c in "${want[@]}"; do
     crictl) gen_plain crictl 1.26.6 "sigs.k8s.io/cri-tools@$CRICTL_VERSION" -- sigs.k8s.io/cri-tools/cmd/crictl ;;
     local-path-provisioner) gen_plain local-path-provisioner 1.23.0 \
             "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION" -- github.com/rancher/local-path-provisioner ;;
+    flannel) gen_plain flannel 1.26.0 "github.com/flannel-io/flannel@$FLANNEL_VERSION" -- github.com/flannel-io/flannel ;;
+    router) gen_plain router 1.21 "github.com/cloudnativelabs/kube-router/v2@$KUBE_ROUTER_VERSION" \
+            -- github.com/cloudnativelabs/kube-router/v2/cmd/kube-router ;;
     *) die "unknown component '$c'" ;;
   esac
 done
