@@ -38,6 +38,11 @@ CREATE_TIMEOUT = 600.0
 """Seconds `kind create cluster` may take."""
 PULL_TIMEOUT = 1200.0
 """Seconds pulling the node image may take."""
+ZONE_LABEL = "topology.kubernetes.io/zone"
+ZONES = ("ap-northeast-2a", "ap-northeast-2b")
+"""The workers' zones in a three-node cluster, as the course notes name them."""
+NODE_COUNTS = (1, 3)
+"""KUBELAB_NODES: one node (the default, for small laptops) or the notes' three."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Settings:
     kind: str | None
     """KUBELAB_KIND, else the `kind` on PATH; None when neither exists (then kubelab gets
     the pinned one: tools.kind_binary)."""
+    nodes: int = 1
+    """KUBELAB_NODES: how many nodes a new kind cluster gets (an existing one is kept)."""
 
     def target(self) -> Target:
         if self.provider == "kind":
@@ -67,12 +74,16 @@ def settings(
     if chosen not in ("kind", "existing"):
         raise InputError(f"provider must be kind or existing, not {chosen!r}")
     config = kubeconfig or os.environ.get("KUBELAB_KUBECONFIG")
+    nodes = os.environ.get("KUBELAB_NODES", "1").strip()
+    if nodes not in {str(n) for n in NODE_COUNTS}:
+        raise InputError(f"KUBELAB_NODES must be 1 or 3, not {nodes!r}")
     return Settings(
         provider=chosen,
         kubeconfig=Path(config).expanduser() if config else None,
         context=context or os.environ.get("KUBELAB_CONTEXT"),
         node_image=os.environ.get("KUBELAB_NODE_IMAGE") or None,
         kind=os.environ.get("KUBELAB_KIND") or shutil.which("kind"),
+        nodes=int(nodes),
     )
 
 
@@ -182,20 +193,24 @@ def ensure_node_image(image: str) -> None:
         )
 
 
-def kind_config(host_folder: Path) -> str:
+def kind_config(host_folder: Path, nodes: int = 1) -> str:
     """kubelab's kind config (manifests/kind-cluster.yaml) with the host folder mounted at
-    the node's /data; written as YAML data, so any path (spaces, #, quotes) stays one path."""
+    the node's /data; written as YAML data, so any path (spaces, #, quotes) stays one path.
+    With nodes=3, the notes' cluster: the control plane and two workers, one per zone
+    (ZONES); only the control plane's /data is the host folder, a worker's is its own."""
     config = yaml.safe_load((repo.manifests_dir() / "kind-cluster.yaml").read_text(encoding="utf-8"))
     for node in config.get("nodes") or []:
         for mount in node.get("extraMounts") or []:
             if mount.get("hostPath") == "__HOSTPATH__":
                 mount["hostPath"] = str(host_folder)
+    if nodes == 3:
+        config["nodes"] += [{"role": "worker", "labels": {ZONE_LABEL: zone}} for zone in ZONES]
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
 
 
-def _kind_config() -> Path:
+def _kind_config(nodes: int) -> Path:
     path = repo.state_dir() / "kind-cluster.yaml"
-    path.write_text(kind_config(hostpath_root()), encoding="utf-8")
+    path.write_text(kind_config(hostpath_root(), nodes), encoding="utf-8")
     return path
 
 
@@ -231,7 +246,8 @@ def _create_or_reuse(chosen: Settings, kubeconfig: Path) -> None:
         image = node_image(chosen)
         ensure_node_image(image)
         print(
-            f"kubelab: creating the kind cluster {CLUSTER_NAME} from {image} (about a minute)…",
+            f"kubelab: creating the kind cluster {CLUSTER_NAME} ({chosen.nodes} node"
+            f"{'s' if chosen.nodes > 1 else ''}) from {image} (about a minute)…",
             file=sys.stderr,
         )
         run_kind(
@@ -241,7 +257,7 @@ def _create_or_reuse(chosen: Settings, kubeconfig: Path) -> None:
             f"--name={CLUSTER_NAME}",
             f"--kubeconfig={kubeconfig}",
             f"--image={image}",
-            f"--config={_kind_config()}",
+            f"--config={_kind_config(chosen.nodes)}",
             timeout=CREATE_TIMEOUT,
         )
     _start_node_if_stopped()

@@ -192,6 +192,30 @@ def _cluster_version(chosen: cluster.Settings, up: bool) -> str:
     return _kubectl_version(command, "serverVersion") or pinned
 
 
+def network(chosen: cluster.Settings) -> Finding:
+    """Does the running cluster enforce NetworkPolicy? Proven as sandboxes need it
+    (kubelab.isolation): a pod of another sandbox refused, a neighbour answered."""
+    from kubelab import isolation
+    from kubelab.errors import KubelabError
+    from kubelab.kube import Kube
+
+    try:
+        kube = Kube(chosen.target())
+        kube.server_version()
+        found = isolation.prove(kube)
+    except KubelabError as e:
+        return Finding("network", False, f"cannot tell: {e.en}", warning=True)
+    if found.enforced:
+        return Finding("network", True, f"enforced ({found.detail})")
+    return Finding(
+        "network policy",
+        False,
+        f"NOT enforced: {found.detail}; sandboxes would reach each other, so kubelab refuses to open "
+        f"them (set {isolation.OPEN_NETWORK}=1 to grade anyway)",
+        warning=True,
+    )
+
+
 def diagnose() -> list[Finding]:
     chosen = cluster.settings()
     findings = [docker(), kind(chosen), kubectl(), memory()]
@@ -208,4 +232,6 @@ def diagnose() -> list[Finding]:
     findings.append(shell_kubectl(_cluster_version(chosen, up)))
     if os.environ.get("KUBELAB_PROVIDER") == "existing":
         findings.append(Finding("provider", True, "existing (Docker and kind are not needed)"))
+    if up or chosen.provider == "existing":
+        findings.append(network(chosen))
     return findings

@@ -8,6 +8,8 @@ An answer kubelab applies (a verify variant now, a student's submission later) g
   recorded as kubelab's, with the node ports it may use in an annotation;
 - the lab's parameters with the sandbox's own unique values (kubelab.params);
 - a ResourceQuota and a LimitRange (so 10 000 ConfigMaps or a memory hog are refused);
+- a NetworkPolicy: no pod of another sandbox reaches its pods (kubelab.isolation, proven
+  on the cluster before a sandbox relies on it);
 - a ServiceAccount `kubelab-answer` whose Role allows only the lab's kinds there (and a
   ClusterRole for the lab's cluster-scoped kinds, PersistentVolume in lab 05). The answer's
   manifests and kubectl steps are applied *as* that ServiceAccount (impersonation).
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubelab import apply, capacity, cluster, manifests, ownership, repo
+from kubelab import apply, capacity, cluster, isolation, manifests, ownership, repo
 from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError, KubelabError, LabContentError
 from kubelab.kube import Kube, api_exception, api_reason
@@ -284,6 +286,7 @@ def open_sandbox(
     the share the answer's `docs` and `steps` ask for (kubelab.capacity): that wait is
     the run's, not the answer's time."""
     ensure_policies(kube)
+    isolation.require(kube)
     want = capacity.share(kube, docs, steps)
     if namespace is not None:
         _wait_while_terminating(kube, namespace, lab)
@@ -524,13 +527,15 @@ def _resource_rules(kube: Kube, lab: Lab) -> tuple[list[Obj], list[Obj]]:
     return namespaced, cluster_scoped
 
 
-def fences(lab_id: str, purpose: str, want: capacity.Resources) -> list[Obj]:
-    """The quota (`want` is the answer's share of the cluster) and the container limits of
-    a sandbox, and of a check's scratch namespace beside it."""
+def fences(lab_id: str, purpose: str, want: capacity.Resources, pod_ranges: list[str]) -> list[Obj]:
+    """The quota (`want` is the answer's share of the cluster), the container limits and
+    the network policy (kubelab.isolation; `pod_ranges`: the pod network's) of a sandbox,
+    and of a check's scratch namespace beside it."""
     labels = ownership.ownership(lab_id, purpose)
     return [
         _obj("v1", "ResourceQuota", ANSWER, labels, spec={"hard": {**QUOTA, **want.quota()}}),
         _obj("v1", "LimitRange", ANSWER, labels, spec={"limits": [{"type": "Container", **LIMITS}]}),
+        ownership.labelled(isolation.policy(pod_ranges), labels),
     ]
 
 
@@ -543,7 +548,7 @@ def fence_like(kube: Kube, sandbox: str, namespace: str, lab_id: str, purpose: s
     want = capacity.Resources.parse(said) if said else None
     if want is None:
         return  # not a sandbox with a share (an older kubelab's): nothing to copy
-    for obj in fences(lab_id, purpose, want):
+    for obj in fences(lab_id, purpose, want, isolation.pod_ranges(kube)):
         kube.create(obj, namespace)
     _wait_quota_counted(kube, namespace)
 
@@ -581,7 +586,7 @@ def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str, want: capacit
     subject = [{"kind": "ServiceAccount", "name": ANSWER, "namespace": namespace}]
     namespaced, cluster_scoped = _resource_rules(kube, lab)
     inside: list[Obj] = [
-        *fences(lab.id, purpose, want),
+        *fences(lab.id, purpose, want, isolation.pod_ranges(kube)),
         _obj("v1", "ServiceAccount", ANSWER, labels, automountServiceAccountToken=False),
         _obj("rbac.authorization.k8s.io/v1", "Role", ANSWER, labels, rules=namespaced),
         _obj(

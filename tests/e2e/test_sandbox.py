@@ -420,3 +420,129 @@ def test_an_answer_cannot_have_the_cluster_make_it_a_token(box06: sandbox.Sandbo
     plain = {**token, "type": "Opaque"}
     assert "no ServiceAccount token Secret" in refused(box06, plain)
     assert kube.get("Secret", "token", box06.namespace) is None
+
+
+def running(kube: Kube, name: str, namespace: str, seconds: float = 60) -> dict[str, Any]:
+    """The pod once its containers run (and pass any readiness probe)."""
+
+    def ready() -> dict[str, Any]:
+        live = kube.get("Pod", name, namespace) or {}
+        conditions = (live.get("status") or {}).get("conditions") or []
+        if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+            raise CheckFailed(
+                Finding(f"Pod {namespace}/{name}", "Ready", str(live.get("status", {}).get("phase")))
+            )
+        return live
+
+    return wait_until(ready, seconds)
+
+
+def curl(kube: Kube, pod_name: str, namespace: str, url: str) -> str:
+    """The HTTP status a pod gets from url ("000": no answer at all)."""
+    from kubelab.kube import exec_in_pod
+
+    done = exec_in_pod(
+        kube,
+        pod_name,
+        namespace,
+        ["curl", "-s", "-o", "/dev/null", "-m", "2", "-w", "%{http_code}", url],
+        timeout=10,
+    )
+    return done.stdout.strip() or "000"
+
+
+def test_another_sandboxs_pods_and_services_are_out_of_reach(
+    box02: sandbox.Sandbox, box06: sandbox.Sandbox, kube: Kube
+) -> None:
+    """A pod of one answer reaches nothing of another answer: not its pod's address, not
+    its Service by name or ClusterIP, not its NodePort; its own neighbour it does reach,
+    and so does a pod outside every sandbox (where kubelab's checks run)."""
+    web = pod(
+        "victim", container={"readinessProbe": {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 1}}
+    )
+    web["metadata"]["labels"] = {"app": "victim"}
+    port = int(box02.lab.param("node_port"))
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "victim"},
+        "spec": {
+            "type": "NodePort",
+            "selector": {"app": "victim"},
+            "ports": [{"port": 80, "nodePort": port}],
+        },
+    }
+    sleeper = {"container": {"command": ["sleep", "600"]}, "terminationGracePeriodSeconds": 0}
+    box02.kube.create(web, box02.namespace)
+    box02.kube.create(service, box02.namespace)
+    box02.kube.create(pod("neighbour", **sleeper), box02.namespace)
+    box06.kube.create(pod("intruder", **sleeper), box06.namespace)
+    try:
+        victim = running(kube, "victim", box02.namespace)
+        running(kube, "neighbour", box02.namespace)
+        running(kube, "intruder", box06.namespace)
+        node_ip = next(
+            a["address"]
+            for a in (kube.get("Node", str(victim["spec"]["nodeName"])) or {})["status"]["addresses"]
+            if a["type"] == "InternalIP"
+        )
+        cluster_ip = (kube.get("Service", "victim", box02.namespace) or {})["spec"]["clusterIP"]
+        targets = [
+            f"http://{victim['status']['podIP']}/",
+            f"http://victim.{box02.namespace}.svc.cluster.local/",
+            f"http://{cluster_ip}/",
+            f"http://{node_ip}:{port}/",
+        ]
+
+        def neighbour_answered() -> None:
+            for url in targets:
+                status = curl(kube, "neighbour", box02.namespace, url)
+                if status != "200":
+                    raise CheckFailed(Finding(url, "200 for the neighbour", status))
+
+        wait_until(neighbour_answered, 30)
+        assert {url: curl(kube, "intruder", box06.namespace, url) for url in targets} == {
+            url: "000" for url in targets
+        }
+    finally:
+        for name in ("victim", "neighbour"):
+            kube.delete("Pod", name, box02.namespace, grace_seconds=0)
+        kube.delete("Service", "victim", box02.namespace)
+        kube.delete("Pod", "intruder", box06.namespace, grace_seconds=0)
+
+
+def test_two_thousand_processes_in_one_pod_stop_at_its_limit(box: sandbox.Sandbox, kube: Kube) -> None:
+    """A fork bomb in an answer stops at the pod's process limit (the kubelet's
+    podPidsLimit): the pod cannot start 2,000 processes, and the node still starts new
+    pods beside it."""
+    bomb = (
+        "n=0; while [ $n -lt 2000 ]; do sleep 300 & n=$((n+1)); echo $n > /tmp/started; done; "
+        "echo all > /tmp/started; sleep 300"
+    )
+    sleeper = {"container": {"command": ["sleep", "600"]}, "terminationGracePeriodSeconds": 0}
+    box.kube.create(
+        pod(
+            "forker",
+            container={"command": ["sh", "-c", bomb]},
+            terminationGracePeriodSeconds=0,
+            restartPolicy="Never",
+        ),
+        box.namespace,
+    )
+    try:
+
+        def ended() -> dict[str, Any]:
+            live = kube.get("Pod", "forker", box.namespace) or {}
+            if (live.get("status") or {}).get("phase") not in ("Failed", "Succeeded"):
+                raise CheckFailed(
+                    Finding("Pod forker", "stopped by its process limit", str(live.get("status")))
+                )
+            return live
+
+        stopped = wait_until(ended, 90)
+        assert stopped["status"]["phase"] == "Failed"  # `sh` cannot fork: the loop never reached 2,000
+        box.kube.create(pod("after", **sleeper), box.namespace)
+        running(kube, "after", box.namespace)
+    finally:
+        kube.delete("Pod", "forker", box.namespace, grace_seconds=0)
+        kube.delete("Pod", "after", box.namespace, grace_seconds=0)

@@ -164,6 +164,30 @@ def test_the_kind_config_keeps_any_checkout_path_whole(folder: str) -> None:
     assert [m["hostPort"] for m in node["extraPortMappings"]] == list(range(30080, 30100))
 
 
+def test_three_nodes_are_the_notes_cluster() -> None:
+    """KUBELAB_NODES=3: a control plane (the host folder, the node ports) and two workers,
+    one in each of the notes' zones."""
+    import yaml
+
+    from kubelab.cluster import kind_config
+
+    config = yaml.safe_load(kind_config(Path("/home/learner/node-data"), nodes=3))
+    assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
+    zones = [n.get("labels", {}).get("topology.kubernetes.io/zone") for n in config["nodes"]]
+    assert zones == [None, "ap-northeast-2a", "ap-northeast-2b"]
+    assert "podPidsLimit: 1024" in config["kubeadmConfigPatches"][0]
+
+
+@pytest.mark.parametrize("nodes", ["2", "three", "0"])
+def test_a_node_count_other_than_one_or_three_is_refused(nodes: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubelab.cluster import settings
+    from kubelab.errors import InputError
+
+    monkeypatch.setenv("KUBELAB_NODES", nodes)
+    with pytest.raises(InputError, match="KUBELAB_NODES"):
+        settings()
+
+
 @pytest.mark.parametrize(
     ("present", "chosen"),
     [
