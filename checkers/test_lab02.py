@@ -381,3 +381,33 @@ def test_access_survives_pod_death(lab: LabContext) -> None:
         "requests answered while the pod was replaced (at most 1 in 5 lost, then all answered)",
         f"{len(failed)} of {len(answers)} lost; e.g. {failed[0].describe() if failed else ''}",
     )
+
+
+def node_addresses(lab: LabContext) -> dict[str, str]:
+    """Every node's name and address (InternalIP), as the cluster reports them."""
+    found = {}
+    for node in lab.kube.list("Node"):
+        for address in field(node, "status.addresses") or []:
+            if address.get("type") == "InternalIP" and "." in str(address.get("address")):
+                found[name_of(node)] = str(address["address"])
+                break
+    return found
+
+
+def test_every_node_answers(lab: LabContext) -> None:
+    node_port = lab.param("node_port")
+    nodeport_url(lab)  # a NodePort on the lab's port, or a final failure
+    pods = [p for p in live_pods(lab, WEST) if is_ready(p)]
+    assert_that(bool(pods), f"pods {WEST} in {lab.namespace}", "a Ready pod to ask from", "none", final=True)
+    client = name_of(sorted(pods, key=name_of)[0])
+    nodes = node_addresses(lab)
+    assert_that(bool(nodes), "the cluster's nodes", "an address (InternalIP) each", "none", final=True)
+    steady = Unchanged(STEADY_SECONDS * timeout_scale())
+
+    def each_node() -> None:
+        for name, address in sorted(nodes.items()):
+            url = f"http://{address}:{node_port}/"
+            curl = ["curl", "-s", "-m", "3", url]
+            asked_from_inside(lab, client, curl, f"node {name} at {url} (asked from pod {client})", steady)
+
+    lab.eventually(each_node)

@@ -17,8 +17,8 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
+from kubelab import nodefiles
 from kubelab.checks import (
     LabContext,
     assert_that,
@@ -28,17 +28,15 @@ from kubelab.checks import (
     name_of,
     pod_states,
 )
-from kubelab.cluster import KIND_CONTEXT, hostpath_root
 from kubelab.errors import KubelabError
-from kubelab.kube import ExecResult, exec_in_pod
+from kubelab.kube import ExecResult
 from kubelab.manifests import Obj
+from kubelab.selectors import node_constraints, node_fits, tolerates
 from kubelab.settled import Unchanged, first_stuck
 from kubelab.text import Text
 from kubelab.waiting import wait_until
 
 SHARED, STORE = "shared-cache", "node-store"
-NODE_ROOT = "/data"
-"""The kind node mounts a host folder here (manifests/kind-cluster.yaml)."""
 WEB_IMAGE = "kubelab/web:v1"
 DOCKER_HUB = "docker.io/"
 MARKER = ".kubelab-"
@@ -221,70 +219,14 @@ def ready_pod(lab: LabContext, name: str, old_uid: str | None = None) -> Obj:
     return pod
 
 
-def host_data_root(lab: LabContext, node: str) -> Path | None:
-    """The laptop folder kubelab's kind node mounts at /data: the repository's node-data/
-    (or KUBELAB_HOSTPATH), where the lab tells the learner to look (as lab 05 does). None
-    for another cluster, whose nodes are not folders on this machine."""
-    if lab.kube.target.context != KIND_CONTEXT or not node:
-        return None
-    root = hostpath_root()
-    return root if root.is_dir() else None
-
-
-def host_path_of(root: Path, node_path: str) -> Path | None:
-    """Where a node path under /data is in the host folder mounted there."""
-    relative = posixpath.relpath(posixpath.normpath(node_path), NODE_ROOT)
-    return None if relative.startswith("..") else root / relative
-
-
-def files_on_node_by_pod(lab: LabContext, node: str, directory: str) -> tuple[str, dict[str, FileSeen]]:
-    """Look at a node directory through a throwaway pod on that node that mounts it
-    (for clusters whose nodes are not folders on this machine)."""
-    namespace = lab.scratch_namespace("node")
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "node-view"},
-        "spec": {
-            "nodeName": node,
-            "terminationGracePeriodSeconds": 0,
-            "volumes": [{"name": "node", "hostPath": {"path": directory, "type": "Directory"}}],
-            "containers": [
-                {
-                    "name": "view",
-                    "image": WEB_IMAGE,
-                    "command": ["sleep", "infinity"],
-                    "volumeMounts": [{"name": "node", "mountPath": "/node", "readOnly": True}],
-                }
-            ],
-        },
-    }
-    lab.kube.apply(pod, namespace)
-
-    def ready() -> None:
-        seen = lab.kube.get("Pod", "node-view", namespace)
-        assert_that(seen is not None and is_ready(seen), f"Pod {namespace}/node-view", "Ready", "not Ready")
-
-    wait_until(ready, 60)
-    _, files = list_files(
-        lambda script: exec_in_pod(lab.kube, "node-view", namespace, ["sh", "-c", script], "view"),
-        "/node",
-        f"node {node}: {directory}",
-    )
-    return f"{directory} on node {node} (seen from a pod)", {f.rel: f for f in files}
-
-
-def files_on_host(root: Path, directory: str, wanted: list[str]) -> tuple[str, dict[str, FileSeen]]:
-    base = host_path_of(root, directory)
-    assert base is not None
-    found = {}
-    for rel in wanted:
-        try:
-            st = (base / rel).stat()
-        except OSError:
-            continue
-        found[rel] = FileSeen(rel, int(st.st_mtime), st.st_size)
-    return str(base), found
+def files_on_node(lab: LabContext, node: str, directory: str) -> tuple[str, dict[str, FileSeen]]:
+    """The regular files under a node directory, as the node has them: read through a
+    reader pod on that node (kubelab.nodefiles), on any cluster."""
+    root = posixpath.dirname(lab.param("host_dir"))  # the sandbox's own folder (or /data)
+    with nodefiles.reader(lab.kube, node, directory, root=root) as reader:
+        listing = reader.listing()
+    files = {path: FileSeen(path, entry.mtime, entry.size) for path, entry in listing.files().items()}
+    return listing.where, files
 
 
 def marker_name() -> str:
@@ -563,6 +505,39 @@ def test_node_store_running(lab: LabContext) -> None:
     lab.eventually(lambda: ready_pod(lab, STORE))
 
 
+def test_node_store_stays_on_its_node(lab: LabContext) -> None:
+    pod = lab.eventually(lambda: ready_pod(lab, STORE))
+    subject = lab.subject("Pod", STORE)
+    spec = pod.get("spec") or {}
+    here = str(spec.get("nodeName") or "")
+    assert_that(
+        node_constraints(spec),
+        subject,
+        "a nodeSelector or a required node affinity that keeps it on the node holding its hostPath data",
+        f"none: it may run on any node (now {here})",
+        Text(
+            "hostPath의 파일은 한 노드에만 있습니다: "
+            "파드를 다시 만들 때 다른 노드로 가면 그 파일이 보이지 않습니다",
+            "a hostPath's files are on one node only: a pod made again on another node does not see them",
+        ),
+        final=True,
+    )
+    fits = sorted(name_of(n) for n in lab.kube.list("Node") if node_fits(spec, n) and tolerates(spec, n))
+    assert_that(
+        fits == [here],
+        subject,
+        f"its node rules fit exactly one node, the one it runs on ({here})",
+        f"they fit {', '.join(fits) or 'no node'}",
+        Text(
+            "규칙에 맞는 노드가 여럿이면 다시 만든 파드가 다른 노드로 갈 수 있습니다",
+            "where the rules fit several nodes, the pod made again may land on another",
+        )
+        if len(fits) > 1
+        else None,
+        final=True,
+    )
+
+
 def test_node_store_file_on_node(lab: LabContext) -> None:
     pod = lab.require("Pod", STORE)
     mount = require_store_mount(lab, pod)
@@ -586,15 +561,7 @@ def test_node_store_file_on_node(lab: LabContext) -> None:
         return pod, fresh
 
     pod, fresh = lab.eventually(written)
-    node = str(field(pod, "spec.nodeName") or "")
-    root = host_data_root(lab, node)
-    if root is not None and host_path_of(root, node_dir) is not None:
-        where, seen = files_on_host(root, node_dir, [f.rel for f in fresh])
-        if any(seen.get(f.rel) == f for f in fresh):
-            return
-    # Not in node-data/ (or not kind): the node itself decides, seen through a pod there
-    # (a cluster made from another checkout mounts another folder at /data).
-    where, seen = files_on_node_by_pod(lab, node, node_dir)
+    where, seen = files_on_node(lab, str(field(pod, "spec.nodeName") or ""), node_dir)
     same = [f for f in fresh if seen.get(f.rel) == f]
     if same:
         return
@@ -666,22 +633,23 @@ def remove_marker(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mo
     except KubelabError:
         pass
     if volume_type(volume) == "hostPath":
-        assert_that(clean_on_host(lab, pod, volume, marker, mount), marker, "removed", "not reachable")
+        assert_that(clean_on_node(lab, pod, volume, marker, mount), marker, "removed", "not reachable")
 
 
-def clean_on_host(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mount) -> bool:
-    """Remove a marker left in a hostPath through the host folder; False when the node's
-    folder cannot be seen from here."""
+def clean_on_node(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mount) -> bool:
+    """Remove a marker left in a hostPath through a pod on its node (kubelab.nodefiles);
+    False when it cannot be done."""
     path = field(volume, "hostPath.path")
-    root = host_data_root(lab, str(field(pod, "spec.nodeName") or ""))
-    if not path or root is None:
+    node = str(field(pod, "spec.nodeName") or "")
+    if not path or not node:
         return False
-    node_path = posixpath.join(str(path), mount.sub_path, posixpath.basename(marker))
-    host = host_path_of(root, node_path)
-    if host is None:
+    folder = posixpath.normpath(posixpath.join(str(path), mount.sub_path))
+    try:
+        root = posixpath.dirname(lab.param("host_dir"))
+        with nodefiles.reader(lab.kube, node, folder, root=root, writable=True) as reader:
+            return reader.remove(posixpath.basename(marker))
+    except (KubelabError, ValueError):  # not below the lab's folder, or the node is gone
         return False
-    host.unlink(missing_ok=True)
-    return True
 
 
 def restart_count(pod: Obj, container: str) -> int:

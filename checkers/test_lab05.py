@@ -44,6 +44,7 @@ from kubelab.checks import (
 )
 from kubelab.kube import ExecResult
 from kubelab.manifests import Obj
+from kubelab.selectors import node_fits
 from kubelab.settled import first_stuck
 from kubelab.text import Text
 from kubelab.waiting import wait_until
@@ -58,6 +59,7 @@ WEB_IMAGE = "kubelab/web:v1"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
 MARKER = ".kubelab-"
+ZONE = "topology.kubernetes.io/zone"
 """Name prefix of the checker's marker files (left out when looking at the learner's)."""
 SLACK = 2
 """Seconds of leeway between a pod's start time (whole seconds) and a file's mtime."""
@@ -924,3 +926,93 @@ def finished(lab: LabContext, namespace: str, name: str, need_success: bool = Tr
         return pod or {}
 
     return wait_until(ended, 90)
+
+
+def fitting_nodes(lab: LabContext, pv: Obj) -> list[Obj]:
+    """The nodes a PV's required node affinity lets use it (every node when it has none)."""
+    terms = field(pv, "spec.nodeAffinity.required.nodeSelectorTerms") or []
+    required = {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}
+    rule = {"affinity": {"nodeAffinity": required}}
+    return [n for n in lab.kube.list("Node") if node_fits(rule, n)]
+
+
+def zone_of(node: Obj) -> str:
+    return str((field(node, "metadata.labels") or {}).get(ZONE, "(no zone)"))
+
+
+def node_of_user(lab: LabContext, claim: str) -> str:
+    """The node of the running pod that uses the claim (the pod is waited for)."""
+
+    def placed() -> str:
+        pods = [p for p in pods_using(lab, claim) if field(p, "spec.nodeName")]
+        assert_that(
+            bool(pods),
+            f"pods using claim {claim} in {lab.namespace}",
+            "one placed on a node",
+            ", ".join(unscheduled_reason(p) or "?" for p in pods_using(lab, claim)) or "none",
+        )
+        return str(field(pods[0], "spec.nodeName"))
+
+    result: str = lab.eventually(placed)
+    return result
+
+
+def test_pv_static_in_zone(lab: LabContext) -> None:
+    pv = require_pv_static(lab)
+    zone = lab.param("zone")
+    subject = pv_subject(name_of(pv))
+    assert_that(
+        bool(field(pv, "spec.nodeAffinity.required.nodeSelectorTerms")),
+        subject,
+        f"a node affinity to zone {zone} (the storage is in that zone; only its nodes can reach it)",
+        "none: it says any node may use it",
+        Text(
+            "노트의 EBS 디스크처럼 저장소는 한 영역(ap-northeast-2a)의 노드에만 붙습니다: "
+            "PV의 nodeAffinity가 그것을 스케줄러에 알려 줍니다",
+            "like the notes' EBS disk, storage attaches only to the nodes of one zone "
+            "(ap-northeast-2a): a PV's nodeAffinity tells the scheduler",
+        ),
+        final=True,
+    )
+    fits = fitting_nodes(lab, pv)
+    zones = sorted({zone_of(n) for n in fits})
+    assert_that(
+        bool(fits) and zones == [zone],
+        subject,
+        f"its node affinity fits the nodes of zone {zone} only",
+        f"it fits {', '.join(name_of(n) for n in fits) or 'no node'} (zones {', '.join(zones) or 'none'})",
+        final=True,
+    )
+    node = node_of_user(lab, PVC_STATIC)
+    assert_that(
+        node in {name_of(n) for n in fits},
+        f"the pod using {PVC_STATIC}",
+        f"on a node of zone {zone}",
+        f"on {node}",
+    )
+
+
+def test_dynamic_volume_made_on_the_pods_node(lab: LabContext) -> None:
+    pvc = lab.require("PersistentVolumeClaim", PVC_DYNAMIC)
+    node = node_of_user(lab, PVC_DYNAMIC)
+
+    def made() -> None:
+        claim = lab.kube.get("PersistentVolumeClaim", PVC_DYNAMIC, lab.namespace) or pvc
+        volume = str(field(claim, "spec.volumeName") or "")
+        pv = get_pv(lab, volume) if volume else None
+        assert_that(
+            pv is not None,
+            lab.subject("PersistentVolumeClaim", PVC_DYNAMIC),
+            "bound to a volume made for it",
+            str(field(claim, "status.phase") or "not bound"),
+        )
+        assert pv is not None
+        fits = [name_of(n) for n in fitting_nodes(lab, pv)]
+        assert_that(
+            node in fits and bool(field(pv, "spec.nodeAffinity.required.nodeSelectorTerms")),
+            pv_subject(volume),
+            f"made where the pod that uses it landed ({node}): a node affinity that fits it",
+            f"fits {', '.join(fits) or 'no node'}",
+        )
+
+    lab.eventually(made)

@@ -302,10 +302,8 @@ def _remove_node_folders(kube: Kube, namespaces: list[str]) -> list[str]:
 
     left = []
     for namespace in namespaces:
-        folder = sandbox.node_folder(kube, namespace)
         try:
-            if folder is not None:
-                sandbox.remove_node_folder(folder, kube, namespace)
+            sandbox.remove_node_folder(sandbox.node_folder(kube, namespace), kube, namespace)
         except KubelabError as e:
-            left.append(f"node folder {folder}: {e.en}")
+            left.append(f"node folder {sandbox.host_root(namespace)}: {e.en}")
     return left

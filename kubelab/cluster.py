@@ -113,6 +113,11 @@ def hostpath_root() -> Path:
     return path
 
 
+def host_folder_node() -> str:
+    """The kind node whose /data is the host folder (hostpath_root)."""
+    return f"{CLUSTER_NAME}-control-plane"
+
+
 def _mounted_data() -> Path | None:
     """Where the running kind node's /data is on this machine; None without one."""
     try:
@@ -197,7 +202,8 @@ def kind_config(host_folder: Path, nodes: int = 1) -> str:
     """kubelab's kind config (manifests/kind-cluster.yaml) with the host folder mounted at
     the node's /data; written as YAML data, so any path (spaces, #, quotes) stays one path.
     With nodes=3, the notes' cluster: the control plane and two workers, one per zone
-    (ZONES); only the control plane's /data is the host folder, a worker's is its own."""
+    (ZONES); only the control plane's /data is the host folder, a worker's is its own.
+    With one node, that node is in the first zone."""
     config = yaml.safe_load((repo.manifests_dir() / "kind-cluster.yaml").read_text(encoding="utf-8"))
     for node in config.get("nodes") or []:
         for mount in node.get("extraMounts") or []:
@@ -205,6 +211,8 @@ def kind_config(host_folder: Path, nodes: int = 1) -> str:
                 mount["hostPath"] = str(host_folder)
     if nodes == 3:
         config["nodes"] += [{"role": "worker", "labels": {ZONE_LABEL: zone}} for zone in ZONES]
+    else:  # the one node is in the first zone, so a lab's zone rule has a node to fit
+        config["nodes"][0]["labels"] = {ZONE_LABEL: ZONES[0]}
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
 
 
@@ -238,7 +246,18 @@ def ensure_kind_cluster(chosen: Settings) -> Target:
     kube = Kube(target)
     wait_for_api(kube)
     wait_for_node(kube)
+    zone_a_lone_node(kube)
     return target
+
+
+def zone_a_lone_node(kube: Kube) -> None:
+    """A one-node cluster made by an earlier kubelab has no zone: give its node the first
+    (as kind_config does for a new one), so the labs' zone rules fit it."""
+    nodes = kube.list("Node")
+    labels = ((nodes[0].get("metadata") or {}).get("labels") or {}) if len(nodes) == 1 else {}
+    if len(nodes) == 1 and ZONE_LABEL not in labels:
+        zoned = {"metadata": {"labels": {ZONE_LABEL: ZONES[0]}}}
+        kube.patch("Node", nodes[0]["metadata"]["name"], None, zoned)
 
 
 def _create_or_reuse(chosen: Settings, kubeconfig: Path) -> None:

@@ -526,6 +526,7 @@ def _check(
                 steps=taken.steps,
             )
             folders.folder = sandbox.node_folder(run.kube, lab.answer_namespace)
+            folders.nodes = sandbox.nodes_elsewhere(run.kube, folders.folder)
         with folders.running(), deadline.within(run.time_limit):
             if box is not None and taken is not None:
                 rejected = sandbox.apply_answer(run.kube, box, docs, taken.steps, cleanup, "grade")

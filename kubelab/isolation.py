@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kubelab import ownership, repo
+from kubelab import nodefiles, repo
 from kubelab.apply import SANDBOX_LABEL
 from kubelab.checks import assert_that
 from kubelab.cleanup import Cleanup
@@ -135,13 +135,13 @@ def _record(cluster: str) -> None:
 
 def prove(kube: Kube) -> Proof:
     """Make the proof now (about 10 s); everything it makes is removed before it returns."""
-    image = _image(kube)
+    image = nodefiles.first_on_nodes(kube, PROOF_IMAGES)
     if image is None:
         return Proof(False, f"none of {', '.join(PROOF_IMAGES)} is on the nodes to prove it with")
     cleanup = Cleanup(kube)
     try:
-        guarded = _namespace(kube, cleanup)
-        other = _namespace(kube, cleanup)
+        guarded = nodefiles.own_namespace(kube, cleanup, "netproof", {SANDBOX_LABEL: "probe"})
+        other = nodefiles.own_namespace(kube, cleanup, "netproof", {SANDBOX_LABEL: "probe"})
         kube.create(policy(pod_ranges(kube)), guarded)
         kube.create(_pod("server", image, ["nginx", "-g", "daemon off;"]), guarded)
         kube.create(_pod("client", image, ["sleep", "3600"]), guarded)
@@ -168,31 +168,6 @@ def prove(kube: Kube) -> Proof:
         return Proof(False, e.en)
     finally:
         cleanup.run()
-
-
-def _image(kube: Kube) -> str | None:
-    held: set[str] = set()
-    for node in kube.list("Node"):
-        for entry in (node.get("status") or {}).get("images") or []:
-            for name in entry.get("names") or []:
-                held.add(str(name).removeprefix("docker.io/"))
-    return next((i for i in PROOF_IMAGES if i in held), None)
-
-
-def _namespace(kube: Kube, cleanup: Cleanup) -> str:
-    like: Obj = {"metadata": {"labels": {SANDBOX_LABEL: "probe"}}}
-    owned = ownership.scratch_namespace(kube, "kubelab", "sandbox", "netproof", like)
-    cleanup.remove(owned, emptied_enough=True)
-    kube.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": "default"},
-            "automountServiceAccountToken": False,
-        },
-        owned.name,
-    )
-    return owned.name
 
 
 def _pod(name: str, image: str, command: list[str]) -> Obj:

@@ -9,8 +9,9 @@ INTERVAL seconds, a bounded walk that follows no link and counts the blocks real
 which could hide any amount — the answer is stopped: its quota allows no pod any more
 and its pods are deleted at once. The grade then says why (kubelab.grade).
 
-Measured where the node's /data is a folder of this machine (kubelab's kind cluster);
-elsewhere there is nothing to measure from here, and the watch says so (`watched`).
+Measured here where a node's /data is a folder of this machine (kubelab's kind control
+plane), and on every other node by a gauge pod there (`du`, every second; read from its
+log), so an answer is watched on any cluster and whichever node runs its pods.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import contextlib
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,13 +82,22 @@ def usage(folder: Path, cap: int = CAP) -> Usage:
 
 
 class Watch:
-    """A watch of one sandbox's node folder (see the module); `folder` is None where the
-    node's disk is not this machine's (nothing is watched then)."""
+    """A watch of one sandbox's node folders (see the module): `folder` where a node's
+    disk is this machine's (measured here), `nodes` the other nodes, measured by a gauge
+    pod on each (kubelab.nodefiles.gauges). With neither, nothing is watched."""
 
-    def __init__(self, kube: Kube, namespace: str, folder: Path | None = None, cap: int = CAP) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        namespace: str,
+        folder: Path | None = None,
+        cap: int = CAP,
+        nodes: tuple[str, ...] = (),
+    ) -> None:
         self.kube = kube
         self.namespace = namespace
         self.folder = folder
+        self.nodes = nodes
         self.cap = cap
         self.found: Usage | None = None
         """Set once the answer went past the cap (and was stopped)."""
@@ -96,25 +106,34 @@ class Watch:
     @contextlib.contextmanager
     def running(self) -> Iterator[Watch]:
         """Measure every INTERVAL seconds while the block runs."""
-        folder = self.folder
-        if folder is None:
+        if self.folder is None and not self.nodes:
             yield self
             return
-        thread = threading.Thread(
-            target=self._run, args=(folder,), name=f"watch {self.namespace}", daemon=True
-        )
-        self._done.clear()
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._done.set()
-            thread.join(timeout=INTERVAL * 4 + 30)
+        with contextlib.ExitStack() as stack:
+            remote: Callable[[], dict[str, int]] = dict
+            if self.nodes:
+                from kubelab import nodefiles
+                from kubelab.params import SANDBOX_HOST_ROOT
 
-    def _run(self, folder: Path) -> None:
+                remote = stack.enter_context(
+                    nodefiles.gauges(self.kube, list(self.nodes), SANDBOX_HOST_ROOT, self.namespace)
+                )
+            thread = threading.Thread(
+                target=self._run, args=(self.folder, remote), name=f"watch {self.namespace}", daemon=True
+            )
+            self._done.clear()
+            thread.start()
+            try:
+                yield self
+            finally:
+                self._done.set()
+                thread.join(timeout=INTERVAL * 4 + 30)
+
+    def _run(self, folder: Path | None, remote: Callable[[], dict[str, int]]) -> None:
         while not self._done.wait(INTERVAL):
             try:
-                measured = usage(folder, self.cap)
+                here = usage(folder, self.cap) if folder is not None else Usage(0)
+                measured = Usage(here.used + sum(remote().values()), here.problem)
             except Exception as e:  # never a watch that silently stops watching
                 measured = Usage(0, f"could not be measured ({' '.join(str(e).split())[:120]})")
             if measured.over(self.cap):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubelab import apply, capacity, cluster, isolation, manifests, ownership, repo
+from kubelab import apply, capacity, cluster, isolation, manifests, nodefiles, ownership, repo
 from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, InputError, KubelabError, LabContentError
 from kubelab.kube import Kube, api_exception, api_reason
@@ -436,20 +436,27 @@ def _volume_probe(namespace: str) -> Obj:
 
 
 def _forget_node_folder(kube: Kube, namespace: str, cleanup: Cleanup) -> None:
-    """Remove the sandbox's node folder once its pods are gone, when the node's /data is
-    a folder of this machine (kubelab's kind cluster); what cannot be removed (a pod
-    wrote it as root, and kubelab is not) is a leftover."""
-    folder = node_folder(kube, namespace)
-    if folder is not None:
-        cleanup.add(f"node folder {folder}", lambda: remove_node_folder(folder, kube, namespace), last=True)
+    """Remove the sandbox's node folder from every node once its pods are gone
+    (remove_node_folder); what cannot be removed is a leftover."""
+    cleanup.add(
+        f"node folder {host_root(namespace)}",
+        lambda: remove_node_folder(node_folder(kube, namespace), kube, namespace),
+        last=True,
+    )
 
 
 def node_folder(kube: Kube, namespace: str) -> Path | None:
-    """Where a sandbox's hostPaths write, when the node's /data is a folder of this machine
-    (kubelab's kind cluster); else None."""
+    """Where a sandbox's hostPaths write on this machine, when a node's /data is a folder
+    of it (kubelab's kind cluster: the control plane's); else None."""
     if kube.target.context != cluster.KIND_CONTEXT:
         return None
     return cluster.hostpath_root() / SANDBOX_HOST_ROOT.removeprefix("/data/") / namespace
+
+
+def nodes_elsewhere(kube: Kube, folder: Path | None) -> tuple[str, ...]:
+    """The nodes whose /data is not `folder` of this machine (every node without one)."""
+    here = cluster.host_folder_node() if folder is not None else None
+    return tuple(str(n["metadata"]["name"]) for n in kube.list("Node") if n["metadata"]["name"] != here)
 
 
 FOLDER_USERS_WAIT = 60.0
@@ -468,10 +475,12 @@ def _pods_using_root(kube: Kube, namespace: str) -> list[str]:
     return [f"{ns}/{p['metadata']['name']}" for ns in using for p in kube.list("Pod", ns)]
 
 
-def remove_node_folder(folder: Path, kube: Kube, namespace: str) -> None:
+def remove_node_folder(folder: Path | None, kube: Kube, namespace: str) -> None:
     """Remove sandbox `namespace`'s node folder once no pod may mount it any more (a pod
     starting late would create its hostPath folder again, DirectoryOrCreate): waits up to
-    FOLDER_USERS_WAIT for the pods of every namespace writing under it to go."""
+    FOLDER_USERS_WAIT for the pods of every namespace writing under it to go. `folder`:
+    the node folder where it is on this machine (removed here); on every other node it is
+    removed by a pod there (kubelab.nodefiles)."""
     still: list[str] = []
 
     def unused() -> None:
@@ -482,9 +491,15 @@ def remove_node_folder(folder: Path, kube: Kube, namespace: str) -> None:
     # a cluster that does not answer starts no pod either: remove the folder all the same
     with contextlib.suppress(CheckFailed, KubelabError):
         wait_until(unused, FOLDER_USERS_WAIT)
-    shutil.rmtree(folder, ignore_errors=True)
-    if folder.exists() or folder.is_symlink():
-        raise EnvironmentProblem(f"still there (files of another user?): remove it with sudo rm -rf {folder}")
+    # here first (quick); on every other node, and here when files of another user (a
+    # pod's root) stayed, by a pod on that node
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+    done_here = folder is not None and not (folder.exists() or folder.is_symlink())
+    nodes = nodes_elsewhere(kube, folder if done_here else None)
+    left = nodefiles.remove_everywhere(kube, list(nodes), SANDBOX_HOST_ROOT, namespace)
+    if left:
+        raise EnvironmentProblem(f"not removed on node {'; '.join(left)}")
     if still:
         raise EnvironmentProblem(
             f"removed, but pods may make it again: {', '.join(still[:3])} (kubelab cleanup removes it later)"

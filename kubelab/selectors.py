@@ -54,3 +54,72 @@ def to_query(selector: Mapping[str, Any] | None) -> str:
 def describe_labels(labels: Mapping[str, str] | None) -> str:
     """labels as `a=1,b=2` (or `(no labels)`)."""
     return ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items())) or "(no labels)"
+
+
+def _node_expression_matches(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """A node selector requirement: label selector operators, and Gt/Lt on integers."""
+    op = expr.get("operator")
+    if op in ("Gt", "Lt"):
+        key, values = expr.get("key"), expr.get("values") or []
+        try:
+            have, want = int(labels[str(key)]), int(values[0])
+        except (KeyError, IndexError, ValueError):
+            return False
+        return have > want if op == "Gt" else have < want
+    return _expression_matches(expr, labels)
+
+
+def node_constraints(pod_spec: Mapping[str, Any]) -> bool:
+    """Does the pod say where it may run (nodeSelector, or required node affinity)?"""
+    affinity = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    )
+    return bool(pod_spec.get("nodeSelector")) or bool((affinity or {}).get("nodeSelectorTerms"))
+
+
+def node_fits(pod_spec: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
+    """May the scheduler put this pod on this node, by its nodeSelector and its required
+    node affinity (the terms are ORed, a term's requirements ANDed; matchFields knows
+    metadata.name)? Taints and resources are not looked at."""
+    metadata = node.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    if any(labels.get(k) != v for k, v in (pod_spec.get("nodeSelector") or {}).items()):
+        return False
+    required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
+    terms = required.get("nodeSelectorTerms") or []
+    if not terms:
+        return True
+    fields = {"metadata.name": str(metadata.get("name") or "")}
+    return any(
+        all(_node_expression_matches(e, labels) for e in term.get("matchExpressions") or [])
+        and all(_node_expression_matches(e, fields) for e in term.get("matchFields") or [])
+        and (term.get("matchExpressions") or term.get("matchFields"))
+        for term in terms
+    )
+
+
+def tolerates(pod_spec: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
+    """Does the pod tolerate every NoSchedule/NoExecute taint of the node (and is the node
+    not cordoned)?"""
+    spec = node.get("spec") or {}
+    if spec.get("unschedulable"):
+        return False
+    tolerations = pod_spec.get("tolerations") or []
+
+    def tolerated(taint: Mapping[str, Any]) -> bool:
+        for t in tolerations:
+            if t.get("effect") and t.get("effect") != taint.get("effect"):
+                continue
+            if t.get("operator") == "Exists" and (not t.get("key") or t.get("key") == taint.get("key")):
+                return True
+            if t.get("key") == taint.get("key") and (t.get("value") or "") == (taint.get("value") or ""):
+                return True
+        return False
+
+    return all(
+        tolerated(taint)
+        for taint in spec.get("taints") or []
+        if taint.get("effect") in ("NoSchedule", "NoExecute")
+    )

@@ -161,6 +161,7 @@ def test_the_kind_config_keeps_any_checkout_path_whole(folder: str) -> None:
     config = yaml.safe_load(kind_config(Path("/home/learner") / folder))
     [node] = config["nodes"]
     assert node["extraMounts"] == [{"hostPath": f"/home/learner/{folder}", "containerPath": "/data"}]
+    assert node["labels"] == {"topology.kubernetes.io/zone": "ap-northeast-2a"}
     assert [m["hostPort"] for m in node["extraPortMappings"]] == list(range(30080, 30100))
 
 

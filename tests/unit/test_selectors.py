@@ -49,3 +49,53 @@ def test_query_string_is_what_kubectl_get_l_takes() -> None:
     assert to_query({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}) == "!a"
     assert describe_labels({"b": "2", "a": "1"}) == "a=1,b=2"
     assert describe_labels(None) == "(no labels)"
+
+
+def _node(
+    name: str, labels: dict[str, str], taints: list[dict[str, str]] | None = None, **spec: object
+) -> dict:
+    return {"metadata": {"name": name, "labels": labels}, "spec": {"taints": taints or [], **spec}}
+
+
+ZONE = "topology.kubernetes.io/zone"
+WORKER_A = _node("kubelab-worker", {ZONE: "ap-northeast-2a", "kubernetes.io/hostname": "kubelab-worker"})
+WORKER_B = _node("kubelab-worker2", {ZONE: "ap-northeast-2b"})
+PLANE = _node(
+    "kubelab-control-plane", {}, [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
+)
+
+
+def test_a_node_selector_fits_the_nodes_with_its_labels() -> None:
+    from kubelab.selectors import node_constraints, node_fits
+
+    spec = {"nodeSelector": {ZONE: "ap-northeast-2a"}}
+    assert node_constraints(spec)
+    assert [n["metadata"]["name"] for n in (WORKER_A, WORKER_B) if node_fits(spec, n)] == ["kubelab-worker"]
+    assert not node_constraints({}) and node_fits({}, WORKER_B)
+
+
+def test_required_node_affinity_ors_its_terms_and_ands_their_requirements() -> None:
+    from kubelab.selectors import node_fits
+
+    def spec(*terms: dict) -> dict:
+        required = {"nodeSelectorTerms": list(terms)}
+        return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": required}}}
+
+    zone_b = {"matchExpressions": [{"key": ZONE, "operator": "In", "values": ["ap-northeast-2b"]}]}
+    by_name = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["kubelab-worker"]}]}
+    both = {"matchExpressions": [*zone_b["matchExpressions"], {"key": "gpu", "operator": "Exists"}]}
+    assert [node_fits(spec(zone_b, by_name), n) for n in (WORKER_A, WORKER_B)] == [True, True]
+    assert [node_fits(spec(both), n) for n in (WORKER_A, WORKER_B)] == [False, False]
+    assert not node_fits(spec({}), WORKER_A)  # an empty term matches no node
+
+
+def test_a_taint_or_a_cordon_keeps_a_pod_off_unless_tolerated() -> None:
+    from kubelab.selectors import tolerates
+
+    assert not tolerates({}, PLANE)
+    assert tolerates({"tolerations": [{"operator": "Exists"}]}, PLANE)
+    assert tolerates(
+        {"tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists"}]}, PLANE
+    )
+    assert not tolerates({}, _node("cordoned", {}, unschedulable=True))
+    assert tolerates({}, WORKER_A)
