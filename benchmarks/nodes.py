@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from kubelab import cluster, images, labspec, repo, tools
 
 VERIFY_BUDGET = 1.3
@@ -52,7 +54,10 @@ def measure(nodes: int, work: Path) -> dict[str, float]:
     config = work / f"{name}.yaml"
     folder = work / f"{name}-data"
     folder.mkdir()
-    config.write_text(cluster.kind_config(folder, nodes), encoding="utf-8")
+    made = yaml.safe_load(cluster.kind_config(folder, nodes))
+    for node in made["nodes"]:  # kubelab's own cluster holds the host's node ports
+        node.pop("extraPortMappings", None)
+    config.write_text(yaml.safe_dump(made), encoding="utf-8")
     image = cluster.node_image(cluster.settings())
     _kind("delete", "cluster", "--name", name, timeout=300)
     start = time.monotonic()
@@ -92,7 +97,9 @@ def measure(nodes: int, work: Path) -> dict[str, float]:
             timeout=3600,
         )
         verified = time.monotonic() - start
-        print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-400:])
+        log = repo.state_dir() / f"bench-nodes-{nodes}.log"
+        log.write_text(done.stdout + done.stderr, encoding="utf-8")
+        print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-400:], f"({log})")
         if done.returncode != 0:
             raise SystemExit(f"verify on {nodes} node(s) failed (exit {done.returncode})")
     finally:

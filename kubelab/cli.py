@@ -124,12 +124,14 @@ def list_labs() -> None:
 
 
 def _prepare_cluster(labs: list[Lab]) -> Kube:
-    """Bring the cluster up (kind: create or reuse) and load the labs' images."""
-    from kubelab import cluster, images
+    """Bring the cluster up (kind: create or reuse) and load the labs' images, and the one
+    kubelab's own pods run (kubelab.nodefiles.IMAGE: node readers, the network proof)."""
+    from kubelab import cluster, images, nodefiles
 
     chosen = Options.settings()
     kube = cluster.connect(chosen, create=True)
-    needed = sorted({image for lab in labs for image in lab.images})
+    own = nodefiles.IMAGE.removeprefix(images.PREFIX)
+    needed = sorted({image for lab in labs for image in lab.images} | {own})
     if chosen.provider == "kind":
         images.prepare(needed, chosen)
     return kube

@@ -36,9 +36,6 @@ from kubelab.waiting import wait_until
 POLICY = "kubelab-isolate"
 PROOF_TTL = 600.0
 """Seconds a proof on a cluster is trusted before it is made again."""
-PROOF_IMAGES = ("kubelab/web:v1", "kubelab/nginx:v1")
-"""Images with nginx (the server) and curl (the clients), built from the repo's
-Dockerfiles; the proof takes one the nodes already hold."""
 OPEN_NETWORK = "KUBELAB_ALLOW_OPEN_NETWORK"
 """Set to 1 to open sandboxes on a cluster that does not enforce NetworkPolicy."""
 READY_WAIT = 90.0
@@ -135,9 +132,7 @@ def _record(cluster: str) -> None:
 
 def prove(kube: Kube) -> Proof:
     """Make the proof now (about 10 s); everything it makes is removed before it returns."""
-    image = nodefiles.first_on_nodes(kube, PROOF_IMAGES)
-    if image is None:
-        return Proof(False, f"none of {', '.join(PROOF_IMAGES)} is on the nodes to prove it with")
+    image = nodefiles.IMAGE  # nginx serves, curl asks
     cleanup = Cleanup(kube)
     try:
         guarded = nodefiles.own_namespace(kube, cleanup, "netproof", {SANDBOX_LABEL: "probe"})
