@@ -574,7 +574,14 @@ def exec_in_pod(
     from kubernetes.stream import stream
 
     def connect() -> Any:
-        api = k.client.CoreV1Api(kube.api)
+        # a client of its own: the official stream() swaps its client's request method
+        # while it connects, and any other thread's request on a shared client would go
+        # out as a websocket handshake ("Handshake status 200 OK")
+        shared = kube.api
+        own = k.client.ApiClient(configuration=shared.configuration)
+        for header, value in shared.default_headers.items():
+            own.set_default_header(header, value)
+        api = k.client.CoreV1Api(own)
         kwargs = {"container": container} if container else {}
         return stream(
             api.connect_get_namespaced_pod_exec,
