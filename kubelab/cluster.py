@@ -42,7 +42,7 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 ZONES = ("ap-northeast-2a", "ap-northeast-2b")
 """The workers' zones in a three-node cluster, as the course notes name them."""
 NODE_COUNTS = (1, 3)
-"""KUBELAB_NODES: one node (the default, for small laptops) or the notes' three."""
+"""KUBELAB_NODES: the notes' three nodes (the default) or one (for small laptops)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Settings:
     kind: str | None
     """KUBELAB_KIND, else the `kind` on PATH; None when neither exists (then kubelab gets
     the pinned one: tools.kind_binary)."""
-    nodes: int = 1
+    nodes: int = 3
     """KUBELAB_NODES: how many nodes a new kind cluster gets (an existing one is kept)."""
 
     def target(self) -> Target:
@@ -74,7 +74,7 @@ def settings(
     if chosen not in ("kind", "existing"):
         raise InputError(f"provider must be kind or existing, not {chosen!r}")
     config = kubeconfig or os.environ.get("KUBELAB_KUBECONFIG")
-    nodes = os.environ.get("KUBELAB_NODES", "1").strip()
+    nodes = os.environ.get("KUBELAB_NODES", "3").strip()
     if nodes not in {str(n) for n in NODE_COUNTS}:
         raise InputError(f"KUBELAB_NODES must be 1 or 3, not {nodes!r}")
     return Settings(
