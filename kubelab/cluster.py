@@ -113,17 +113,39 @@ def hostpath_root() -> Path:
     return path
 
 
+def node_containers() -> list[str]:
+    """The Docker containers of kubelab's kind cluster (its nodes), by kind's own label."""
+    try:
+        done = tools.docker(
+            "ps",
+            "-a",
+            "--filter",
+            f"label=io.x-k8s.kind.cluster={CLUSTER_NAME}",
+            "--format",
+            "{{.Names}}",
+            timeout=20,
+        )
+    except EnvironmentProblem:
+        return []
+    return sorted(done.stdout.split()) if done.returncode == 0 else []
+
+
 def host_folder_node() -> str:
-    """The kind node whose /data is the host folder (hostpath_root)."""
-    return f"{CLUSTER_NAME}-control-plane"
+    """The kind node whose /data is the host folder (hostpath_root): the first worker (zone
+    ap-northeast-2a, where the labs pin their node data) in a three-node cluster, the
+    control plane in a one-node one (or one made by an earlier kubelab)."""
+    return next((n for n in node_containers() if _data_mount(n)), f"{CLUSTER_NAME}-control-plane")
 
 
 def _mounted_data() -> Path | None:
-    """Where the running kind node's /data is on this machine; None without one."""
+    """Where the running kind cluster's /data is on this machine; None without one."""
+    return _data_mount(host_folder_node())
+
+
+def _data_mount(container: str) -> Path | None:
+    """The host folder mounted at a node container's /data, or None."""
     try:
-        done = tools.docker(
-            "inspect", "--format", "{{json .Mounts}}", f"{CLUSTER_NAME}-control-plane", timeout=20
-        )
+        done = tools.docker("inspect", "--format", "{{json .Mounts}}", container, timeout=20)
         mounts = json.loads(done.stdout) if done.returncode == 0 else []
     except (EnvironmentProblem, ValueError):
         return None
@@ -202,7 +224,8 @@ def kind_config(host_folder: Path, nodes: int = 1) -> str:
     """kubelab's kind config (manifests/kind-cluster.yaml) with the host folder mounted at
     the node's /data; written as YAML data, so any path (spaces, #, quotes) stays one path.
     With nodes=3, the notes' cluster: the control plane and two workers, one per zone
-    (ZONES); only the control plane's /data is the host folder, a worker's is its own.
+    (ZONES); the first worker's /data is the host folder (the labs pin node data to its
+    zone), the other nodes' is their own.
     With one node, that node is in the first zone."""
     config = yaml.safe_load((repo.manifests_dir() / "kind-cluster.yaml").read_text(encoding="utf-8"))
     for node in config.get("nodes") or []:
@@ -211,6 +234,8 @@ def kind_config(host_folder: Path, nodes: int = 1) -> str:
                 mount["hostPath"] = str(host_folder)
     if nodes == 3:
         config["nodes"] += [{"role": "worker", "labels": {ZONE_LABEL: zone}} for zone in ZONES]
+        # the host folder is the first worker's /data: the labs keep node data in its zone
+        config["nodes"][1]["extraMounts"] = config["nodes"][0].pop("extraMounts")
     else:  # the one node is in the first zone, so a lab's zone rule has a node to fit
         config["nodes"][0]["labels"] = {ZONE_LABEL: ZONES[0]}
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
@@ -286,11 +311,11 @@ def _create_or_reuse(chosen: Settings, kubeconfig: Path) -> None:
 
 
 def _start_node_if_stopped() -> None:
-    """After Docker restarts (a reboot), kind's node container stays stopped: start it."""
-    node = f"{CLUSTER_NAME}-control-plane"
-    state = tools.docker("inspect", "--format", "{{.State.Running}}", node)
-    if state.stdout.strip() == "false":
-        tools.docker("start", node, timeout=120)
+    """After Docker restarts (a reboot), kind's node containers stay stopped: start them."""
+    for node in node_containers() or [f"{CLUSTER_NAME}-control-plane"]:
+        state = tools.docker("inspect", "--format", "{{.State.Running}}", node)
+        if state.stdout.strip() == "false":
+            tools.docker("start", node, timeout=120)
 
 
 def _answers(kube: Kube) -> bool:

@@ -176,6 +176,8 @@ def test_three_nodes_are_the_notes_cluster() -> None:
     assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
     zones = [n.get("labels", {}).get("topology.kubernetes.io/zone") for n in config["nodes"]]
     assert zones == [None, "ap-northeast-2a", "ap-northeast-2b"]
+    mounts = [n.get("extraMounts") for n in config["nodes"]]
+    assert mounts == [None, [{"hostPath": "/home/learner/node-data", "containerPath": "/data"}], None]
     assert "podPidsLimit: 1024" in config["kubeadmConfigPatches"][0]
 
 
