@@ -9,9 +9,9 @@ INTERVAL seconds, a bounded walk that follows no link and counts the blocks real
 which could hide any amount — the answer is stopped: its quota allows no pod any more
 and its pods are deleted at once. The grade then says why (kubelab.grade).
 
-Measured here where a node's /data is a folder of this machine (kubelab's kind control
-plane), and on every other node by a gauge pod there (`du`, every second; read from its
-log), so an answer is watched on any cluster and whichever node runs its pods.
+Measured here where a node's /data is a folder of this machine (on kubelab's kind cluster,
+the node in zone ap-northeast-2a), and on every other node by a gauge pod there (`du`,
+every second; read from its log), so an answer is watched on any cluster, on every node.
 """
 
 from __future__ import annotations

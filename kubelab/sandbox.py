@@ -447,7 +447,7 @@ def _forget_node_folder(kube: Kube, namespace: str, cleanup: Cleanup) -> None:
 
 def node_folder(kube: Kube, namespace: str) -> Path | None:
     """Where a sandbox's hostPaths write on this machine, when a node's /data is a folder
-    of it (kubelab's kind cluster: the control plane's); else None."""
+    of it (kubelab's kind cluster: cluster.host_folder_node); else None."""
     if kube.target.context != cluster.KIND_CONTEXT:
         return None
     return cluster.hostpath_root() / SANDBOX_HOST_ROOT.removeprefix("/data/") / namespace
