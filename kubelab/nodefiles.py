@@ -223,6 +223,29 @@ def _wait_running(kube: Kube, namespace: str, node: str, folder: str) -> None:
         ) from e
 
 
+def _one_folder(name: str) -> str:
+    """`name` (one folder name) where it is in a pod of _one_per_node, quoted for sh."""
+    target = _relative(name)
+    if "/" in target:
+        raise ValueError(f"not one folder name: {name!r}")
+    return shlex.quote(posixpath.join(MOUNT, target))
+
+
+def _one_per_node(
+    kube: Kube, namespace: str, nodes: list[str], root: str, prefix: str, script: str, writable: bool
+) -> dict[str, str]:
+    """A pod per node (`<prefix>-<n>`) running `script` with `root` (made if missing, a
+    folder of kubelab's) mounted; returns pod name → node."""
+    pods = {}
+    for index, node in enumerate(nodes):
+        pod = _pod(node, root, IMAGE, writable=writable, command=["sh", "-c", script])
+        pod["metadata"]["name"] = f"{prefix}-{index}"
+        pod["spec"]["volumes"][0]["hostPath"]["type"] = "DirectoryOrCreate"
+        kube.create(pod, namespace)
+        pods[f"{prefix}-{index}"] = node
+    return pods
+
+
 REMOVE_WAIT = 60.0
 """Seconds the removal pods of one folder may take, on every node together."""
 
@@ -233,20 +256,11 @@ def remove_everywhere(kube: Kube, nodes: list[str], root: str, name: str) -> lis
     what it points to. Returns the nodes where it was not done (each with why)."""
     if not nodes:
         return []
-    target = _relative(name)
-    if "/" in target:
-        raise ValueError(f"not one folder name: {name!r}")
+    folder = _one_folder(name)
     cleanup = Cleanup(kube)
     try:
         namespace = own_namespace(kube, cleanup, "remove")
-        script = f"rm -rf -- {shlex.quote(posixpath.join(MOUNT, target))}"
-        pods = {}
-        for index, node in enumerate(nodes):
-            pod = _pod(node, root, IMAGE, writable=True, command=["sh", "-c", script])
-            pod["metadata"]["name"] = f"remove-{index}"
-            pod["spec"]["volumes"][0]["hostPath"]["type"] = "DirectoryOrCreate"
-            kube.create(pod, namespace)
-            pods[f"remove-{index}"] = node
+        pods = _one_per_node(kube, namespace, nodes, root, "remove", f"rm -rf -- {folder}", writable=True)
         left: dict[str, str] = {}
 
         def done() -> None:
@@ -274,25 +288,17 @@ def gauges(kube: Kube, nodes: list[str], root: str, name: str) -> Iterator[Calla
     folder `name` under `root` uses there (`du -s -x`: blocks really used, no link
     followed, one file system); yields a function giving the latest bytes per node (a node
     whose gauge has not spoken yet is left out). The pods go with their namespace."""
-    target = _relative(name)
-    if "/" in target:
-        raise ValueError(f"not one folder name: {name!r}")
+    folder = _one_folder(name)
     cleanup = Cleanup(kube)
     try:
         pods: dict[str, str] = {}
         if nodes:
             namespace = own_namespace(kube, cleanup, "gauge")
-            folder = shlex.quote(posixpath.join(MOUNT, target))
             loop = (
                 f"while :; do s=$(du -s -x -B1 -- {folder} 2>/dev/null | cut -f1); "
                 f'echo "${{s:-0}}"; sleep {GAUGE_EVERY}; done'
             )
-            for index, node in enumerate(nodes):
-                pod = _pod(node, root, IMAGE, writable=False, command=["sh", "-c", loop])
-                pod["metadata"]["name"] = f"gauge-{index}"
-                pod["spec"]["volumes"][0]["hostPath"]["type"] = "DirectoryOrCreate"
-                kube.create(pod, namespace)
-                pods[f"gauge-{index}"] = node
+            pods = _one_per_node(kube, namespace, nodes, root, "gauge", loop, writable=False)
 
         def latest() -> dict[str, int]:
             found = {}
