@@ -31,6 +31,7 @@ from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, EnvironmentProblem, KubelabError
 from kubelab.kube import Kube, exec_in_pod
 from kubelab.manifests import Obj
+from kubelab.settled import is_ready
 from kubelab.waiting import wait_until
 
 POLICY = "kubelab-isolate"
@@ -190,11 +191,8 @@ def _wait_ready(kube: Kube, pods: list[tuple[str, str]]) -> None:
     def ready() -> None:
         for namespace, name in pods:
             live = kube.get("Pod", name, namespace) or {}
-            conditions = (live.get("status") or {}).get("conditions") or []
-            ok = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-            assert_that(
-                ok, f"Pod {namespace}/{name}", "Ready", (live.get("status") or {}).get("phase", "missing")
-            )
+            phase = (live.get("status") or {}).get("phase", "missing")
+            assert_that(is_ready(live), f"Pod {namespace}/{name}", "Ready", phase)
 
     try:
         wait_until(ready, READY_WAIT)

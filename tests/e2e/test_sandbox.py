@@ -17,6 +17,7 @@ from kubelab import cluster, labspec, ownership, sandbox
 from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import Kube, api_reason
+from kubelab.settled import is_ready
 from kubelab.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -427,8 +428,7 @@ def running(kube: Kube, name: str, namespace: str, seconds: float = 60) -> dict[
 
     def ready() -> dict[str, Any]:
         live = kube.get("Pod", name, namespace) or {}
-        conditions = (live.get("status") or {}).get("conditions") or []
-        if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+        if not is_ready(live):
             raise CheckFailed(
                 Finding(f"Pod {namespace}/{name}", "Ready", str(live.get("status", {}).get("phase")))
             )
