@@ -40,6 +40,7 @@ from kubelab import (
     engine,
     evidence,
     manifests,
+    nodefiles,
     nodefolders,
     ownership,
     sandbox,
@@ -58,7 +59,7 @@ from kubelab.errors import (
 from kubelab.kube import Kube, api_exception
 from kubelab.labspec import Lab, Step
 from kubelab.manifests import Document
-from kubelab.params import Value
+from kubelab.params import SANDBOX_HOST_ROOT, Value
 from kubelab.results import Scorecard
 from kubelab.text import Lang, Text, printable
 
@@ -637,14 +638,15 @@ def grade_all(
 
     run.kube.resource("Namespace")  # discover the API once, before the threads share it
     tasks = [(sub, attempt) for attempt in range(repeat) for sub in subs]
-    ran = runner.run_all(
-        tasks,
-        lambda task: (task[1], grade_one(run, task[0], task[1])),
-        jobs,
-        started,
-        lambda task, done: finished(task, done[1]),
-        lambda done: done[1].leftovers,
-    )
+    with nodefiles.crew(run.kube, SANDBOX_HOST_ROOT):  # the node folders' gauges and removal
+        ran = runner.run_all(
+            tasks,
+            lambda task: (task[1], grade_one(run, task[0], task[1])),
+            jobs,
+            started,
+            lambda task, done: finished(task, done[1]),
+            lambda done: done[1].leftovers,
+        )
     grades = [grade for _, grade in sorted(ran.outcomes, key=lambda done: done[0])]  # first attempts first
     if ran.problem is not None:
         done = {g.student for g in grades}

@@ -15,6 +15,12 @@ folder above it read-only, and asks it, with bounds on everything:
 `remove` deletes one named file the same way, through a read-write mount; it never
 removes a folder. The folder's parent is what is mounted, so a folder an answer turned
 into a link leads into the reader's own container, never elsewhere on the node.
+
+A run that opens many sandboxes (a verify, a grading) keeps a crew (`crew`): one pod
+per node for the whole run, in a namespace of kubelab's, that measures every sandbox's
+folder there each second (one `du` for all, read from its log) and removes a sandbox's
+folder by an exec. Without a crew, each removal and each answer's gauges start pods of
+their own (`remove_everywhere`, `gauges`).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import shlex
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -29,7 +37,7 @@ from kubelab import ownership
 from kubelab.checks import assert_that
 from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, EnvironmentProblem, KubelabError
-from kubelab.kube import Kube, exec_in_pod
+from kubelab.kube import Kube, Target, api_exception, exec_in_pod
 from kubelab.manifests import Obj
 from kubelab.waiting import wait_until
 
@@ -206,11 +214,11 @@ def _pod(node: str, root: str, image: str, writable: bool, command: list[str] | 
     }
 
 
-def _wait_running(kube: Kube, namespace: str, node: str, folder: str) -> None:
+def _wait_running(kube: Kube, namespace: str, node: str, folder: str, pod: str = "reader") -> None:
     def running() -> None:
-        live = kube.get("Pod", "reader", namespace) or {}
+        live = kube.get("Pod", pod, namespace) or {}
         phase = (live.get("status") or {}).get("phase", "missing")
-        assert_that(phase == "Running", f"Pod {namespace}/reader", "Running", phase)
+        assert_that(phase == "Running", f"Pod {namespace}/{pod}", "Running", phase)
 
     try:
         wait_until(running, START_WAIT)
@@ -232,15 +240,24 @@ def _one_folder(name: str) -> str:
 
 
 def _one_per_node(
-    kube: Kube, namespace: str, nodes: list[str], root: str, prefix: str, script: str, writable: bool
+    kube: Kube,
+    namespace: str,
+    nodes: list[str],
+    root: str,
+    prefix: str,
+    script: str,
+    writable: bool,
+    lifetime: int | None = None,
 ) -> dict[str, str]:
     """A pod per node (`<prefix>-<n>`) running `script` with `root` (made if missing, a
-    folder of kubelab's) mounted; returns pod name → node."""
+    folder of kubelab's) mounted, for at most `lifetime` seconds; returns pod name → node."""
     pods = {}
     for index, node in enumerate(nodes):
         pod = _pod(node, root, IMAGE, writable=writable, command=["sh", "-c", script])
         pod["metadata"]["name"] = f"{prefix}-{index}"
         pod["spec"]["volumes"][0]["hostPath"]["type"] = "DirectoryOrCreate"
+        if lifetime is not None:
+            pod["spec"]["activeDeadlineSeconds"] = lifetime
         kube.create(pod, namespace)
         pods[f"{prefix}-{index}"] = node
     return pods
@@ -312,3 +329,136 @@ def gauges(kube: Kube, nodes: list[str], root: str, name: str) -> Iterator[Calla
         yield latest
     finally:
         cleanup.run()
+
+
+CREW_LIFETIME = 6 * 3600
+"""Seconds a crew's pods live at most (activeDeadlineSeconds): a run that ended without
+removing them (killed) leaves nothing running for long; `kubelab cleanup` removes them."""
+CREW_MEASURE = "echo \"du $(du -s -x -B1 -- */ 2>/dev/null | tr '\\t\\n' '  ')\""
+"""One measure of every folder here, on one line: "du 4096 name/ 8192 other/" (blocks
+really used, no link followed, one file system; "du" alone when there is none)."""
+CREW_LINE = 256 * 1024
+"""Bytes of one measure line read from a crew pod's log."""
+
+
+class Crew:
+    """One pod per node for a run (see the module): `measured(name)` gives the latest
+    bytes per node of folder `name` under the crew's root (a node whose pod has not
+    spoken yet is left out; one where it is missing counts 0); `remove(name)` removes it
+    on every node. The logs are read at most once per GAUGE_EVERY / 2 seconds, however
+    many answers ask."""
+
+    def __init__(self, kube: Kube, namespace: str, pods: dict[str, str], root: str) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.pods = pods
+        """Pod name → node."""
+        self.root = root
+        self._lock = threading.Lock()
+        self._read_at = 0.0
+        self._latest: dict[str, dict[str, int]] = {}
+        """Node → folder name → bytes, from the last line each pod printed."""
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return tuple(self.pods.values())
+
+    def measured(self, name: str, nodes: tuple[str, ...] | None = None) -> dict[str, int]:
+        with self._lock:
+            if time.monotonic() - self._read_at >= GAUGE_EVERY / 2:
+                self._latest = self._read()
+                self._read_at = time.monotonic()
+            latest = self._latest
+        return {node: sizes.get(name, 0) for node, sizes in latest.items() if nodes is None or node in nodes}
+
+    def _read(self) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        for pod_name, node in self.pods.items():
+            with contextlib.suppress(KubelabError):
+                said = self.kube.logs(pod_name, self.namespace, tail=1, limit_bytes=CREW_LINE).strip()
+                if said.startswith("du"):
+                    found[node] = _sizes(said.removeprefix("du"))
+        return found
+
+    def remove(self, name: str, nodes: tuple[str, ...] | None = None) -> list[str]:
+        """Remove folder `name` under the root on these nodes (all: None); `rm -rf`
+        removes a link, never what it points to. The nodes where it was not done, with why."""
+        folder = _one_folder(name)
+        left = []
+        for pod_name, node in self.pods.items():
+            if nodes is not None and node not in nodes:
+                continue
+            try:
+                done = exec_in_pod(
+                    self.kube,
+                    pod_name,
+                    self.namespace,
+                    ["sh", "-c", f"rm -rf -- {folder}; [ ! -e {folder} ]"],
+                    "reader",
+                    EXEC_TIMEOUT,
+                )
+                if done.code != 0:
+                    left.append(f"{node}: exit {done.code} {done.stderr.strip()[:120]}")
+            except KubelabError as e:
+                left.append(f"{node}: {e}")
+        return left
+
+
+def _sizes(line: str) -> dict[str, int]:
+    """`du -s` pairs on one line ("123 name/ 456 other/") → folder name → bytes."""
+    words = line.split()
+    return {
+        folder.rstrip("/"): int(size)
+        for size, folder in zip(words[::2], words[1::2], strict=False)
+        if size.isdigit()
+    }
+
+
+_crews: dict[Target, Crew] = {}
+_crews_lock = threading.Lock()
+
+
+def crew_of(kube: Kube) -> Crew | None:
+    """The crew of a run now going on this cluster, if any."""
+    with _crews_lock:
+        return _crews.get(kube.target)
+
+
+@contextlib.contextmanager
+def crew(kube: Kube, root: str) -> Iterator[Crew | None]:
+    """A crew on every node for the block (see the module), known to crew_of; None (and
+    each removal and gauge makes its own pods, as without a crew) when its pods do not
+    all run within START_WAIT seconds, or when another block of this process has one."""
+    with _crews_lock:
+        if kube.target in _crews:
+            yield None
+            return
+    cleanup = Cleanup(kube)
+    try:
+        made = _start_crew(kube, cleanup, root)
+        with _crews_lock:
+            if made is not None:
+                _crews[kube.target] = made
+        try:
+            yield made
+        finally:
+            with _crews_lock:
+                if made is not None:
+                    _crews.pop(kube.target, None)
+    finally:
+        cleanup.run()
+
+
+def _start_crew(kube: Kube, cleanup: Cleanup, root: str) -> Crew | None:
+    try:
+        namespace = own_namespace(kube, cleanup, "crew")
+        nodes = [str(n["metadata"]["name"]) for n in kube.list("Node")]
+        loop = f"cd {MOUNT} || exit 1; while :; do {CREW_MEASURE}; sleep {GAUGE_EVERY}; done"
+        pods = _one_per_node(
+            kube, namespace, nodes, root, "crew", loop, writable=True, lifetime=CREW_LIFETIME
+        )
+        for pod_name, node in pods.items():
+            _wait_running(kube, namespace, node, root, pod_name)
+    except (KubelabError, api_exception()):
+        return None
+    return Crew(kube, namespace, pods, root)

@@ -10,13 +10,15 @@ which could hide any amount — the answer is stopped: its quota allows no pod a
 and its pods are deleted at once. The grade then says why (kubelab.grade).
 
 Measured here where a node's /data is a folder of this machine (on kubelab's kind cluster,
-the node in zone ap-northeast-2a), and on every other node by a gauge pod there (`du`,
-every second; read from its log), so an answer is watched on any cluster, on every node.
+the node in zone ap-northeast-2a), and on every other node by a pod there (`du`, every
+second; read from its log: the run's crew, kubelab.nodefiles.crew, or a gauge pod of the
+answer's own), so an answer is watched on any cluster, on every node.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import stat
 import threading
@@ -115,9 +117,13 @@ class Watch:
                 from kubelab import nodefiles
                 from kubelab.params import SANDBOX_HOST_ROOT
 
-                remote = stack.enter_context(
-                    nodefiles.gauges(self.kube, list(self.nodes), SANDBOX_HOST_ROOT, self.namespace)
-                )
+                crew = nodefiles.crew_of(self.kube)
+                if crew is not None and set(self.nodes) <= set(crew.nodes):
+                    remote = functools.partial(crew.measured, self.namespace, self.nodes)
+                else:
+                    remote = stack.enter_context(
+                        nodefiles.gauges(self.kube, list(self.nodes), SANDBOX_HOST_ROOT, self.namespace)
+                    )
             thread = threading.Thread(
                 target=self._run, args=(self.folder, remote), name=f"watch {self.namespace}", daemon=True
             )

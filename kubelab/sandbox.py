@@ -480,7 +480,7 @@ def remove_node_folder(folder: Path | None, kube: Kube, namespace: str) -> None:
     starting late would create its hostPath folder again, DirectoryOrCreate): waits up to
     FOLDER_USERS_WAIT for the pods of every namespace writing under it to go. `folder`:
     the node folder where it is on this machine (removed here); on every other node it is
-    removed by a pod there (kubelab.nodefiles)."""
+    removed by a pod there (kubelab.nodefiles: the run's crew when there is one)."""
     still: list[str] = []
 
     def unused() -> None:
@@ -497,7 +497,11 @@ def remove_node_folder(folder: Path | None, kube: Kube, namespace: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
     done_here = folder is not None and not (folder.exists() or folder.is_symlink())
     nodes = nodes_elsewhere(kube, folder if done_here else None)
-    left = nodefiles.remove_everywhere(kube, list(nodes), SANDBOX_HOST_ROOT, namespace)
+    crew = nodefiles.crew_of(kube)
+    if crew is not None and set(nodes) <= set(crew.nodes):
+        left = crew.remove(namespace, nodes)
+    else:
+        left = nodefiles.remove_everywhere(kube, list(nodes), SANDBOX_HOST_ROOT, namespace)
     if left:
         raise EnvironmentProblem(f"not removed on node {'; '.join(left)}")
     if still:

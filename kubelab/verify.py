@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from kubelab import engine, repo, runner, sandbox
+from kubelab import engine, nodefiles, repo, runner, sandbox
 from kubelab.apply import Rejection
 from kubelab.cleanup import Cleanup
 from kubelab.errors import ClusterUnavailable, Interrupted, KubelabError
 from kubelab.kube import Kube
 from kubelab.labspec import Lab, Step
+from kubelab.params import SANDBOX_HOST_ROOT
 from kubelab.results import Scorecard
 from kubelab.text import Lang
 
@@ -247,14 +248,15 @@ def verify_all(kube: Kube, tasks: list[Task], lang: Lang, jobs: int, progress: P
         progress.finished(task, outcome)
 
     try:
-        ran = runner.run_all(
-            tasks,
-            lambda task: verify_variant(kube, task.lab, task.variant, lang),
-            jobs,
-            progress.started,
-            finished,
-            lambda outcome: outcome.leftovers,
-        )
+        with nodefiles.crew(kube, SANDBOX_HOST_ROOT):
+            ran = runner.run_all(
+                tasks,
+                lambda task: verify_variant(kube, task.lab, task.variant, lang),
+                jobs,
+                progress.started,
+                finished,
+                lambda outcome: outcome.leftovers,
+            )
     finally:
         _save_times(seen)
     if ran.problem is not None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from kubelab import nodefiles
@@ -48,3 +51,22 @@ def test_a_listing_keeps_files_apart_from_links_and_fifos() -> None:
     )
     assert list(listing.files()) == ["hello.txt"]
     assert listing.where == "/data/x on node n"
+
+
+def test_a_crew_measures_every_folder_on_one_line(tmp_path: Path) -> None:
+    """The crew pod's own shell line, run here: what `du` prints is what Crew reads."""
+    (tmp_path / "lab-04-s01").mkdir()
+    (tmp_path / "lab-04-s01" / "data").write_bytes(b"x" * 100_000)
+    (tmp_path / "lab-05-s02").mkdir()
+    (tmp_path / "a-file").write_bytes(b"not a folder")
+    said = subprocess.run(["sh", "-c", nodefiles.CREW_MEASURE], cwd=tmp_path, capture_output=True, text=True)
+    assert said.stdout.count("\n") == 1 and said.stdout.startswith("du ")
+    sizes = nodefiles._sizes(said.stdout.removeprefix("du"))
+    assert set(sizes) == {"lab-04-s01", "lab-05-s02"}
+    assert sizes["lab-04-s01"] >= 100_000 > sizes["lab-05-s02"]
+
+
+def test_a_crew_with_no_folder_says_so(tmp_path: Path) -> None:
+    assert nodefiles._sizes("") == {}
+    said = subprocess.run(["sh", "-c", nodefiles.CREW_MEASURE], cwd=tmp_path, capture_output=True, text=True)
+    assert said.stdout == "du \n"
