@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from collections import Counter
+
 from kubelab.checks import (
     LabContext,
     assert_that,
@@ -12,9 +15,11 @@ from kubelab.checks import (
     name_of,
     owner_uid,
     pod_states,
+    spec_copy,
 )
 from kubelab.manifests import Obj
-from kubelab.selectors import describe_labels, matches, to_query
+from kubelab.ownership import labelled, ownership
+from kubelab.selectors import describe_labels, matches, node_fits, to_query, tolerates
 from kubelab.settled import first_stuck
 from kubelab.text import Text
 
@@ -117,6 +122,135 @@ def test_replicaset_recreates_deleted_pod(lab: LabContext) -> None:
         )
 
     lab.eventually(healed)
+
+
+HOSTNAME = "kubernetes.io/hostname"
+DRAIN_REPLICAS = 3
+"""At most this many pods in the drain check's copy."""
+
+
+def closed_to(template_spec: Obj, node: str) -> Obj:
+    """The pod spec with `node` closed to it, as `kubectl cordon` closes a node to new
+    pods: `metadata.name NotIn [node]` added to every required node-affinity term (a new
+    term when there is none; terms are ORed, so each must carry it)."""
+    spec = copy.deepcopy(template_spec)
+    spec.pop("nodeName", None)
+    not_there = {"key": "metadata.name", "operator": "NotIn", "values": [node]}
+    affinity = spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
+    required = affinity.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
+    terms = required.get("nodeSelectorTerms") or [{}]
+    for term in terms:
+        term["matchFields"] = [*(term.get("matchFields") or []), not_there]
+    required["nodeSelectorTerms"] = terms
+    return spec
+
+
+def pinned_by_name(spec: Obj) -> str:
+    """How a pod spec names the one node it may run on ("" when it does not)."""
+    if spec.get("nodeName"):
+        return f"spec.nodeName: {spec['nodeName']}"
+    if HOSTNAME in (spec.get("nodeSelector") or {}):
+        return f"nodeSelector {HOSTNAME}={spec['nodeSelector'][HOSTNAME]}"
+    required = field(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution") or {}
+    for term in required.get("nodeSelectorTerms") or []:
+        for rule in [*(term.get("matchExpressions") or []), *(term.get("matchFields") or [])]:
+            if rule.get("key") in (HOSTNAME, "metadata.name") and rule.get("operator") == "In":
+                return f"node affinity {rule['key']} in ({', '.join(rule.get('values') or [])})"
+    return ""
+
+
+def test_pods_come_back_on_the_other_nodes(lab: LabContext) -> None:
+    """A drain, scoped to this answer: the node that runs most of its pods is closed to a
+    copy of the ReplicaSet (in a namespace of the check's), whose pods must then be Ready
+    on the other nodes. The learner's pods and the nodes are left as they are (a real
+    drain stops every pod of a node, other learners' too)."""
+    rs = lab.require("ReplicaSet", RS)
+    subject = lab.subject("ReplicaSet", RS)
+    template = field(rs, "spec.template.spec") or {}
+    pods = lab.eventually(lambda: _running_somewhere(lab, rs))
+    busiest = Counter(str(field(p, "spec.nodeName")) for p in pods).most_common(1)[0][0]
+    nodes = lab.kube.list("Node")
+    others = [name_of(n) for n in nodes if name_of(n) != busiest and tolerates(template, n)]
+    if not others:  # one node takes pods (a one-node cluster): nowhere to drain to, here
+        pinned = pinned_by_name(template)
+        assert_that(
+            not pinned,
+            subject,
+            "pods that may run on any node (no node named in the template)",
+            pinned,
+            Text(
+                f"이 클러스터에는 파드를 받을 노드가 {busiest} 하나뿐이라, 템플릿만 보았습니다",
+                f"this cluster has one node that takes pods ({busiest}): only the template was looked at",
+            ),
+            final=True,
+        )
+        return
+    fits = [name for name in others if node_fits(template, next(n for n in nodes if name_of(n) == name))]
+    assert_that(
+        bool(fits),
+        subject,
+        f"its pods can run on another node than {busiest} ({', '.join(others)})",
+        f"its pod template fits only {busiest} ({pinned_by_name(template) or _constraint(template)})",
+        Text(
+            f"{busiest}를 drain하면 이 파드들이 갈 곳이 없습니다",
+            f"with {busiest} drained, these pods would have nowhere to go",
+        ),
+        final=True,
+    )
+    copied = spec_copy(rs)
+    copied["spec"]["replicas"] = min(len(pods), DRAIN_REPLICAS)
+    copied["spec"]["template"]["spec"] = closed_to(template, busiest)
+    namespace = lab.scratch_namespace("drain")
+    lab.kube.apply(labelled(copied, ownership(lab.lab.id, "drain")), namespace)
+    want = copied["spec"]["replicas"]
+    copy_subject = f"a copy of {subject} with node {busiest} closed to it (as kubectl cordon/drain do)"
+
+    def back_elsewhere() -> None:
+        mine = lab.kube.get("ReplicaSet", RS, namespace) or {}
+        uid = field(mine, "metadata.uid")
+        there = [p for p in lab.kube.list("Pod", namespace) if owner_uid(p) == uid and not deleting(p)]
+        ready = [p for p in there if is_ready(p)]
+        assert_that(
+            len(ready) == want,
+            copy_subject,
+            f"{want} Ready pods on the other nodes ({', '.join(fits)})",
+            f"{len(ready)} Ready of {len(there)} ({pod_states(there)})",
+            settled=first_stuck(there),
+        )
+
+    lab.eventually(back_elsewhere)
+
+
+def _running_somewhere(lab: LabContext, rs: Obj) -> list[Obj]:
+    """Its pods that a node runs; none yet is settled when no node fits its template."""
+    owned = owned_pods(lab, rs)
+    pods = [p for p in owned if field(p, "spec.nodeName")]
+    template = field(rs, "spec.template.spec") or {}
+    nowhere = not any(node_fits(template, n) and tolerates(template, n) for n in lab.kube.list("Node"))
+    why = pinned_by_name(template) or _constraint(template)
+    assert_that(
+        bool(pods),
+        lab.subject("ReplicaSet", RS),
+        "pods placed on a node",
+        pod_states(owned) or "no pods",
+        settled=first_stuck(owned)
+        or (
+            Text(
+                f"어느 노드도 파드 템플릿에 맞지 않습니다 ({why})",
+                f"no node fits its pod template ({why})",
+            )
+            if nowhere
+            else None
+        ),
+    )
+    return pods
+
+
+def _constraint(spec: Obj) -> str:
+    said = [f"nodeSelector {describe_labels(spec.get('nodeSelector'))}"] if spec.get("nodeSelector") else []
+    if field(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"):
+        said.append("a required node affinity")
+    return ", ".join(said) or "taints it does not tolerate"
 
 
 def test_set_based_selector_chooses_production_and_qa(lab: LabContext) -> None:

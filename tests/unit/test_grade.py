@@ -157,7 +157,8 @@ def test_outputs(tmp_path: Path) -> None:
     gradebook.write_all(tmp_path, lab, grades, {"course": "k8s"})
     rows = (tmp_path / "grades.csv").read_text().splitlines()
     assert rows[0].startswith("student,name,earned,total,replicaset_exists,")
-    assert rows[1].startswith("2026123,김민지,12,13,0,1,") and ",graded,1," in rows[1]
+    total = lab.total_points
+    assert rows[1].startswith(f"2026123,김민지,{total - 1},{total},0,1,") and ",graded,1," in rows[1]
     assert ",invalid,1,a.yaml: not valid YAML" in rows[2]
     data = json.loads((tmp_path / "grades.json").read_text())
     assert data["course"] == "k8s" and [s["status"] for s in data["students"]] == ["graded", "invalid"]
@@ -167,7 +168,8 @@ def test_outputs(tmp_path: Path) -> None:
         len(lab.checks)
     )
     page = (tmp_path / "feedback" / "2026123.md").read_text()
-    assert "12/13" in page and "found 1" in page and "ClusterRoleBinding" in page and "잃은 점수" in page
+    assert f"{total - 1}/{total}" in page and "found 1" in page
+    assert "ClusterRoleBinding" in page and "잃은 점수" in page
 
 
 def test_changed_verdicts_are_named() -> None:
@@ -182,9 +184,10 @@ def test_the_classroom_result() -> None:
     assert card is not None
     line = gradebook.classroom_line(card)
     result = json.loads(base64.b64decode(line))
-    assert result["version"] == 1 and result["status"] == "fail" and result["max_score"] == 13
+    total = labspec.find_lab("01").total_points
+    assert result["version"] == 1 and result["status"] == "fail" and result["max_score"] == total
     assert result["tests"][0]["status"] == "fail" and result["tests"][0]["score"] == 0
-    assert sum(t["score"] for t in result["tests"]) == 12
+    assert sum(t["score"] for t in result["tests"]) == total - 1
     assert Text("x", "y").en == "y"
 
 
@@ -326,7 +329,9 @@ def test_no_forged_score_and_valid_junit_whatever_the_characters() -> None:
     page = gradebook.feedback(lab, grade)
     assert "\uffff" not in page
     shown = _outside_code(page)
-    assert [line for line in shown if "score" in line] == ["- 점수 / score: **0/13**"]
+    assert [line for line in shown if "score" in line] == [
+        f"- 점수 / score: **0/{labspec.find_lab('01').total_points}**"
+    ]
     assert not any("<script>" in line for line in shown)
     suite = ET.fromstring(gradebook.junit(lab, grade))
     failure = suite.find("testcase/failure")
