@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from kubelab import cluster
+from kubelab import cluster, repo
 from kubelab.kube import Kube
 
 RUN_LIMIT = 1800.0
@@ -18,20 +18,16 @@ RUN_LIMIT = 1800.0
 
 @dataclass
 class VerifyRuns:
-    """`kubelab verify` of every lab, and a second run of lab 05 — the lab whose answers
-    make cluster-scoped volumes and node folders — started at the same time on the same
-    cluster."""
+    """`kubelab verify` of every lab on a three-node cluster made with plain kind, through
+    `--provider existing` (tests/e2e/course_cluster.py), started once kubelab's own
+    cluster is up; it runs beside the tests that use kubelab's cluster (the class's
+    grading, seven `kubelab grade` runs at once, has verified every variant there)."""
 
-    everything: subprocess.Popen[str]
-    beside: subprocess.Popen[str]
+    course: subprocess.Popen[str]
 
-    def results(self) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
-        out, err = self.everything.communicate(timeout=RUN_LIMIT)
-        out2, err2 = self.beside.communicate(timeout=RUN_LIMIT)
-        return (
-            subprocess.CompletedProcess(self.everything.args, self.everything.returncode, out, err),
-            subprocess.CompletedProcess(self.beside.args, self.beside.returncode, out2, err2),
-        )
+    def results(self) -> subprocess.CompletedProcess[str]:
+        out, err = self.course.communicate(timeout=RUN_LIMIT)
+        return subprocess.CompletedProcess(self.course.args, self.course.returncode, out, err)
 
 
 def solved_cluster() -> Kube:
@@ -47,30 +43,31 @@ def solved_cluster() -> Kube:
     return Kube(cluster.resolve_target())
 
 
-def start_verify(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "kubelab", "--lang", "en", "verify", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 @pytest.fixture(scope="session")
 def verify_runs() -> Iterator[VerifyRuns]:
     """Started by the first test that asks (the ownership and sandbox-escape tests run
-    beside them: they do not disturb the cluster; the fault tests, which do, have run
-    before); the verify test collects them."""
-    cluster_up = subprocess.run(  # kubelab's cluster created or reused once, before the two runs
+    beside it; the fault tests and the class's grading, which need kubelab's cluster to
+    themselves, have run before); the verify test collects it."""
+    cluster_up = subprocess.run(  # kubelab's cluster created or reused, before the run beside
         [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert cluster_up.returncode == 0, cluster_up.stdout + cluster_up.stderr
-    runs = VerifyRuns(start_verify(), start_verify("05", "-j", "3"))
+    course = subprocess.Popen(
+        [sys.executable, "-m", "tests.e2e.course_cluster"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=repo.root(),
+    )
+    runs = VerifyRuns(course)
     yield runs
-    for run in (runs.everything, runs.beside):
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
+    if course.poll() is None:
+        course.terminate()  # the script deletes its cluster on the way out
+        try:
+            course.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            course.kill()
+            course.communicate()

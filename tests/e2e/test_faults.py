@@ -10,7 +10,7 @@ wrong blame.
 - Ctrl-C in the middle of `verify`: exit 130, and nothing kubelab made is left, counted
   by label and by name (namespaces, volumes, the node directories the checks wrote).
 (`reset` and applying a lab's files, which leave alone what kubelab did not create, are
-tested in test_ownership.py, beside the verification of every lab.)
+tested in test_ownership.py.)
 
 Run with `make e2e` (they create or reuse kubelab's kind cluster through `kubelab solve`).
 """

@@ -2,8 +2,8 @@
 `reset`, and applying a lab's files, leave a learner's volume of the same name and
 objects that only carry kubelab's labels as they are.
 
-These tests run beside the verification of every lab (tests/e2e/conftest.py): they do
-not disturb the cluster, and a run in progress keeps its own sandboxes through `reset`.
+These tests run beside the verification of every lab (on a cluster of its own,
+tests/e2e/conftest.py); they do not disturb the cluster.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def kube(verify_runs: object) -> Kube:
     """kubelab's cluster, up, with lab 01's reference solution in namespace lab-01 and
-    the verification of every lab running beside."""
+    the verification of every lab running beside (on a cluster of its own)."""
     return solved_cluster()
 
 

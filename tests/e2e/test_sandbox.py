@@ -28,7 +28,7 @@ CONFIGMAPS = 10_000
 @pytest.fixture(scope="module")
 def kube(verify_runs: object) -> Kube:
     """kubelab's cluster, up, with the verification of every lab running beside these
-    tests (tests/e2e/conftest.py)."""
+    tests (on a cluster of its own, tests/e2e/conftest.py)."""
     return Kube(cluster.resolve_target())
 
 

@@ -2,8 +2,8 @@
 empty namespace (a settled wrong state judged without waiting out the timeout is
 tests/e2e/test_image_pull.py, which runs before the verification starts).
 
-These run beside the verification of every lab (tests/e2e/conftest.py): each checks a
-namespace of its own and changes nothing else.
+These run beside the verification of every lab (on a cluster of its own,
+tests/e2e/conftest.py): each checks a namespace of its own and changes nothing else.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ COLUMNS, ROWS = 100, 25
 
 @pytest.fixture(scope="module")
 def kube(verify_runs: object) -> Kube:
-    """kubelab's cluster, up, with the verification of every lab running beside."""
+    """kubelab's cluster, up, with the verification of every lab running beside (on a cluster of its own)."""
     return Kube(cluster.resolve_target())
 
 
