@@ -159,7 +159,7 @@ def pinned_by_name(spec: Obj) -> str:
     return ""
 
 
-def test_pods_come_back_on_the_other_nodes(lab: LabContext) -> None:
+def test_survives_a_drain(lab: LabContext) -> None:
     """A drain, scoped to this answer: the node that runs most of its pods is closed to a
     copy of the ReplicaSet (in a namespace of the check's), whose pods must then be Ready
     on the other nodes. The learner's pods and the nodes are left as they are (a real

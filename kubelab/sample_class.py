@@ -43,14 +43,17 @@ def write_submission(crs: Course, lab: Lab, variant: verify.Variant, student: st
     return folder
 
 
-def write_class(crs: Course, labs: list[Lab], into: Path, copies: int = 1) -> dict[str, list[Student]]:
-    """Every variant of every lab as students (`copies` of each): per lab, its folder of
-    submissions is `into/<lab id>/`."""
+def write_class(
+    crs: Course, labs: list[Lab], into: Path, copies: int = 1, most: int | None = None
+) -> dict[str, list[Student]]:
+    """Every variant of every lab as students (`copies` of each; at most `most` variants a
+    lab: the solution, the starter, then the known-wrong answers in order): per lab, its
+    folder of submissions is `into/<lab id>/`."""
     made: dict[str, list[Student]] = {}
     for lab in labs:
         students = []
         for number in range(copies):
-            for variant in verify.variants(lab):
+            for variant in verify.variants(lab)[:most]:
                 student = student_id(lab, variant, number)
                 write_submission(crs, lab, variant, student, into / lab.id)
                 students.append(Student(student, variant))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -19,9 +20,8 @@ RUN_LIMIT = 1800.0
 @dataclass
 class VerifyRuns:
     """`kubelab verify` of every lab on a three-node cluster made with plain kind, through
-    `--provider existing` (tests/e2e/course_cluster.py), started once kubelab's own
-    cluster is up; it runs beside the tests that use kubelab's cluster (the class's
-    grading, seven `kubelab grade` runs at once, has verified every variant there)."""
+    `--provider existing` (tests/e2e/course_cluster.py): the cluster is made while the
+    first tests run, the verify starts once the tests beside it are reached."""
 
     course: subprocess.Popen[str]
 
@@ -43,27 +43,27 @@ def solved_cluster() -> Kube:
     return Kube(cluster.resolve_target())
 
 
-@pytest.fixture(scope="session")
-def verify_runs() -> Iterator[VerifyRuns]:
-    """Started by the first test that asks (the ownership and sandbox-escape tests run
-    beside it; the fault tests and the class's grading, which need kubelab's cluster to
-    themselves, have run before); the verify test collects it."""
-    cluster_up = subprocess.run(  # kubelab's cluster created or reused, before the run beside
-        [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert cluster_up.returncode == 0, cluster_up.stdout + cluster_up.stderr
+@pytest.fixture(scope="session", autouse=True)
+def course_cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path | None]:
+    """The course cluster made (tests/e2e/course_cluster.py) from the first e2e test on,
+    when the session verifies on it; its verify waits for the file yielded here (None: not
+    made)."""
+    wanted = any("test_verify_every_lab" in item.nodeid for item in request.session.items)
+    if not wanted:
+        yield None
+        return
+    go = tmp_path_factory.mktemp("course") / "go"
     course = subprocess.Popen(
-        [sys.executable, "-m", "tests.e2e.course_cluster"],
+        [sys.executable, "-m", "tests.e2e.course_cluster", "--go", str(go)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=repo.root(),
     )
-    runs = VerifyRuns(course)
-    yield runs
+    _course_runs.append(course)
+    yield go
     if course.poll() is None:
         course.terminate()  # the script deletes its cluster on the way out
         try:
@@ -71,3 +71,23 @@ def verify_runs() -> Iterator[VerifyRuns]:
         except subprocess.TimeoutExpired:
             course.kill()
             course.communicate()
+
+
+_course_runs: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(scope="session")
+def verify_runs(course_cluster: Path | None) -> VerifyRuns:
+    """Let the course cluster's verify start (the ownership and sandbox-escape tests run
+    beside it; the fault tests and the class's grading, which need the machine to
+    themselves, have run before); the verify test collects it."""
+    assert course_cluster is not None and _course_runs, "the course cluster was not started"
+    cluster_up = subprocess.run(  # kubelab's cluster created or reused (the tests beside use it)
+        [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert cluster_up.returncode == 0, cluster_up.stdout + cluster_up.stderr
+    course_cluster.touch()
+    return VerifyRuns(_course_runs[-1])

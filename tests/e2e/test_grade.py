@@ -289,7 +289,14 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
     course = sample_class.course_file(tmp_path / "course.yaml")
     from kubelab import course as courses
 
-    made = sample_class.write_class(courses.load_course(course), labs, tmp_path / "class")
+    # lab 01 (the bad inputs' lab) with every variant; the others with their solution,
+    # starter and first known-wrong answer (every variant of every lab is verified in
+    # test_verify_every_lab.py)
+    crs = courses.load_course(course)
+    made = {
+        **sample_class.write_class(crs, labs[:1], tmp_path / "class"),
+        **sample_class.write_class(crs, labs[1:], tmp_path / "class", most=3),
+    }
     hog = capacity.room(kube).steady.cpu // capacity.SCRATCH_COPIES - 100  # room for lab 01's own pods
     expected_bad = bad_inputs(tmp_path / "class" / "01", tmp_path / "outside-secret.txt", hog)
     rolling = labspec.find_lab("03")  # a NUL in a steps file is the student's, not kubelab's crash
@@ -397,7 +404,7 @@ def test_grading_twice_gives_the_same_grades_and_resume_keeps_them(kube: Kube, t
     course = sample_class.course_file(tmp_path / "course.yaml")
     from kubelab import course as courses
 
-    made = sample_class.write_class(courses.load_course(course), [lab], tmp_path / "class")
+    made = sample_class.write_class(courses.load_course(course), [lab], tmp_path / "class", most=3)
     roster = sample_class.roster(made["01"], tmp_path / "roster.csv")
     out = tmp_path / "out"
     first = start_grade("01", tmp_path / "class" / "01", out, course, roster, 4)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from rich.cells import cell_len
 
-from kubelab import cluster, ownership
+from kubelab import cluster, labspec, ownership
 from kubelab.kube import Kube
 
 pytestmark = pytest.mark.e2e
@@ -62,4 +62,4 @@ def test_an_empty_namespace_fits_one_screen(namespace: str) -> None:
     assert "대상 / object: ReplicaSet" in out and "힌트 / hint:" in out  # the first failure, in full
     assert out.count("힌트 / hint:") == 1  # the others in one line each
     assert "replicaset_wants_three_replicas — replicaset_exists 검사부터" in out
-    assert "점수 / score: 0/13" in out
+    assert f"점수 / score: 0/{labspec.find_lab('01').total_points}" in out
