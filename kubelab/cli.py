@@ -280,7 +280,9 @@ def check(
     output: Annotated[
         str,
         typer.Option(
-            "--format", help="card (default), or classroom: the GitHub Classroom result, base64, on stdout"
+            "--format",
+            help="card (default), or a grader's result on stdout: gradescope, prairielearn, classroom50, "
+            "or classroom (GitHub Classroom, legacy)",
         ),
     ] = "card",
     course_file: CourseOption = None,
@@ -294,14 +296,14 @@ def check(
     ] = "auto",
 ) -> None:
     """Check the live cluster and print the scorecard. 검사."""
-    from kubelab import apply, cluster, engine, manifests
+    from kubelab import apply, cluster, engine, graders, manifests
 
-    if output not in ("card", "classroom"):
-        raise InputError(f"--format must be card or classroom, not {output!r}")
+    if output != "card" and output not in graders.FORMATS:
+        raise InputError(f"--format must be card or one of {', '.join(graders.FORMATS)}, not {output!r}")
     if hint not in ("auto", "nudge", "full"):  # kubelab.hints.MODES
         raise InputError(f"--hint must be auto, nudge or full, not {hint!r}")
-    if output == "classroom":
-        console.file = sys.stderr  # stdout holds the result line alone
+    if output != "card":
+        console.file = sys.stderr  # stdout holds the result alone
     lab = _answer_lab(lab_id, namespace, setting, course_file, student)
     docs = manifests.load(file or [])
     manifests.validate(docs, lab.kinds)
@@ -314,10 +316,8 @@ def check(
     nudged = hints.nudged(lab, hint) if output == "card" else {}
     card = engine.run_in_process(kube, lab, Options.lang, only or [], look_only, nudged)
     hints.count(lab, card)
-    if output == "classroom":
-        from kubelab import gradebook
-
-        print(gradebook.classroom_line(card))
+    if output != "card":
+        sys.stdout.write(graders.document(card, output))
     else:
         report.scorecard(card, Options.lang, verbose)
     if json_out is not None:
@@ -444,13 +444,31 @@ def grade_cmd(
     time_limit: Annotated[
         float, typer.Option(min=30, max=3600, help="seconds one submission may take")
     ] = 300.0,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            help="also a grader's result per student, in OUT/<format>/: gradescope, prairielearn "
+            "or classroom (GitHub Classroom, legacy); repeatable",
+        ),
+    ] = None,
 ) -> None:
     """Grade a class: every submission in a sandbox of its own; grades, feedback, evidence. 채점."""
     import shutil
     import tempfile
 
-    from kubelab import course, grade, gradebook, verify
+    from kubelab import course, grade, gradebook, graders, verify
 
+    for name in formats or []:
+        if name == "classroom50":
+            raise InputError(
+                "classroom50: Classroom 50's runner grades each submission itself "
+                "(kubelab check NN --format classroom50 in the student's workflow)",
+                "classroom50: Classroom 50 러너가 제출물마다 채점합니다 "
+                "(학생 워크플로에서 kubelab check NN --format classroom50)",
+            )
+        if name not in graders.FORMATS:
+            raise InputError(f"--format must be one of gradescope, prairielearn, classroom, not {name!r}")
     lab = labspec.find_lab(lab_id)
     students = course.load_roster(roster) if roster else {}
     crs = course.load_course(course_file) if course_file else course.NO_COURSE
@@ -513,7 +531,7 @@ def grade_cmd(
         "graded_at": grade._now(),
         "seconds": round(seconds, 1),
     }
-    gradebook.write_all(target, lab, list(sheet.values()), info)
+    gradebook.write_all(target, lab, list(sheet.values()), info, tuple(formats or ()))
     changed = grade.changed(grades) if repeat > 1 else {}
     report.grade_summary(list(sheet.values()), changed, seconds, target)
     if problem is not None:

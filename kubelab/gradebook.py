@@ -1,5 +1,6 @@
 """What a grading run hands the teacher and the students: grades.csv, grades.json, a JUnit
-file and a feedback page per student; and the GitHub Classroom result of one scorecard.
+file and a feedback page per student, and results files for other graders
+(kubelab.graders); and the GitHub Classroom result of one scorecard (legacy).
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ if TYPE_CHECKING:
     from kubelab.grade import Grade
 
 
-def write_all(out: Path, lab: Lab, grades: Sequence[Grade], run: dict[str, Any]) -> None:
-    """grades.csv, grades.json, junit/<student>.xml and feedback/<student>.md in `out`."""
+def write_all(
+    out: Path, lab: Lab, grades: Sequence[Grade], run: dict[str, Any], formats: Sequence[str] = ()
+) -> None:
+    """grades.csv, grades.json, junit/<student>.xml and feedback/<student>.md in `out`;
+    and each student's result in each of `formats` (kubelab.graders)."""
+    from kubelab import graders
+
     ordered = sorted(grades, key=lambda g: g.student)
     repo.write_state(out / "grades.csv", sheet(lab, ordered))
     document = {**run, "lab": lab.id, "total": lab.total_points, "students": [_row(g) for g in ordered]}
@@ -42,6 +48,9 @@ def write_all(out: Path, lab: Lab, grades: Sequence[Grade], run: dict[str, Any])
     for grade in ordered:
         repo.write_state(out / "junit" / f"{grade.student}.xml", junit(lab, grade))
         repo.write_state(out / "feedback" / f"{grade.student}.md", feedback(lab, grade))
+        for name in formats:
+            card = graders.grade_card(lab, grade)
+            repo.write_state(out / graders.file_name(grade.student, name), graders.document(card, name))
 
 
 def _row(grade: Grade) -> dict[str, Any]:
