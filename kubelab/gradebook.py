@@ -1,6 +1,7 @@
-"""What a grading run hands the teacher and the students: grades.csv, grades.json, a JUnit
-file and a feedback page per student, and results files for other graders
-(kubelab.graders); and the GitHub Classroom result of one scorecard (legacy).
+"""What a grading run hands the teacher and the students: grades.csv, grades.json, the
+teacher's page (index.html), a JUnit file and a feedback page per student, and results
+files for other graders (kubelab.graders); and the GitHub Classroom result of one
+scorecard (legacy).
 """
 
 from __future__ import annotations
@@ -37,14 +38,18 @@ if TYPE_CHECKING:
 def write_all(
     out: Path, lab: Lab, grades: Sequence[Grade], run: dict[str, Any], formats: Sequence[str] = ()
 ) -> None:
-    """grades.csv, grades.json, junit/<student>.xml and feedback/<student>.md in `out`;
-    and each student's result in each of `formats` (kubelab.graders)."""
+    """grades.csv, grades.json, the teacher's page index.html (kubelab.teacherpage),
+    junit/<student>.xml and feedback/<student>.md in `out`; and each student's result in
+    each of `formats` (kubelab.graders)."""
     from kubelab import graders
 
     ordered = sorted(grades, key=lambda g: g.student)
     repo.write_state(out / "grades.csv", sheet(lab, ordered))
     document = {**run, "lab": lab.id, "total": lab.total_points, "students": [_row(g) for g in ordered]}
     repo.write_state(out / "grades.json", json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    from kubelab import teacherpage
+
+    repo.write_state(out / "index.html", teacherpage.page(lab, ordered, run))
     for grade in ordered:
         repo.write_state(out / "junit" / f"{grade.student}.xml", junit(lab, grade))
         repo.write_state(out / "feedback" / f"{grade.student}.md", feedback(lab, grade))
