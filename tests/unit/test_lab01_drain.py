@@ -1,0 +1,56 @@
+"""Lab 01's drain check, as data: how a node is closed to the copy, and what names a node."""
+
+from __future__ import annotations
+
+from checkers.test_lab01 import closed_to, pinned_by_name
+
+NOT_W1 = {"key": "metadata.name", "operator": "NotIn", "values": ["w1"]}
+
+
+def test_closing_a_node_adds_to_every_term_and_leaves_the_original() -> None:
+    zone = {"key": "zone", "operator": "In", "values": ["a"]}
+    spec = {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchExpressions": [zone]}, {"matchFields": []}]
+                }
+            }
+        }
+    }
+    closed = closed_to(spec, "w1")
+    terms = closed["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
+    assert all(NOT_W1 in t["matchFields"] for t in terms) and terms[0]["matchExpressions"] == [zone]
+    assert (
+        "matchFields"
+        not in spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+            "nodeSelectorTerms"
+        ][0]
+    )
+
+
+def test_closing_a_node_on_a_spec_without_affinity_makes_one_term() -> None:
+    closed = closed_to({"nodeName": "w1", "containers": []}, "w1")
+    assert "nodeName" not in closed
+    required = closed["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert required["nodeSelectorTerms"] == [{"matchFields": [NOT_W1]}]
+
+
+def test_what_names_a_node() -> None:
+    assert pinned_by_name({"nodeName": "w1"})
+    assert pinned_by_name({"nodeSelector": {"kubernetes.io/hostname": "w1"}})
+    by_field = {"key": "metadata.name", "operator": "In", "values": ["w1"]}
+    assert pinned_by_name(
+        {
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [{"matchFields": [by_field]}]
+                    }
+                }
+            }
+        }
+    )
+    assert not pinned_by_name({"nodeSelector": {"topology.kubernetes.io/zone": "ap-northeast-2a"}})
