@@ -348,12 +348,11 @@ class Crew:
     on every node. The logs are read at most once per GAUGE_EVERY / 2 seconds, however
     many answers ask."""
 
-    def __init__(self, kube: Kube, namespace: str, pods: dict[str, str], root: str) -> None:
+    def __init__(self, kube: Kube, namespace: str, pods: dict[str, str]) -> None:
         self.kube = kube
         self.namespace = namespace
         self.pods = pods
         """Pod name → node."""
-        self.root = root
         self._lock = threading.Lock()
         self._read_at = 0.0
         self._latest: dict[str, dict[str, int]] = {}
@@ -461,4 +460,4 @@ def _start_crew(kube: Kube, cleanup: Cleanup, root: str) -> Crew | None:
             _wait_running(kube, namespace, node, root, pod_name)
     except (KubelabError, api_exception()):
         return None
-    return Crew(kube, namespace, pods, root)
+    return Crew(kube, namespace, pods)
