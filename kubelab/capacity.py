@@ -43,7 +43,7 @@ from decimal import Decimal, DecimalException
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kubelab import interrupts
+from kubelab import interrupts, processes
 from kubelab.errors import CheckFailed, EnvironmentProblem, Finding, Interrupted, KubelabError
 from kubelab.kube import Kube
 from kubelab.manifests import Document, Obj
@@ -436,14 +436,18 @@ class _Queue:
             entries = []
         now = time.time()
         self.entries = [
-            e for e in entries if _running(e.get("pid")) and now - float(e.get("since") or 0) < 2 * ADMIT_WAIT
+            e
+            for e in entries
+            if processes.alive(e.get("pid"), e.get("started"))
+            and now - float(e.get("since") or 0) < 2 * ADMIT_WAIT
         ]
 
     def ahead_of(self, ticket: str) -> int:
         """How many wait before `ticket` (which joins the queue if it is not in it)."""
         tickets = [e.get("ticket") for e in self.entries]
         if ticket not in tickets:
-            self.entries.append({"ticket": ticket, "pid": os.getpid(), "since": time.time()})
+            pid, started = processes.this_one()
+            self.entries.append({"ticket": ticket, "pid": pid, "started": started, "since": time.time()})
             tickets.append(ticket)
         return tickets.index(ticket)
 
@@ -452,18 +456,6 @@ class _Queue:
 
     def save(self) -> None:
         self.path.write_text(json.dumps(self.entries), encoding="utf-8")
-
-
-def _running(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _lock_folder(kube: Kube) -> Path:

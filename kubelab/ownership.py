@@ -22,7 +22,7 @@ import secrets
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from kubelab import repo
+from kubelab import processes, repo
 from kubelab.errors import CheckFailed, ClusterUnavailable, Finding, InputError, KubelabError
 from kubelab.kube import Kube, conflict_error
 from kubelab.manifests import Obj
@@ -78,6 +78,9 @@ class Owned:
     pid: int = 0
     """The process that created it (0: unknown): `kubelab cleanup` leaves alone what a
     run still in progress made."""
+    started: str = ""
+    """When that process started (processes.started; "": unknown): a pid reused by another
+    process does not keep a dead run's objects."""
 
     def describe(self) -> str:
         return f"{self.kind} {self.name}"
@@ -122,8 +125,16 @@ def create(kube: Kube, obj: Obj, lab_id: str, purpose: str) -> Owned:
     token = secrets.token_hex(8)
     metadata = body["metadata"]
     metadata["annotations"] = {**(metadata.get("annotations") or {}), CREATION: token}
+    pid, started = processes.this_one()
     owned = Owned(
-        obj["kind"], str(obj.get("apiVersion", "v1")), str(metadata["name"]), "", lab_id, purpose, os.getpid()
+        obj["kind"],
+        str(obj.get("apiVersion", "v1")),
+        str(metadata["name"]),
+        "",
+        lab_id,
+        purpose,
+        pid,
+        started,
     )
     note = _pending(kube, token)
     note.write_text(json.dumps(asdict(owned)), encoding="utf-8")
@@ -201,16 +212,8 @@ def scratch_namespace(kube: Kube, base: str, lab_id: str, purpose: str, like: Ob
 
 
 def in_use(owned: Owned) -> bool:
-    """Was it made by a process of this machine that is still running?"""
-    if owned.pid <= 0 or owned.pid == os.getpid():
-        return False
-    try:
-        os.kill(owned.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Was it made by a process of this machine that is still running (another one)?"""
+    return owned.pid != os.getpid() and processes.alive(owned.pid, owned.started)
 
 
 def delete(kube: Kube, owned: Owned) -> None:
