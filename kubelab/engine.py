@@ -38,6 +38,7 @@ from kubelab import deadline, interrupts, params, repo
 from kubelab.cleanup import Cleanup
 from kubelab.errors import (
     CheckFailed,
+    ChecksStopped,
     ChecksTimedOut,
     EnvironmentProblem,
     ExitCode,
@@ -161,19 +162,42 @@ def _read(out: Path) -> Scorecard | None:
         return None
 
 
-def run_isolated(lab: Lab, target: Target, lang: Lang, only: Iterable[str] = ()) -> Scorecard:
+def run_isolated(
+    lab: Lab, target: Target, lang: Lang, only: Iterable[str] = (), cancel: threading.Event | None = None
+) -> Scorecard:
     """Run the lab's checks against its answer's namespace (lab.with_values) in a child
-    pytest, and return the scorecard."""
+    pytest, and return the scorecard. Once `cancel` is set the checks are stopped (they
+    undo what they changed) and ChecksStopped is raised."""
     only = list(only)
     out = results_path(lab.answer_namespace)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return _run(lab, target, lang, out, only)
+        return _run(lab, target, lang, out, only, cancel or threading.Event())
     finally:
         out.unlink(missing_ok=True)
 
 
-def _run(lab: Lab, target: Target, lang: Lang, out: Path, only: list[str]) -> Scorecard:
+CANCEL_EVERY = 1.0
+"""Seconds between two looks at a run's cancel event."""
+
+
+def _wait(child: subprocess.Popen[str], budget: float, cancel: threading.Event) -> tuple[str, str]:
+    """The child's output once it ends; TimeoutExpired after `budget` seconds, ChecksStopped
+    once `cancel` is set (the child still running either way)."""
+    ends = time.monotonic() + budget
+    while True:
+        try:
+            return child.communicate(timeout=max(0.0, min(CANCEL_EVERY, ends - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= ends:
+                raise
+            if cancel.is_set():
+                raise ChecksStopped("the checks were stopped", "검사를 멈췄습니다") from None
+
+
+def _run(
+    lab: Lab, target: Target, lang: Lang, out: Path, only: list[str], cancel: threading.Event
+) -> Scorecard:
     command = pytest_command(lab, target, lang, out, only)
     budget = deadline.bound(run_budget(lab, only))  # within a grader's time per submission
     with _children_lock:  # stop_all sees every child that starts, or none starts
@@ -189,7 +213,10 @@ def _run(lab: Lab, target: Target, lang: Lang, out: Path, only: list[str]) -> Sc
         )
         _children.add(child)
     try:
-        stdout, stderr = child.communicate(timeout=budget)
+        stdout, stderr = _wait(child, budget, cancel)
+    except ChecksStopped:
+        _stop(child)
+        raise
     except subprocess.TimeoutExpired:
         ended = _stop(child)
         card = _read(out)

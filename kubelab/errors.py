@@ -64,6 +64,11 @@ class ChecksTimedOut(EnvironmentProblem):
     """The checks of one answer did not finish within their time and were stopped."""
 
 
+class ChecksStopped(KubelabError):
+    """The checks of one answer were stopped before they ended, because the answer broke a
+    sandbox's rule (its grade says which; its checks would say nothing)."""
+
+
 class LabContentError(KubelabError):
     """A lab's own files (metadata, manifests, checks) are inconsistent."""
 

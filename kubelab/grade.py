@@ -49,6 +49,7 @@ from kubelab import (
 from kubelab.cleanup import Cleanup
 from kubelab.course import Course
 from kubelab.errors import (
+    ChecksStopped,
     ChecksTimedOut,
     ClusterUnavailable,
     EnvironmentProblem,
@@ -533,9 +534,9 @@ def _check(
                 rejected = sandbox.apply_answer(run.kube, box, docs, taken.steps, cleanup, "grade")
                 refused += [r.line() for r in rejected]
                 _expired(run)
-            card = engine.run_isolated(lab, run.kube.target, run.lang)
+            card = engine.run_isolated(lab, run.kube.target, run.lang, cancel=folders.stopped)
             _expired(run)
-    except ChecksTimedOut:
+    except (ChecksTimedOut, ChecksStopped):
         over = folders.reason()
         if over is not None:  # stopped for what it wrote: that, not the time, is its grade
             raise submissions.SubmissionRefused(*over) from None

@@ -52,6 +52,8 @@ MAX_READ = 64 * 1024
 START_WAIT = 60.0
 EXEC_TIMEOUT = 20.0
 MOUNT = "/node"
+READER_REQUESTS = {"cpu": "10m", "memory": "16Mi"}
+"""What a reader or crew pod asks of its node (one per node for each run that has a crew)."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ def _pod(node: str, root: str, image: str, writable: bool, command: list[str] | 
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "command": command or ["sleep", "600"],
-                    "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
+                    "resources": {"requests": READER_REQUESTS, "limits": {"memory": "64Mi"}},
                     "securityContext": {"allowPrivilegeEscalation": False},
                     "volumeMounts": [{"name": "node", "mountPath": MOUNT, "readOnly": not writable}],
                 }

@@ -103,6 +103,8 @@ class Watch:
         self.cap = cap
         self.found: Usage | None = None
         """Set once the answer went past the cap (and was stopped)."""
+        self.stopped = threading.Event()
+        """Set once the answer was stopped: its checks have nothing left to judge."""
         self._done = threading.Event()
 
     @contextlib.contextmanager
@@ -145,6 +147,7 @@ class Watch:
             if measured.over(self.cap):
                 self.found = measured
                 self._stop_answer()
+                self.stopped.set()
                 return
 
     def _stop_answer(self) -> None:

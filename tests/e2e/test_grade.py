@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kubelab import capacity, cluster, labspec, ownership, sample_class, verify
+from kubelab import capacity, cluster, labspec, nodefiles, ownership, sample_class, verify
 from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import Kube
 from kubelab.labspec import Lab
@@ -297,7 +297,11 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
         **sample_class.write_class(crs, labs[:1], tmp_path / "class"),
         **sample_class.write_class(crs, labs[1:], tmp_path / "class", most=3),
     }
-    hog = capacity.room(kube).steady.cpu // capacity.SCRATCH_COPIES - 100  # room for lab 01's own pods
+    # the hog asks for nearly half of what answers can have, less room for lab 01's own pods
+    # and for the crews the runs below start (one pod per node each), which the shares are
+    # cut from once they run (a hog within 105m of half left its replicas no room)
+    crews = len(labs) * len(kube.list("Node")) * capacity.cpu_millis(nodefiles.READER_REQUESTS["cpu"])
+    hog = capacity.room(kube).steady.cpu // capacity.SCRATCH_COPIES - 200 - crews
     expected_bad = bad_inputs(tmp_path / "class" / "01", tmp_path / "outside-secret.txt", hog)
     rolling = labspec.find_lab("03")  # a NUL in a steps file is the student's, not kubelab's crash
     nul = sample_class.write_submission(
@@ -315,6 +319,26 @@ def test_a_generated_class_gets_the_expected_grades(kube: Kube, tmp_path: Path) 
         runs[lab.id] = start_grade(
             lab.id, tmp_path / "class" / lab.id, tmp_path / "out" / lab.id, course, roster, jobs
         )
+    try:
+        check_class(kube, tmp_path, labs, made, expected_bad, runs)
+    finally:
+        for run in runs.values():  # a failed test leaves no grading to load the tests after it
+            if run.poll() is None:
+                run.terminate()
+                try:
+                    run.wait(timeout=120)
+                except subprocess.TimeoutExpired:
+                    run.kill()
+
+
+def check_class(
+    kube: Kube,
+    tmp_path: Path,
+    labs: list[Lab],
+    made: dict[str, Any],
+    expected_bad: dict[str, Expect],
+    runs: dict[str, subprocess.Popen[str]],
+) -> None:
     problems: list[str] = []
     printed: dict[str, str] = {}
     for lab in labs:

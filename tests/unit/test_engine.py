@@ -97,3 +97,38 @@ def test_a_check_blocked_by_a_blocked_need_names_the_check_to_fix_first() -> Non
     result = engine.blocked(spec, {"a": a, "b": b}, "en")
     assert result is not None and result.blocked_by == ("a",)
     assert result.brief == "needs a first"
+
+
+def test_a_cancelled_run_stops_waiting_at_once_and_a_slow_one_at_its_budget() -> None:
+    import subprocess
+    import threading
+    import time
+
+    from kubelab.errors import ChecksStopped
+
+    def child() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(30)"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    slow = child()
+    began = time.monotonic()
+    with pytest.raises(ChecksStopped):
+        engine._wait(slow, 30, cancel)
+    assert time.monotonic() - began < 3
+    assert slow.poll() is None  # the caller stops it (and lets it undo what it changed)
+    slow.kill()
+    slow.communicate()
+    late = child()
+    with pytest.raises(subprocess.TimeoutExpired):
+        engine._wait(late, 0.5, threading.Event())
+    late.kill()
+    quick = subprocess.Popen(
+        [sys.executable, "-c", "print('done')"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert engine._wait(quick, 30, threading.Event())[0] == "done\n"
