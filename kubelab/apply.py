@@ -26,6 +26,9 @@ from kubelab.ownership import labelled
 CLUSTER_SCOPED_KINDS = ("PersistentVolume", "Namespace")
 """Cluster-scoped kinds the labs create; reset reports labelled ones it did not create."""
 SANDBOX_LABEL = "kubelab.dev/sandbox"
+CLASS = "class"
+"""The purpose of what `kubelab class up` made (kubelab.classroom): neither reset nor
+cleanup removes it."""
 """The label of a sandbox namespace (`true`) or of a check's scratch namespace for a
 sandboxed answer (`scratch`): kubelab.sandbox."""
 HOST_ROOT = "kubelab.dev/host-root"
@@ -215,6 +218,8 @@ def reset(kube: Kube, lab: Lab) -> ResetReport:
     ownership.settle_pending(kube)
     live = []
     for owned in ownership.recorded(kube, lab.id):
+        if owned.purpose == CLASS:
+            continue  # a class's seats go with `kubelab class down` only
         if ownership.gone(kube, owned):
             ownership.forget(kube, owned)
         elif not ownership.in_use(owned):  # a run in progress (a verify) keeps its own
@@ -253,8 +258,8 @@ def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
     for owned in ownership.recorded(kube):
         if ownership.gone(kube, owned):
             ownership.forget(kube, owned)
-        elif ownership.in_use(owned):
-            continue  # a run in progress: not a leftover
+        elif ownership.in_use(owned) or owned.purpose == CLASS:
+            continue  # a run in progress: not a leftover; a class's seats: `class down`
         elif everything or owned.purpose not in ("lab", "policy"):
             live.append(owned)
     going = {o.name for o in live if o.kind == "Namespace"}
@@ -265,10 +270,10 @@ def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
     ]
     if staying:  # a sandbox still there (a run in progress) keeps the policies that hold it
         live = [o for o in live if o.purpose != "policy"]
-    sandboxes = _release_sandboxes(kube, [o for o in live if o.kind == "Namespace"])
+    sandboxes = release_sandboxes(kube, [o for o in live if o.kind == "Namespace"])
     leftovers = ownership.remove_all(kube, live)
     failed = {line.split(":", 1)[0] for line in leftovers}
-    leftovers += _remove_node_folders(kube, [n for n in sandboxes if f"Namespace {n}" not in failed])
+    leftovers += remove_node_folders(kube, [n for n in sandboxes if f"Namespace {n}" not in failed])
     removed = [o.describe() for o in live if o.describe() not in failed]
     ours = {o.uid for o in live} | {o.uid for o in ownership.recorded(kube)}
     left_alone = [
@@ -279,7 +284,7 @@ def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
     return ResetReport(tuple(removed), tuple(left_alone), tuple(leftovers))
 
 
-def _release_sandboxes(kube: Kube, namespaces: list[ownership.Owned]) -> list[str]:
+def release_sandboxes(kube: Kube, namespaces: list[ownership.Owned]) -> list[str]:
     """A killed run's sandboxes: what their answers left goes without its finalizers (an
     answer's own would keep the namespace Terminating for good). Their names."""
     from kubelab import labspec, sandbox
@@ -295,15 +300,21 @@ def _release_sandboxes(kube: Kube, namespaces: list[ownership.Owned]) -> list[st
     return found
 
 
-def _remove_node_folders(kube: Kube, namespaces: list[str]) -> list[str]:
+def remove_node_folders(kube: Kube, namespaces: list[str]) -> list[str]:
     """The node folders of the sandboxes removed (where their hostPaths wrote); what could
     not be removed, one line each."""
-    from kubelab import sandbox
+    from kubelab import nodefiles, sandbox
+    from kubelab.params import SANDBOX_HOST_ROOT
 
-    left = []
-    for namespace in namespaces:
-        try:
-            sandbox.remove_node_folder(sandbox.node_folder(kube, namespace), kube, namespace)
-        except KubelabError as e:
-            left.append(f"node folder {sandbox.host_root(namespace)}: {e.en}")
+    left: list[str] = []
+    if not namespaces:
+        return left
+    with contextlib.ExitStack() as stack:
+        if len(namespaces) > 1:  # one crew for them all, not pods on every node for each
+            stack.enter_context(nodefiles.crew(kube, SANDBOX_HOST_ROOT))
+        for namespace in namespaces:
+            try:
+                sandbox.remove_node_folder(sandbox.node_folder(kube, namespace), kube, namespace)
+            except KubelabError as e:
+                left.append(f"node folder {sandbox.host_root(namespace)}: {e.en}")
     return left

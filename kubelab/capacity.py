@@ -54,6 +54,8 @@ T = TypeVar("T")
 RESERVED = "kubelab.dev/reserved"
 """Annotation of a sandbox namespace: the share it reserved (`cpu=25m,memory=512Mi,pods=10`)."""
 SANDBOX = "kubelab.dev/sandbox"
+COURSE = "kubelab.dev/course"
+"""On a class's seat (kubelab.classroom): its quota is a fence, not a reservation; its pods count."""
 ADMIT_WAIT = 900.0
 """Seconds an answer may wait for room on the cluster before it is given up (then it is
 the run's environment error, never the student's)."""
@@ -336,7 +338,8 @@ def room(kube: Kube) -> Room:
         label = (metadata.get("labels") or {}).get(SANDBOX)
         if label == "true":
             said = (metadata.get("annotations") or {}).get(RESERVED)
-            fenced[name] = Resources.parse(said) if said else None
+            seat = COURSE in (metadata.get("labels") or {})
+            fenced[name] = Resources.parse(said) if said and not seat else None
             going |= {name} if metadata.get("deletionTimestamp") else set()
         elif label == "scratch":
             fenced[name] = Resources()  # within its sandbox's reservation

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,7 +31,7 @@ from kubelab.labspec import Lab
 from kubelab.text import Lang, Text, parse_lang
 
 if TYPE_CHECKING:
-    from kubelab import apply, cluster
+    from kubelab import apply, cluster, grade
     from kubelab.kube import Kube
 
 app = typer.Typer(
@@ -544,6 +544,137 @@ def cluster_connect() -> Kube:
     from kubelab import cluster
 
     return cluster.connect(Options.settings())
+
+
+class_app = typer.Typer(
+    no_args_is_help=True, help="A class on a shared cluster: seats, credentials. 수업 준비와 정리."
+)
+app.add_typer(class_app, name="class")
+ClassCourse = Annotated[Path, typer.Argument(help="course.yaml")]
+
+
+def _course_labs(crs_labs: list[str], chosen: list[str] | None) -> list[Lab]:
+    """The labs a class gets: --lab ones, else the course file's, else every lab."""
+    ids = chosen or crs_labs
+    return [labspec.find_lab(i) for i in ids] if ids else labspec.all_labs()
+
+
+@class_app.command("up")
+def class_up(
+    course_file: ClassCourse,
+    roster: Annotated[Path, typer.Argument(help="roster CSV: id,name")],
+    lab: Annotated[list[str] | None, typer.Option("--lab", help="only this lab (repeatable)")] = None,
+    out: Annotated[Path, typer.Option(help="where each student's kubeconfig goes")] = Path(
+        "class-kubeconfigs"
+    ),
+    days: Annotated[int, typer.Option(min=1, max=365, help="how long the students' tokens hold")] = 14,
+    server: Annotated[str | None, typer.Option(help="the API server's address as students reach it")] = None,
+) -> None:
+    """Every student's namespace of every lab, fenced, and one kubeconfig per student. 수업 준비."""
+    from kubelab import classroom, cluster, course
+
+    crs = course.load_course(course_file)
+    students = course.load_roster(roster)
+    labs = _course_labs(list(crs.labs), lab)
+    kube = cluster.connect(Options.settings())
+    done = classroom.up(kube, crs, labs, students, out, days * 24 * 3600, server)
+    say(
+        Text(
+            f"자리 {len(done.made)}개를 만들고 {len(done.kept)}개는 그대로 두었습니다; "
+            f"kubeconfig {len(done.kubeconfigs)}개를 {out}에 썼습니다",
+            f"made {len(done.made)} seats, kept {len(done.kept)}; "
+            f"wrote {len(done.kubeconfigs)} kubeconfig(s) to {out}",
+        )
+    )
+    _class_problems(done.problems)
+
+
+def _class_problems(problems: tuple[str, ...]) -> None:
+    for line in problems:
+        say(Text(f"문제: {line}", f"problem: {line}"))
+    if problems:
+        raise typer.Exit(ExitCode.ENVIRONMENT)
+
+
+@class_app.command("down")
+def class_down(course_file: ClassCourse) -> None:
+    """Remove what `class up` made for the course, nothing else. 수업 정리."""
+    from kubelab import classroom, cluster, course
+
+    kube = cluster.connect(Options.settings())
+    done = classroom.down(kube, course.load_course(course_file))
+    say(Text(f"지웠습니다: {len(done.removed)}개", f"removed: {len(done.removed)}"))
+    _class_problems(done.problems)
+
+
+@class_app.command("status")
+def class_status(
+    course_file: ClassCourse,
+    roster: Annotated[Path, typer.Argument(help="roster CSV: id,name")],
+    lab: Annotated[str, typer.Option("--lab", help="the lab to look at, e.g. 01")],
+    out: Annotated[Path | None, typer.Option(help="also write the teacher's page (index.html) here")] = None,
+    watch: Annotated[
+        float | None, typer.Option(min=5, max=3600, help="look again every N seconds until Ctrl-C")
+    ] = None,
+) -> None:
+    """Who has started the lab, each student's live score (look-only checks), the checks
+    the class fails most; read-only. 수업 현황."""
+    from kubelab import classroom, cluster, course, grade, gradebook
+
+    crs = course.load_course(course_file)
+    students = course.load_roster(roster)
+    chosen = labspec.find_lab(lab)
+    kube = cluster.connect(Options.settings())
+    while True:
+        began = time.monotonic()
+        grades = classroom.standings(kube, crs, chosen, students, Options.lang)
+        console.print(_status_table(chosen, grades))
+        if out is not None:
+            run = {"course": crs.id, "graded_at": grade._now(), "look_only": True}
+            gradebook.write_all(out, chosen, grades, run)
+            say(Text(f"교사용 페이지: {out / 'index.html'}", f"teacher's page: {out / 'index.html'}"))
+        if watch is None:
+            return
+        time.sleep(max(0.0, watch - (time.monotonic() - began)))
+
+
+def _status_table(lab: Lab, grades: list[grade.Grade]) -> Any:
+    from rich.table import Table
+
+    from kubelab import teacherpage
+
+    title = Text(f"실습 {lab.id} 현황 (보기만 하는 검사)", f"lab {lab.id} now (look-only checks)")
+    table = Table(title=title.both(Options.lang))
+    for column in ("student", "started / 시작", "score / 점수"):
+        table.add_column(column)
+    for g in grades:
+        started = "✓" if g.status == "graded" else "·"
+        table.add_row(g.student, started, f"{g.earned}/{g.total}" if g.status == "graded" else "")
+    hardest = [r for r in teacherpage.pass_rates(lab, grades) if r[3]][:3]
+    lines = [f"{r[0]}: {r[3] - r[2]}/{r[3]} failed" for r in hardest if r[2] < r[3]]
+    table.caption = "; ".join(lines) or None
+    return table
+
+
+@class_app.command("revoke")
+def class_revoke(
+    course_file: ClassCourse,
+    student: Annotated[str, typer.Argument(help="a student id of the roster")],
+    out: Annotated[Path, typer.Option(help="where the students' kubeconfigs are")] = Path(
+        "class-kubeconfigs"
+    ),
+) -> None:
+    """Take a student's access away now (every token of theirs stops working). 권한 회수."""
+    from kubelab import classroom, cluster, course
+
+    kube = cluster.connect(Options.settings())
+    done = classroom.revoke(kube, course.load_course(course_file), student, out)
+    say(
+        Text(
+            f"{student}: 토큰이 모두 무효가 되었습니다 ({len(done.removed)}개 계정); 다시 주려면 class up",
+            f"{student}: tokens revoked ({len(done.removed)} accounts); class up issues a new kubeconfig",
+        )
+    )
 
 
 @app.command("cleanup")

@@ -206,7 +206,8 @@ def live_submissions(
     found = []
     for ns in kube.list("Namespace"):
         name = str(ns["metadata"]["name"])
-        sandboxed = (ns["metadata"].get("labels") or {}).get(sandbox.SANDBOX)
+        labels = ns["metadata"].get("labels") or {}
+        sandboxed = labels.get(sandbox.SANDBOX) and capacity.COURSE not in labels  # a class's seat is graded
         if not fnmatch.fnmatchcase(name, pattern) or sandboxed or ownership.is_system_namespace(name):
             continue  # checks disturb what they look at: never kube-system and the like
         student = by_namespace.get(name, name)

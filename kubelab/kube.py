@@ -427,6 +427,18 @@ class Kube:
         result: Obj = created.to_dict()
         return result
 
+    def token(self, namespace: str, account: str, seconds: int) -> str:
+        """A token of the ServiceAccount from the TokenRequest API, valid `seconds` (the API
+        server may shorten it), bound to the account: it dies when the account is deleted."""
+        body = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": seconds},
+        }
+        core = official().client.CoreV1Api(self.api)
+        made = self.call(lambda: core.create_namespaced_service_account_token(account, namespace, body))
+        return str(made.status.token)
+
     def logs(
         self,
         pod: str,

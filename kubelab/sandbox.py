@@ -598,14 +598,16 @@ def _wait_quota_counted(kube: Kube, namespace: str) -> None:
         ) from e
 
 
-def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str, want: capacity.Resources) -> None:
-    """The sandbox's quota, limits, ServiceAccount and what it may do."""
+def seat_objects(
+    kube: Kube, lab: Lab, purpose: str, want: capacity.Resources, pod_ranges: list[str]
+) -> list[Obj]:
+    """What a sandbox namespace holds: its fences, and the ServiceAccount an answer acts as
+    with the Role and RoleBinding of what the lab's kinds need (a class's seat too)."""
     namespace = lab.answer_namespace
     labels = ownership.ownership(lab.id, purpose)
-    subject = [{"kind": "ServiceAccount", "name": ANSWER, "namespace": namespace}]
-    namespaced, cluster_scoped = _resource_rules(kube, lab)
-    inside: list[Obj] = [
-        *fences(lab.id, purpose, want, isolation.pod_ranges(kube)),
+    namespaced, _ = _resource_rules(kube, lab)
+    return [
+        *fences(lab.id, purpose, want, pod_ranges),
         _obj("v1", "ServiceAccount", ANSWER, labels, automountServiceAccountToken=False),
         _obj("rbac.authorization.k8s.io/v1", "Role", ANSWER, labels, rules=namespaced),
         _obj(
@@ -613,27 +615,55 @@ def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str, want: capacit
             "RoleBinding",
             ANSWER,
             labels,
-            subjects=subject,
+            subjects=_answer_subject(namespace),
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ANSWER},
         ),
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "default"},
+            "automountServiceAccountToken": False,
+        },
     ]
-    for obj in inside:
-        kube.create(obj, namespace)
-    no_token(kube, namespace)
-    rules = [(r, namespace) for r in namespaced[:1]]
-    if cluster_scoped:
-        name = f"{ANSWER}-{namespace}"
-        role = _obj("rbac.authorization.k8s.io/v1", "ClusterRole", name, {}, rules=cluster_scoped)
-        cleanup.remove(ownership.create(kube, role, lab.id, purpose))
-        binding = _obj(
+
+
+def _answer_subject(namespace: str) -> list[Obj]:
+    return [{"kind": "ServiceAccount", "name": ANSWER, "namespace": namespace}]
+
+
+def seat_cluster_objects(kube: Kube, lab: Lab) -> list[Obj]:
+    """The ClusterRole and ClusterRoleBinding of the cluster-scoped kinds the lab's answer
+    may make (named for its namespace), or none."""
+    namespace = lab.answer_namespace
+    _, cluster_scoped = _resource_rules(kube, lab)
+    if not cluster_scoped:
+        return []
+    name = f"{ANSWER}-{namespace}"
+    return [
+        _obj("rbac.authorization.k8s.io/v1", "ClusterRole", name, {}, rules=cluster_scoped),
+        _obj(
             "rbac.authorization.k8s.io/v1",
             "ClusterRoleBinding",
             name,
             {},
-            subjects=subject,
+            subjects=_answer_subject(namespace),
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-        )
-        cleanup.remove(ownership.create(kube, binding, lab.id, purpose))
+        ),
+    ]
+
+
+def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str, want: capacity.Resources) -> None:
+    """The sandbox's quota, limits, ServiceAccount and what it may do."""
+    namespace = lab.answer_namespace
+    inside = seat_objects(kube, lab, purpose, want, isolation.pod_ranges(kube))
+    for obj in inside[:-1]:
+        kube.create(obj, namespace)
+    no_token(kube, namespace)
+    namespaced, cluster_scoped = _resource_rules(kube, lab)
+    rules = [(r, namespace) for r in namespaced[:1]]
+    for obj in seat_cluster_objects(kube, lab):
+        cleanup.remove(ownership.create(kube, obj, lab.id, purpose))
+    if cluster_scoped:
         rules.append((cluster_scoped[0], ""))
     _wait_authorized(kube, answer_user(namespace), rules)
     _wait_quota_counted(kube, namespace)

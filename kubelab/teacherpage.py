@@ -103,12 +103,15 @@ def histogram(scores: Sequence[int], total: int) -> str:
 
 
 def pass_rates(lab: Lab, grades: Sequence[Grade]) -> list[tuple[str, Text, int, int]]:
-    """(check id, title, students who passed it, students graded), the hardest first."""
+    """(check id, title, students who passed it, students judged on it), the hardest
+    first. A graded student was judged on every check their card has (all of them, unless
+    only the look-only checks ran: `kubelab class status`)."""
     graded = [g for g in grades if g.status == "graded"]
     rates = []
     for check in lab.checks:
-        passed = sum(1 for g in graded if g.points.get(check.id, 0) >= check.points)
-        rates.append((check.id, check.title, passed, len(graded)))
+        judged = [g for g in graded if g.card is None or any(r.id == check.id for r in g.card.results)]
+        passed = sum(1 for g in judged if g.points.get(check.id, 0) >= check.points)
+        rates.append((check.id, check.title, passed, len(judged)))
     return sorted(rates, key=lambda r: (r[2] / r[3] if r[3] else 1.0, r[0]))
 
 

@@ -1,0 +1,383 @@
+"""A class on a shared cluster: `kubelab class up`, `down` and `revoke`.
+
+For every student of the roster and every lab of the course, a *seat*: the student's own
+variant namespace (kubelab.course: `<lab namespace>-u<student>`) with a sandbox's fences —
+its quota (the share of the lab's solution), container limits, the network policy, the
+sandbox label that puts kubelab's admission policies on it — and the sandbox's identity,
+the ServiceAccount `kubelab-answer` with the RBAC the lab's kinds need (kubelab.sandbox).
+The policies already hold what that identity may do (a volume named for its namespace,
+only its node ports, no token in a pod), so a student acts exactly as a graded answer is
+applied: nothing new to prove safe.
+
+The credential is a ServiceAccount token from the TokenRequest API, with an expiry, one
+per seat, gathered into one kubeconfig file per student (a context per lab: `lab-01`, …).
+A client certificate (the CSR API) was the other way: Kubernetes cannot revoke a
+certificate before it expires, while a token dies with its ServiceAccount, so `revoke`
+takes a student's access away at once (it makes the accounts again, with no token).
+
+`up` is idempotent: what is there is applied again unchanged, a kubeconfig whose tokens
+still hold for RENEW_BEFORE is kept as it is, and a roster with a new student adds that
+student. `down` removes what `up` recorded as its own (by UID: kubelab.ownership), and
+nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from kubelab import apply, capacity, course, isolation, ownership, sandbox
+from kubelab.course import Course
+from kubelab.errors import InputError, KubelabError
+from kubelab.kube import Kube, api_exception
+from kubelab.labspec import Lab
+from kubelab.manifests import Obj
+from kubelab.text import Lang
+
+if TYPE_CHECKING:
+    from kubelab.grade import Grade
+
+PURPOSE = apply.CLASS
+COURSE_LABEL = capacity.COURSE
+"""On every namespace of a class: the course's id (as a label value)."""
+STUDENT_ANNOTATION = "kubelab.dev/student"
+TOKEN_SECONDS = 14 * 24 * 3600
+"""How long a student's token holds by default (two weeks: a lab's span)."""
+RENEW_BEFORE = 24 * 3600
+"""A kubeconfig whose tokens expire sooner than this is issued again by `up`."""
+JOBS = 8
+"""Seats furnished at once (API requests, not pods: the cluster's CPU is not the bound)."""
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One student's namespace for one lab."""
+
+    student: str
+    lab: Lab
+    """The lab as this student's variant has it (answer_namespace: the seat's namespace)."""
+
+    @property
+    def namespace(self) -> str:
+        return self.lab.answer_namespace
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a `class` command did, one line per thing."""
+
+    made: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    kubeconfigs: tuple[Path, ...] = ()
+
+
+def label_value(course_id: str) -> str:
+    """The course id as a label value (63 characters of [a-z0-9.-_], ends alphanumeric)."""
+    return course.slug(course_id)
+
+
+def seats(crs: Course, labs: Iterable[Lab], students: Iterable[str]) -> list[Seat]:
+    labs = list(labs)
+    students = list(students)
+    for lab in labs:
+        course.distinct_namespaces(lab, students)
+    return [Seat(s, course.student_lab(crs, lab, s)) for s in students for lab in labs]
+
+
+def up(
+    kube: Kube,
+    crs: Course,
+    labs: list[Lab],
+    roster: Mapping[str, str],
+    out: Path,
+    token_seconds: int = TOKEN_SECONDS,
+    server: str | None = None,
+) -> Report:
+    """Make (or keep) every seat of the class and one kubeconfig per student in `out`."""
+    if not labs:
+        raise InputError("no labs to set up", "준비할 실습이 없습니다")
+    all_seats = seats(crs, labs, roster)
+    sandbox.ensure_policies(kube)
+    ranges = isolation.pod_ranges(kube)
+    classes = ",".join(sandbox.provisioning_classes(kube))
+    shares = {lab.id: capacity.share(kube, lab.manifests(lab.solution), lab.solution_steps) for lab in labs}
+    shared = port_clashes(kube, crs, all_seats)
+    with ThreadPoolExecutor(JOBS, thread_name_prefix="seats") as pool:
+        done = [("problem", shared[s.namespace]) for s in all_seats if s.namespace in shared]
+        done += pool.map(
+            lambda s: _furnish(kube, crs, s, shares[s.lab.id], ranges, classes),
+            [s for s in all_seats if s.namespace not in shared],
+        )
+    made = tuple(line for state, line in done if state == "made")
+    kept = tuple(line for state, line in done if state == "kept")
+    problems = tuple(line for state, line in done if state == "problem")
+    out.mkdir(parents=True, exist_ok=True)
+    broken = {line.split(":", 1)[0] for line in problems}
+    written: list[Path] = []
+    for student in roster:
+        mine = [s for s in all_seats if s.student == student and s.namespace not in broken]
+        if not mine:
+            continue
+        path = kubeconfig_path(out, student)
+        if _still_good(path, mine):
+            continue
+        written.append(_write_kubeconfig(kube, path, mine, token_seconds, server))
+    return Report(made=made, kept=kept, problems=problems, kubeconfigs=tuple(written))
+
+
+def port_clashes(kube: Kube, crs: Course, all_seats: list[Seat]) -> dict[str, str]:
+    """Seats whose node port another student of the class has already (namespace → why).
+    A student's port is drawn from the 19 after the lab's default (kubelab.course), so in
+    a class of more than a few, two students draw the same one; on a shared cluster a node
+    port is the whole cluster's, so only the first can have it. The seats on the cluster
+    keep theirs; the roster's order decides among new ones."""
+    holder: dict[tuple[str, int], str] = {}
+    for ns in kube.list("Namespace", selector=f"{COURSE_LABEL}={label_value(crs.id)}"):
+        metadata = ns.get("metadata") or {}
+        annotations = metadata.get("annotations") or {}
+        lab_id = (metadata.get("labels") or {}).get(ownership.LAB, "")
+        for said in filter(None, str(annotations.get(sandbox.NODE_PORTS) or "").split(",")):
+            holder[(lab_id, int(said))] = str(annotations.get(STUDENT_ANNOTATION) or metadata.get("name"))
+    clashes: dict[str, str] = {}
+    for seat in all_seats:
+        for number in seat.lab.node_ports:
+            other = holder.setdefault((seat.lab.id, number), seat.student)
+            if other != seat.student:
+                clashes[seat.namespace] = (
+                    f"{seat.namespace}: node port {number} of {seat.student}'s variant is {other}'s already "
+                    f"(a node port is the whole cluster's): no seat in lab {seat.lab.id}"
+                )
+    return clashes
+
+
+def kubeconfig_path(out: Path, student: str) -> Path:
+    return out / f"{course.slug(student)}.kubeconfig"
+
+
+def _seat_namespace(crs: Course, seat: Seat, classes: str, share: capacity.Resources) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": seat.namespace,
+            "labels": {sandbox.SANDBOX: "true", COURSE_LABEL: label_value(crs.id)},
+            "annotations": {
+                sandbox.NODE_PORTS: ",".join(str(p) for p in seat.lab.node_ports),
+                sandbox.HOST_ROOT: sandbox.host_root(seat.namespace),
+                sandbox.STORAGE_CLASSES: classes,
+                STUDENT_ANNOTATION: seat.student,
+                **capacity.reservation(share),  # what a check's copy of the answer is fenced with
+            },
+        },
+    }
+
+
+def _furnish(
+    kube: Kube, crs: Course, seat: Seat, share: capacity.Resources, ranges: list[str], classes: str
+) -> tuple[str, str]:
+    """("made" | "kept" | "problem", a line): the seat's namespace (made and recorded, or
+    found as kubelab's own), then its fences and identity applied (unchanged ones stay)."""
+    name = seat.namespace
+    try:
+        live = kube.get("Namespace", name)
+        if live is not None and ownership.is_ours(kube, live) is None:
+            return "problem", f"{name}: exists and is not kubelab's: left alone"
+        if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
+            return (
+                "problem",
+                f"{name}: being deleted (by `class down`?): run `class up` again once it is gone",
+            )
+        state = "kept"
+        if live is None:
+            ownership.create(kube, _seat_namespace(crs, seat, classes, share), seat.lab.id, PURPOSE)
+            state = "made"
+        for obj in sandbox.seat_objects(kube, seat.lab, PURPOSE, share, ranges):
+            kube.apply(obj, name)
+        for obj in sandbox.seat_cluster_objects(kube, seat.lab):
+            if kube.get(obj["kind"], obj["metadata"]["name"]) is None:
+                ownership.create(kube, obj, seat.lab.id, PURPOSE)
+        return state, f"{name} ({seat.student}, lab {seat.lab.id})"
+    except (KubelabError, api_exception()) as e:
+        said = e.en if isinstance(e, KubelabError) else " ".join(str(e).split())[:200]
+        return "problem", f"{name}: {said}"
+
+
+def _still_good(path: Path, mine: list[Seat]) -> bool:
+    """Does the student's kubeconfig name every seat, each with a token that holds for
+    RENEW_BEFORE more (read from the token's own expiry; the API server is the judge)?"""
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        users = {u["name"]: u["user"]["token"] for u in config["users"]}
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return False
+    for seat in mine:
+        token = users.get(context_name(seat.lab))
+        if not isinstance(token, str) or _expires(token) < time.time() + RENEW_BEFORE:
+            return False
+    return True
+
+
+def _expires(token: str) -> float:
+    """The `exp` claim of a JWT (0 when it cannot be read)."""
+    with contextlib.suppress(ValueError, IndexError, TypeError, AttributeError):
+        claims = token.split(".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+        return float(payload["exp"])
+    return 0.0
+
+
+def context_name(lab: Lab) -> str:
+    return f"lab-{lab.id}"
+
+
+def _write_kubeconfig(kube: Kube, path: Path, mine: list[Seat], seconds: int, server: str | None) -> Path:
+    """One kubeconfig: the cluster as kubelab reaches it (or `server`), a user and a
+    context per seat (namespace set), the first lab's context current. Written 0600."""
+    settings = kube.api.configuration
+    ca = Path(settings.ssl_ca_cert).read_bytes() if settings.ssl_ca_cert else b""
+    cluster: dict[str, Any] = {"server": server or settings.host}
+    if ca:
+        cluster["certificate-authority-data"] = base64.b64encode(ca).decode()
+    users, contexts = [], []
+    for seat in mine:
+        name = context_name(seat.lab)
+        users.append({"name": name, "user": {"token": kube.token(seat.namespace, sandbox.ANSWER, seconds)}})
+        contexts.append(
+            {"name": name, "context": {"cluster": "course", "user": name, "namespace": seat.namespace}}
+        )
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "course", "cluster": cluster}],
+        "users": users,
+        "contexts": contexts,
+        "current-context": contexts[0]["name"],
+    }
+    temporary = path.with_suffix(".tmp")
+    temporary.touch(mode=0o600)
+    temporary.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def recorded_seats(kube: Kube, crs: Course, students: Iterable[str] | None = None) -> list[ownership.Owned]:
+    """What `up` made for this course (and these students), by kubelab's records, live."""
+    wanted = set(students) if students is not None else None
+    found: list[ownership.Owned] = []
+    for owned in ownership.recorded(kube):
+        if owned.purpose != PURPOSE or owned.kind != "Namespace":
+            continue
+        live = kube.get("Namespace", owned.name)
+        metadata = (live or {}).get("metadata") or {}
+        if live is None or str(metadata.get("uid")) != owned.uid:
+            continue
+        if (metadata.get("labels") or {}).get(COURSE_LABEL) != label_value(crs.id):
+            continue
+        if wanted is None or (metadata.get("annotations") or {}).get(STUDENT_ANNOTATION) in wanted:
+            found.append(owned)
+    return found
+
+
+def down(kube: Kube, crs: Course) -> Report:
+    """Remove every seat of the course that `up` made (its namespace, the cluster-scoped
+    objects made for it, its node folders), and nothing else."""
+    namespaces = recorded_seats(kube, crs)
+    names = {o.name for o in namespaces}
+    extra = [
+        o
+        for o in ownership.recorded(kube)
+        if o.purpose == PURPOSE and o.kind != "Namespace" and any(o.name.endswith(f"-{n}") for n in names)
+    ]
+    released = apply.release_sandboxes(kube, namespaces)
+    left = ownership.remove_all(kube, [*namespaces, *extra])
+    failed = {line.split(":", 1)[0] for line in left}
+    left += apply.remove_node_folders(kube, [n for n in released if f"Namespace {n}" not in failed])
+    removed = tuple(o.describe() for o in (*namespaces, *extra) if o.describe() not in failed)
+    return Report(removed=removed, problems=tuple(left))
+
+
+def revoke(kube: Kube, crs: Course, student: str, out: Path | None = None) -> Report:
+    """Take a student's access away now: their ServiceAccounts are deleted (every token
+    issued for them dies with them) and made again with none; their kubeconfig (in `out`)
+    is removed. `up` issues a new one."""
+    course.check_student(student)
+    seats_of = recorded_seats(kube, crs, [student])
+    if not seats_of:
+        raise InputError(
+            f"{student} has no seat in course {crs.id} on this cluster",
+            f"{student} 학생은 이 클러스터의 {crs.id} 과정에 자리가 없습니다",
+        )
+    removed: list[str] = []
+    for owned in seats_of:
+        account = kube.get("ServiceAccount", sandbox.ANSWER, owned.name)
+        if account is not None:
+            kube.delete("ServiceAccount", sandbox.ANSWER, owned.name, uid=str(account["metadata"]["uid"]))
+        kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": sandbox.ANSWER, "labels": ownership.ownership(owned.lab, PURPOSE)},
+                "automountServiceAccountToken": False,
+            },
+            owned.name,
+        )
+        removed.append(f"ServiceAccount {owned.name}/{sandbox.ANSWER}")
+    if out is not None:
+        kubeconfig_path(out, student).unlink(missing_ok=True)
+    return Report(removed=tuple(removed))
+
+
+STATUS_SECONDS = 3.0
+"""How long one seat's look-only checks may wait for what they look at (a snapshot, not
+a verdict: nothing is waited for longer)."""
+
+
+def standings(
+    kube: Kube, crs: Course, lab: Lab, roster: Mapping[str, str], lang: Lang, seconds: float = STATUS_SECONDS
+) -> list[Grade]:
+    """Each student's seat of `lab` as it is now: not started (nothing of the lab's kinds in
+    it yet: `missing`), or the score of the lab's look-only checks (`graded`; the checks
+    that change the cluster are left to the teacher's grading). Read-only; one list per
+    kind of the lab for the whole class, then the started seats' checks, JOBS at a time,
+    each within `seconds`."""
+    from kubelab import deadline, engine, grade
+
+    mine = {course.student_namespace(lab, s): s for s in roster}
+    started: set[str] = set()
+    for kind in lab.kinds:
+        if kube.is_namespaced(kind):
+            started |= {str(o["metadata"].get("namespace")) for o in kube.list(kind)} & set(mine)
+
+    def one(namespace: str) -> Grade:
+        student = mine[namespace]
+        base = grade.Grade(
+            student,
+            roster[student],
+            lab.id,
+            grade.MISSING,
+            total=lab.total_points,
+            namespace=namespace,
+            course=crs.id,
+        )
+        if namespace not in started:
+            return base
+        seat = course.student_lab(crs, lab, student)
+        with deadline.within(seconds * len(engine.selected(seat, look_only=True)) + seconds):
+            card = engine.run_in_process(kube, seat, lang, look_only=True)
+        points = {c.id: 0 for c in lab.checks} | {r.id: r.earned for r in card.results}
+        values = dict(seat.values)
+        return replace(base, status=grade.GRADED, earned=card.earned, points=points, card=card, values=values)
+
+    with ThreadPoolExecutor(JOBS, thread_name_prefix="status") as pool:
+        return sorted(pool.map(one, mine), key=lambda g: g.student)

@@ -1,0 +1,214 @@
+"""End to end, on a real cluster (never mocked): a class on a shared cluster.
+
+`kubelab class up` gives every student of a roster a fenced namespace per lab and a
+kubeconfig that acts only there; each student then works with plain kubectl and that
+kubeconfig, as in class: their answer is accepted in their own namespace, and what reaches
+another student's namespace, the cluster, or a node port not theirs is refused by the API
+server. `class up` again changes nothing, a new student on the roster is added, `revoke`
+stops a student's token at once, `grade --live` grades the seats, and `class down`
+leaves nothing of the class and everything else as it was. It runs beside the
+verification of every lab on the course cluster (tests/e2e/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kubelab import cluster, course, labspec, sample_class, verify
+from kubelab.kube import Kube
+from tests.e2e.conftest import solved_cluster
+from tests.e2e.test_faults import kubelab
+
+pytestmark = pytest.mark.e2e
+
+STUDENTS = ["alice", "bob", "chul-soo", "Dana.K", "eun@ji", "farid"]
+LABS = ["01", "02", "05"]
+
+
+def kubectl(config: Path, context: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """kubectl as the student: only the student's kubeconfig (no admin's beside it, and a
+    home of its own for kubectl's cache)."""
+    command = [str(cluster.kubectl_path()), f"--kubeconfig={config}", f"--context={context}", *args]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(config.parent)}
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+
+
+def roster(path: Path, students: list[str]) -> Path:
+    path.write_text("id,name\n" + "".join(f"{s},{s.title()}\n" for s in students), encoding="utf-8")
+    return path
+
+
+def seats_of(kube: Kube, course_id: str) -> list[str]:
+    return sorted(
+        n["metadata"]["name"] for n in kube.list("Namespace", selector=f"kubelab.dev/course={course_id}")
+    )
+
+
+@pytest.fixture(scope="module")
+def kube(verify_runs: object) -> Kube:
+    """kubelab's cluster, up, with the verification of every lab running beside (on a
+    cluster of its own: tests/e2e/conftest.py)."""
+    return solved_cluster()
+
+
+def test_a_class_is_set_up_works_in_its_own_namespaces_only_and_goes_without_a_trace(
+    kube: Kube, tmp_path: Path
+) -> None:
+    course_file = sample_class.course_file(tmp_path / "course.yaml")
+    yaml_text = yaml.safe_load(course_file.read_text())
+    crs = course.load_course(course_file)
+    labs = [labspec.find_lab(i) for i in LABS]
+    out = tmp_path / "kubeconfigs"
+    lab_args = [a for i in LABS for a in ("--lab", i)]
+    # a namespace someone else made under a seat's name is left alone, and said so
+    taken = course.student_namespace(labs[0], "farid")
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": taken}})
+    before = {  # not kubelab's passing ones (a crew's, a removal pod's namespace)
+        n["metadata"]["name"]
+        for n in kube.list("Namespace")
+        if not n["metadata"]["name"].startswith("kubelab-")
+    }
+    roles_before = {r["metadata"]["name"] for r in kube.list("ClusterRole")}
+    bindings_before = {b["metadata"]["name"] for b in kube.list("ClusterRoleBinding")}
+    try:
+        first = kubelab(
+            "class",
+            "up",
+            str(course_file),
+            str(roster(tmp_path / "r.csv", STUDENTS)),
+            *lab_args,
+            "--out",
+            str(out),
+        )
+        # the taken namespace, and two node ports two students drew alike (the second one's
+        # seat in lab 02 is not made): said, exit 3; every other seat is made
+        assert first.returncode == 3, first.stdout + first.stderr
+        assert f"made {len(STUDENTS) * len(LABS) - 3} seats" in first.stdout, first.stdout
+        assert f"{taken}: exists and is not kubelab's: left alone" in first.stdout
+        said = " ".join(first.stdout.split())
+        assert "node port 30086 of bob's variant is alice's already" in said, said
+        assert "node port 30081 of farid's variant is Dana.K's already" in said, said
+        configs = sorted(out.glob("*.kubeconfig"))
+        assert len(configs) == len(STUDENTS)
+        assert all(stat.S_IMODE(c.stat().st_mode) == 0o600 for c in configs)
+        kube.delete("Namespace", taken)
+        wait_gone(kube, taken)
+
+        again = kubelab(
+            "class", "up", str(course_file), str(tmp_path / "r.csv"), *lab_args, "--out", str(out)
+        )
+        assert f"made 1 seats, kept {len(STUDENTS) * len(LABS) - 3}" in again.stdout, again.stdout
+        assert "wrote 1 kubeconfig" in again.stdout  # farid's: lab 01 added
+        unchanged = {c.name: c.read_bytes() for c in out.glob("*.kubeconfig")}
+        same = kubelab("class", "up", str(course_file), str(tmp_path / "r.csv"), *lab_args, "--out", str(out))
+        assert "made 0 seats" in same.stdout and "wrote 0 kubeconfig" in same.stdout, same.stdout
+        assert {c.name: c.read_bytes() for c in out.glob("*.kubeconfig")} == unchanged
+        grown = roster(tmp_path / "r2.csv", [*STUDENTS, "gil-dong"])
+        added = kubelab("class", "up", str(course_file), str(grown), *lab_args, "--out", str(out))
+        assert f"made {len(LABS)} seats" in added.stdout and "wrote 1 kubeconfig" in added.stdout, (
+            added.stdout
+        )
+
+        students_work(kube, crs, labs, out, tmp_path)
+
+        status = kubelab(
+            "class", "status", str(course_file), str(grown), "--lab", "01", "--out", str(tmp_path / "now")
+        )
+        assert status.returncode == 0, status.stdout + status.stderr
+        rows = {line.split()[1]: line for line in status.stdout.splitlines() if line.startswith("│")}
+        assert "✓" in rows["alice"] and "·" in rows["bob"], status.stdout
+        page = (tmp_path / "now" / "index.html").read_text(encoding="utf-8")
+        assert "alice" in page and "gil-dong" in page
+
+        graded = kubelab(
+            "grade", "01", "--live", "--namespaces", "lab-01-u*", "--course", str(course_file),
+            "--roster", str(grown), "--out", str(tmp_path / "grades"), "--only", "alice", timeout=900,
+        )  # fmt: skip
+        grades = json.loads((tmp_path / "grades" / "grades.json").read_text())["students"]
+        alices = next(g for g in grades if g["student"] == "alice")
+        assert alices["earned"] == alices["total"], graded.stdout + graded.stderr
+
+        kept = tmp_path / "alices-old.kubeconfig"
+        kept.write_bytes((out / "alice.kubeconfig").read_bytes())
+        revoked = kubelab("class", "revoke", str(course_file), "alice", "--out", str(out))
+        assert revoked.returncode == 0, revoked.stdout + revoked.stderr
+        assert not (out / "alice.kubeconfig").exists()
+        after = kubectl(kept, "lab-01", "get", "pods")
+        assert after.returncode != 0 and "unauthorized" in after.stderr.lower(), after.stderr
+    finally:
+        down = kubelab("class", "down", str(course_file))
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert seats_of(kube, crs_label(yaml_text["course"])) == []
+    assert {n["metadata"]["name"] for n in kube.list("Namespace")} >= before - {taken}
+    assert {r["metadata"]["name"] for r in kube.list("ClusterRole")} == roles_before
+    assert {b["metadata"]["name"] for b in kube.list("ClusterRoleBinding")} == bindings_before
+
+
+def crs_label(course_id: str) -> str:
+    from kubelab import classroom
+
+    return classroom.label_value(course_id)
+
+
+def students_work(kube: Kube, crs: course.Course, labs: list[labspec.Lab], out: Path, tmp_path: Path) -> None:
+    """Alice and Bob, each with only their own kubeconfig."""
+    alice, bob = out / "alice.kubeconfig", out / "bob.kubeconfig"
+    lab01, lab02 = labs[0], labs[1]
+    solution = sample_class.write_submission(
+        crs, lab01, verify.variants(lab01)[0], "alice", tmp_path / "hand"
+    )
+    done = kubectl(alice, "lab-01", "apply", "-f", str(solution))
+    assert done.returncode == 0, done.stderr
+    bobs = course.student_namespace(lab01, "bob")
+    refused: dict[str, subprocess.CompletedProcess[str]] = {
+        "into another's namespace": kubectl(alice, "lab-01", "apply", "-n", bobs, "-f", str(solution)),
+        "reading another's namespace": kubectl(alice, "lab-01", "get", "pods", "-n", bobs),
+        "a namespace": kubectl(alice, "lab-01", "create", "namespace", "mine-now"),
+        "reading nodes": kubectl(alice, "lab-01", "get", "nodes"),
+        "a cluster role binding": kubectl(
+            alice,
+            "lab-01",
+            "create",
+            "clusterrolebinding",
+            "take-over",
+            "--clusterrole=cluster-admin",
+            f"--serviceaccount={course.student_namespace(lab01, 'alice')}:kubelab-answer",
+        ),
+    }
+    others = course.student_values(crs, lab02, "chul-soo")["node_port"]
+    service: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "not-mine"},
+        "spec": {"type": "NodePort", "selector": {"app": "x"}, "ports": [{"port": 80, "nodePort": others}]},
+    }
+    stolen = tmp_path / "stolen-port.yaml"
+    stolen.write_text(yaml.safe_dump(service))
+    refused["chul-soo's node port"] = kubectl(alice, "lab-02", "apply", "-f", str(stolen))
+    for what, said in refused.items():
+        assert said.returncode != 0, f"{what}: allowed\n{said.stdout}"
+        assert "forbidden" in said.stderr.lower() or "denied" in said.stderr.lower(), f"{what}: {said.stderr}"
+    service["spec"]["ports"][0]["nodePort"] = course.student_values(crs, lab02, "alice")["node_port"]
+    stolen.write_text(yaml.safe_dump(service))
+    own = kubectl(alice, "lab-02", "apply", "-f", str(stolen))
+    assert own.returncode == 0, own.stderr  # her own port: hers
+    assert kubectl(bob, "lab-01", "get", "pods").returncode == 0
+    assert kube.get("Namespace", "mine-now") is None and kube.get("ClusterRoleBinding", "take-over") is None
+
+
+def wait_gone(kube: Kube, namespace: str) -> None:
+    from kubelab.errors import CheckFailed, Finding
+    from kubelab.waiting import wait_until
+
+    def gone() -> None:
+        if kube.get("Namespace", namespace) is not None:
+            raise CheckFailed(Finding(f"namespace {namespace}", "gone", "still there"))
+
+    wait_until(gone, 120)

@@ -1,0 +1,88 @@
+"""A class's seats and kubeconfigs, without a cluster: which namespaces a roster gets, when a
+student's kubeconfig is still good, and that neither reset nor cleanup takes a seat."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kubelab import apply, classroom, course, labspec, ownership
+from kubelab.errors import InputError
+from tests.unit.fakes import FakeKube
+
+CRS = course.Course(id="k8s-2026", seed="a-secret-seed")
+
+
+@pytest.fixture(autouse=True)
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBELAB_STATE", str(tmp_path / "state"))
+
+
+def jwt(expires: float) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256'})}.{part({'exp': int(expires)})}.signature"
+
+
+def test_every_student_gets_a_seat_in_every_lab_in_the_courses_namespaces() -> None:
+    labs = [labspec.find_lab("01"), labspec.find_lab("05")]
+    found = classroom.seats(CRS, labs, ["alice", "Bob"])
+    assert [(s.student, s.lab.id) for s in found] == [
+        ("alice", "01"),
+        ("alice", "05"),
+        ("Bob", "01"),
+        ("Bob", "05"),
+    ]
+    assert found[0].namespace == course.student_namespace(labs[0], "alice") == "lab-01-ualice"
+    drawn = course.student_values(CRS, labs[1], "alice")  # the variant grading uses
+    assert {k: found[1].lab.values[k] for k in drawn} == drawn
+    assert len({s.namespace for s in found}) == 4
+
+
+def test_a_roster_id_that_is_not_an_id_is_refused_before_anything_is_made() -> None:
+    with pytest.raises(InputError):
+        classroom.seats(CRS, [labspec.find_lab("01")], ["../etc"])
+
+
+def test_a_kubeconfig_is_kept_while_every_token_holds_for_a_day_more(tmp_path: Path) -> None:
+    mine = classroom.seats(CRS, [labspec.find_lab("01"), labspec.find_lab("02")], ["alice"])
+    path = tmp_path / "alice.kubeconfig"
+
+    def write(tokens: dict[str, str]) -> None:
+        users = [{"name": name, "user": {"token": token}} for name, token in tokens.items()]
+        path.write_text(yaml.safe_dump({"users": users}))
+
+    assert not classroom._still_good(path, mine)  # none yet
+    week = time.time() + 7 * 24 * 3600
+    write({"lab-01": jwt(week), "lab-02": jwt(week)})
+    assert classroom._still_good(path, mine)
+    write({"lab-01": jwt(week), "lab-02": jwt(time.time() + 3600)})  # expires within the day
+    assert not classroom._still_good(path, mine)
+    write({"lab-01": jwt(week)})  # a lab added to the course since
+    assert not classroom._still_good(path, mine)
+    write({"lab-01": "not-a-jwt", "lab-02": jwt(week)})
+    assert not classroom._still_good(path, mine)
+    path.write_text("users: [: broken")
+    assert not classroom._still_good(path, mine)
+
+
+def test_the_course_id_is_a_label_value() -> None:
+    assert classroom.label_value("k8s-2026") == "k8s-2026"
+    value = classroom.label_value("Kubernetes 기초 (2026 봄)")
+    assert len(value) <= 63 and value.replace("-", "").isalnum() and value.isascii()
+
+
+def test_neither_reset_nor_cleanup_removes_a_seat(fake_kube: FakeKube) -> None:
+    kube: Any = fake_kube
+    seat = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab-01-ualice"}}
+    made = ownership.create(kube, seat, "01", classroom.PURPOSE)
+    assert apply.reset(kube, labspec.find_lab("01")).removed == ()
+    assert apply.cleanup(kube, everything=True).removed == ()
+    assert kube.get("Namespace", "lab-01-ualice")["metadata"]["uid"] == made.uid
