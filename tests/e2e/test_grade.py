@@ -106,8 +106,15 @@ def bad_inputs(into: Path, outside: Path, hog_cpu: int) -> dict[str, Expect]:
 
     pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "extra"}}
     container = {"name": "c", "image": "kubelab/web:v1"}
+    # what reaches outside the sandbox, each refused by the API server (one student hands
+    # in all of them beside the solution: every one refused, every point still earned)
+    privileged = {**container, "securityContext": {"privileged": True}}
+    root = {"name": "root", "hostPath": {"path": "/"}}
+    mounted = {**container, "volumeMounts": [{"name": "root", "mountPath": "/host"}]}
+    git = {"name": "g", "gitRepo": {"repository": "https://git.invalid/x"}}
+    untyped = {"name": "u", "hostPath": {"path": "/data/sandboxes/lab-01-urefused-extras/folder"}}
     extra(
-        "cluster-role-binding",
+        "refused-extras",
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",
@@ -119,21 +126,21 @@ def bad_inputs(into: Path, outside: Path, hog_cpu: int) -> dict[str, Expect]:
             },
             "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}],
         },
-    )
-    extra("a-namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mine-now"}})
-    extra(
-        "in-kube-system",
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mine-now"}},
         {
             **pod,
             "metadata": {"name": "extra", "namespace": "kube-system"},
             "spec": {"containers": [container]},
         },
+        named(pod, "privileged", containers=[privileged]),
+        named(pod, "host-root", containers=[mounted], volumes=[root]),
+        # pods that would act as the cluster, outrank the neighbours, or reach the node another way
+        named(pod, "token", automountServiceAccountToken=True, containers=[container]),
+        named(pod, "urgent", priorityClassName="system-node-critical", containers=[container]),
+        named(pod, "git", containers=[container], volumes=[git]),
+        named(pod, "untyped", containers=[container], volumes=[untyped]),
+        refused=9,
     )
-    privileged = {**container, "securityContext": {"privileged": True}}
-    extra("privileged-pod", {**pod, "spec": {"containers": [privileged]}})
-    root = {"name": "root", "hostPath": {"path": "/"}}
-    mounted = {**container, "volumeMounts": [{"name": "root", "mountPath": "/host"}]}
-    extra("hostpath-root", {**pod, "spec": {"containers": [mounted], "volumes": [root]}})
     filler = {**container, "command": ["sh", "-c", "dd if=/dev/zero of=/fill bs=1M count=2048; sleep 3600"]}
     extra(
         "fills-its-disk",
@@ -217,14 +224,7 @@ def hostile_inputs(
     kept = {**named(pod, "kept", containers=[c], terminationGracePeriodSeconds=0)}
     kept["metadata"]["finalizers"] = ["kubelab.test/never-served"]
     extra("foreign-finalizer", kept, refused=0)
-    # pods that would act as the cluster, outrank the neighbours, or reach the node another way
-    extra("token-pod", named(pod, "token", automountServiceAccountToken=True, containers=[c]))
-    extra("priority-pod", named(pod, "urgent", priorityClassName="system-node-critical", containers=[c]))
-    git = {"name": "g", "gitRepo": {"repository": "https://git.invalid/x"}}
-    extra("git-repo-volume", named(pod, "git", containers=[c], volumes=[git]))
     own = "/data/sandboxes/lab-01-u{}/folder"
-    untyped = {"name": "u", "hostPath": {"path": own.format("untyped-host-path")}}
-    extra("untyped-host-path", named(pod, "untyped", containers=[c], volumes=[untyped]))
     # a few lines of YAML that aliases make an object of 900 KB (within the API server's limit)
     bomb = student("huge-by-aliases", "graded", "full", 1)
     piece = "x" * 10_000
@@ -428,7 +428,7 @@ def test_grading_twice_gives_the_same_grades_and_resume_keeps_them(kube: Kube, t
     course = sample_class.course_file(tmp_path / "course.yaml")
     from kubelab import course as courses
 
-    made = sample_class.write_class(courses.load_course(course), [lab], tmp_path / "class", most=3)
+    made = sample_class.write_class(courses.load_course(course), [lab], tmp_path / "class", most=2)
     roster = sample_class.roster(made["01"], tmp_path / "roster.csv")
     out = tmp_path / "out"
     first = start_grade("01", tmp_path / "class" / "01", out, course, roster, 4)
@@ -453,9 +453,12 @@ def test_grading_twice_gives_the_same_grades_and_resume_keeps_them(kube: Kube, t
     assert nothing_left(kube, [lab], cluster.hostpath_root() / "sandboxes") == []
 
 
-def test_a_slow_submission_times_out_and_live_grading_applies_nothing(kube: Kube, tmp_path: Path) -> None:
+def test_a_slow_submission_times_out_and_live_grading_applies_nothing(
+    kube: Kube, tmp_path: Path, course_cluster: Path | None
+) -> None:
     """A submission whose pods can never be scheduled keeps a check waiting past
-    --time-limit: `timed-out`, not a zero. And --live grades a namespace as it stands."""
+    --time-limit: `timed-out`, not a zero. And --live grades a namespace as it stands.
+    (The course cluster is made while this test mostly waits: tests/e2e/conftest.py.)"""
     slow = with_solution(tmp_path / "class" / "slow-student")
     for path in slow.glob("*.yaml"):
         docs = list(yaml.safe_load_all(path.read_text()))

@@ -19,10 +19,11 @@ from tests.e2e.conftest import VerifyRuns
 pytestmark = pytest.mark.e2e
 
 
-def test_every_lab_verifies_on_a_cluster_kubelab_did_not_create(verify_runs: VerifyRuns) -> None:
+def test_every_lab_verifies_on_a_cluster_kubelab_did_not_create(verify_runs: VerifyRuns | None) -> None:
     """Every variant of every lab as expected on a three-node cluster made with plain kind
     from manifests/course-cluster.yaml, kubelab given only its kubeconfig (no Docker):
     the checks read nodes through the API, so they run on any cluster."""
+    assert verify_runs is not None, "the course cluster was not started"
     done = verify_runs.results()
     print(done.stdout, done.stderr)
     assert done.returncode == 0, f"kubelab verify on the course cluster failed:\n{done.stdout}\n{done.stderr}"
