@@ -26,11 +26,11 @@ from kubelab.ownership import labelled
 CLUSTER_SCOPED_KINDS = ("PersistentVolume", "Namespace")
 """Cluster-scoped kinds the labs create; reset reports labelled ones it did not create."""
 SANDBOX_LABEL = "kubelab.dev/sandbox"
+"""The label of a sandbox namespace (`true`) or of a check's scratch namespace for a
+sandboxed answer (`scratch`): kubelab.sandbox."""
 CLASS = "class"
 """The purpose of what `kubelab class up` made (kubelab.classroom): neither reset nor
 cleanup removes it."""
-"""The label of a sandbox namespace (`true`) or of a check's scratch namespace for a
-sandboxed answer (`scratch`): kubelab.sandbox."""
 HOST_ROOT = "kubelab.dev/host-root"
 """Annotation of a sandbox namespace: the node folder its hostPaths must be right under."""
 STEP_TIMEOUT = 300.0

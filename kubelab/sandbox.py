@@ -572,12 +572,21 @@ def fence_like(kube: Kube, sandbox: str, namespace: str, lab_id: str, purpose: s
     _wait_quota_counted(kube, namespace)
 
 
+def no_token_account() -> Obj:
+    """The namespace's `default` ServiceAccount, mounting no token (see no_token)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "default"},
+        "automountServiceAccountToken": False,
+    }
+
+
 def no_token(kube: Kube, namespace: str) -> None:
     """The namespace's `default` ServiceAccount mounts no token into pods: the pod policy
     refuses any pod that carries one (it would act as an identity of the cluster), so a
     pod that names no account must get none by default."""
-    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
-    kube.apply({**account, "automountServiceAccountToken": False}, namespace)
+    kube.apply(no_token_account(), namespace)
 
 
 def _wait_quota_counted(kube: Kube, namespace: str) -> None:
@@ -618,12 +627,7 @@ def seat_objects(
             subjects=_answer_subject(namespace),
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ANSWER},
         ),
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": "default"},
-            "automountServiceAccountToken": False,
-        },
+        no_token_account(),
     ]
 
 

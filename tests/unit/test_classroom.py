@@ -86,3 +86,20 @@ def test_neither_reset_nor_cleanup_removes_a_seat(fake_kube: FakeKube) -> None:
     assert apply.reset(kube, labspec.find_lab("01")).removed == ()
     assert apply.cleanup(kube, everything=True).removed == ()
     assert kube.get("Namespace", "lab-01-ualice")["metadata"]["uid"] == made.uid
+
+
+def test_a_node_port_two_students_drew_goes_to_the_one_who_has_it(fake_kube: FakeKube) -> None:
+    kube: Any = fake_kube
+    sample = course.Course(id="sample", seed="sample-class-seed")  # alice and bob draw 30086
+    lab = labspec.find_lab("02")
+    seats = classroom.seats(sample, [lab], ["bob", "alice", "chul-soo"])
+    assert classroom.port_clashes(kube, sample, seats) == {
+        "lab-02-ualice": "lab-02-ualice: node port 30086 of alice's variant is bob's already "
+        "(a node port is the whole cluster's): no seat in lab 02"
+    }
+    labels = {classroom.COURSE_LABEL: "sample", ownership.LAB: "02"}
+    annotations = {"kubelab.dev/node-ports": "30086", classroom.STUDENT_ANNOTATION: "alice"}
+    metadata = {"name": "lab-02-ualice", "labels": labels, "annotations": annotations}
+    fake_kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata})
+    clashes = classroom.port_clashes(kube, sample, seats)
+    assert list(clashes) == ["lab-02-ubob"]  # alice's seat is there already: hers
