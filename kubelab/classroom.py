@@ -113,10 +113,11 @@ def up(
     classes = ",".join(sandbox.provisioning_classes(kube))
     shares = {lab.id: capacity.share(kube, lab.manifests(lab.solution), lab.solution_steps) for lab in labs}
     shared = port_clashes(kube, crs, all_seats)
+    ours = {o.uid for o in ownership.recorded(kube)}  # read once, not once a seat
     with ThreadPoolExecutor(JOBS, thread_name_prefix="seats") as pool:
         done = [("problem", shared[s.namespace]) for s in all_seats if s.namespace in shared]
         done += pool.map(
-            lambda s: _furnish(kube, crs, s, shares[s.lab.id], ranges, classes),
+            lambda s: _furnish(kube, crs, s, shares[s.lab.id], ranges, classes, ours),
             [s for s in all_seats if s.namespace not in shared],
         )
     made = tuple(line for state, line in done if state == "made")
@@ -184,14 +185,20 @@ def _seat_namespace(crs: Course, seat: Seat, classes: str, share: capacity.Resou
 
 
 def _furnish(
-    kube: Kube, crs: Course, seat: Seat, share: capacity.Resources, ranges: list[str], classes: str
+    kube: Kube,
+    crs: Course,
+    seat: Seat,
+    share: capacity.Resources,
+    ranges: list[str],
+    classes: str,
+    ours: set[str],
 ) -> tuple[str, str]:
     """("made" | "kept" | "problem", a line): the seat's namespace (made and recorded, or
     found as kubelab's own), then its fences and identity applied (unchanged ones stay)."""
     name = seat.namespace
     try:
         live = kube.get("Namespace", name)
-        if live is not None and ownership.is_ours(kube, live) is None:
+        if live is not None and str((live.get("metadata") or {}).get("uid")) not in ours:
             return "problem", f"{name}: exists and is not kubelab's: left alone"
         if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
             return (
