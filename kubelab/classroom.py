@@ -40,7 +40,6 @@ from kubelab.course import Course
 from kubelab.errors import InputError, KubelabError
 from kubelab.kube import Kube, api_exception
 from kubelab.labspec import Lab
-from kubelab.manifests import Obj
 from kubelab.text import Lang
 
 if TYPE_CHECKING:
@@ -166,24 +165,6 @@ def kubeconfig_path(out: Path, student: str) -> Path:
     return out / f"{course.slug(student)}.kubeconfig"
 
 
-def _seat_namespace(crs: Course, seat: Seat, classes: str, share: capacity.Resources) -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": seat.namespace,
-            "labels": {sandbox.SANDBOX: "true", COURSE_LABEL: label_value(crs.id)},
-            "annotations": {
-                sandbox.NODE_PORTS: ",".join(str(p) for p in seat.lab.node_ports),
-                sandbox.HOST_ROOT: sandbox.host_root(seat.namespace),
-                sandbox.STORAGE_CLASSES: classes,
-                STUDENT_ANNOTATION: seat.student,
-                **capacity.reservation(share),  # what a check's copy of the answer is fenced with
-            },
-        },
-    }
-
-
 def _furnish(
     kube: Kube,
     crs: Course,
@@ -207,7 +188,11 @@ def _furnish(
             )
         state = "kept"
         if live is None:
-            ownership.create(kube, _seat_namespace(crs, seat, classes, share), seat.lab.id, PURPOSE)
+            labels = {COURSE_LABEL: label_value(crs.id)}
+            body = sandbox.namespace_body(
+                seat.lab, classes, share, labels, {STUDENT_ANNOTATION: seat.student}
+            )
+            ownership.create(kube, body, seat.lab.id, PURPOSE)
             state = "made"
         for obj in sandbox.seat_objects(kube, seat.lab, PURPOSE, share, ranges):
             kube.apply(obj, name)
@@ -330,15 +315,7 @@ def revoke(kube: Kube, crs: Course, student: str, out: Path | None = None) -> Re
         account = kube.get("ServiceAccount", sandbox.ANSWER, owned.name)
         if account is not None:
             kube.delete("ServiceAccount", sandbox.ANSWER, owned.name, uid=str(account["metadata"]["uid"]))
-        kube.create(
-            {
-                "apiVersion": "v1",
-                "kind": "ServiceAccount",
-                "metadata": {"name": sandbox.ANSWER, "labels": ownership.ownership(owned.lab, PURPOSE)},
-                "automountServiceAccountToken": False,
-            },
-            owned.name,
-        )
+        kube.create(sandbox.answer_account(owned.lab, PURPOSE), owned.name)
         removed.append(f"ServiceAccount {owned.name}/{sandbox.ANSWER}")
     if out is not None:
         kubeconfig_path(out, student).unlink(missing_ok=True)

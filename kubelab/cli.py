@@ -635,7 +635,19 @@ def class_status(
             say(Text(f"교사용 페이지: {out / 'index.html'}", f"teacher's page: {out / 'index.html'}"))
         if watch is None:
             return
-        time.sleep(max(0.0, watch - (time.monotonic() - began)))
+        _until(began + watch)
+
+
+def _until(due: float) -> None:
+    """Wait (with the one polling helper: Ctrl-C ends it) until time.monotonic() reaches `due`."""
+    from kubelab.errors import CheckFailed, Finding
+    from kubelab.waiting import wait_until
+
+    def reached() -> None:
+        if time.monotonic() < due:
+            raise CheckFailed(Finding("the next look", "due", "not yet"))
+
+    wait_until(reached, max(0.0, due - time.monotonic()) + 5, interval=1.0)
 
 
 def _status_table(lab: Lab, grades: list[grade.Grade]) -> Any:

@@ -343,20 +343,7 @@ def _claim(
     """Create the answer's namespace (once the cluster has room for its share) and furnish
     it; None when the namespace exists."""
     namespace = answer.answer_namespace
-    body = {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": namespace,
-            "labels": {SANDBOX: "true"},
-            "annotations": {
-                NODE_PORTS: ",".join(str(p) for p in answer.node_ports),
-                HOST_ROOT: host_root(namespace),
-                STORAGE_CLASSES: ",".join(provisioning_classes(kube)),
-                **capacity.reservation(want),
-            },
-        },
-    }
+    body = namespace_body(answer, ",".join(provisioning_classes(kube)), want)
     try:
         owned = capacity.admitted(kube, want, lambda: ownership.create(kube, body, answer.id, purpose))
     except InputError:
@@ -376,6 +363,34 @@ def _claim(
         _wait_enforced(box.kube, "", [_volume_probe(namespace)])
     _enforced.add(kube.cluster_id())
     return box
+
+
+def namespace_body(
+    answer: Lab,
+    classes: str,
+    want: capacity.Resources,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> Obj:
+    """A sandbox namespace for `answer` (a class's seat too, with its own `labels` and
+    `annotations` besides): what its admission policies read (node ports, node folder,
+    provisioning `classes`) and the share it holds."""
+    namespace = answer.answer_namespace
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": namespace,
+            "labels": {SANDBOX: "true", **(labels or {})},
+            "annotations": {
+                NODE_PORTS: ",".join(str(p) for p in answer.node_ports),
+                HOST_ROOT: host_root(namespace),
+                STORAGE_CLASSES: classes,
+                **capacity.reservation(want),
+                **(annotations or {}),
+            },
+        },
+    }
 
 
 def _stop(kube: Kube, owned: ownership.Owned, answer: Lab) -> None:
@@ -617,7 +632,7 @@ def seat_objects(
     namespaced, _ = _resource_rules(kube, lab)
     return [
         *fences(lab.id, purpose, want, pod_ranges),
-        _obj("v1", "ServiceAccount", ANSWER, labels, automountServiceAccountToken=False),
+        answer_account(lab.id, purpose),
         _obj("rbac.authorization.k8s.io/v1", "Role", ANSWER, labels, rules=namespaced),
         _obj(
             "rbac.authorization.k8s.io/v1",
@@ -629,6 +644,12 @@ def seat_objects(
         ),
         no_token_account(),
     ]
+
+
+def answer_account(lab_id: str, purpose: str) -> Obj:
+    """The ServiceAccount an answer acts as (it mounts no token into pods)."""
+    labels = ownership.ownership(lab_id, purpose)
+    return _obj("v1", "ServiceAccount", ANSWER, labels, automountServiceAccountToken=False)
 
 
 def _answer_subject(namespace: str) -> list[Obj]:
