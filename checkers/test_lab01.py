@@ -20,7 +20,7 @@ from kubelab.checks import (
 from kubelab.manifests import Obj
 from kubelab.ownership import labelled, ownership
 from kubelab.selectors import describe_labels, matches, node_fits, to_query, tolerates
-from kubelab.settled import first_stuck
+from kubelab.settled import first_stuck, stuck
 from kubelab.text import Text
 
 RS = "simple-replicaset"
@@ -336,6 +336,7 @@ def test_dev_pod_stays_unselected(lab: LabContext) -> None:
             "a Ready pod with no owner",
             f"owner {owner_uid(dev) or 'none'}, {pod_states([dev])}",
             adopted if owner_uid(dev) else None,
+            settled=stuck(dev),  # its image cannot be pulled, it crashes: waiting will not mend it
         )
         own = {name_of(p) for p in ready_pods(lab, rs, 2)}
         chosen = {name_of(p) for p in lab.list("Pod", to_query(field(rs, "spec.selector")))}
