@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kubelab import apply, capacity, course, isolation, ownership, sandbox
+from kubelab import seat as student_seat
 from kubelab.course import Course
 from kubelab.errors import InputError, KubelabError
 from kubelab.kube import Kube, api_exception
@@ -130,9 +131,9 @@ def up(
         if not mine:
             continue
         path = kubeconfig_path(out, student)
-        if _still_good(path, mine):
+        if _still_good(path, crs, mine):
             continue
-        written.append(_write_kubeconfig(kube, path, mine, token_seconds, server))
+        written.append(_write_kubeconfig(kube, path, crs, mine, token_seconds, server))
     return Report(made=made, kept=kept, problems=problems, kubeconfigs=tuple(written))
 
 
@@ -205,15 +206,19 @@ def _furnish(
         return "problem", f"{name}: {said}"
 
 
-def _still_good(path: Path, mine: list[Seat]) -> bool:
-    """Does the student's kubeconfig name every seat, each with a token that holds for
-    RENEW_BEFORE more (read from the token's own expiry; the API server is the judge)?"""
+def _still_good(path: Path, crs: Course, mine: list[Seat]) -> bool:
+    """Does the student's kubeconfig name every seat as it is (kubelab.seat's extension),
+    each with a token that holds for RENEW_BEFORE more (read from the token's own expiry;
+    the API server is the judge)?"""
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
         users = {u["name"]: u["user"]["token"] for u in config["users"]}
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        contexts = {c["name"]: c["context"].get("extensions") for c in config["contexts"]}
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
         return False
     for seat in mine:
+        if contexts.get(context_name(seat.lab)) != [student_seat.extension(seat.lab, crs.id, seat.student)]:
+            return False
         token = users.get(context_name(seat.lab))
         if not isinstance(token, str) or _expires(token) < time.time() + RENEW_BEFORE:
             return False
@@ -233,9 +238,12 @@ def context_name(lab: Lab) -> str:
     return f"lab-{lab.id}"
 
 
-def _write_kubeconfig(kube: Kube, path: Path, mine: list[Seat], seconds: int, server: str | None) -> Path:
+def _write_kubeconfig(
+    kube: Kube, path: Path, crs: Course, mine: list[Seat], seconds: int, server: str | None
+) -> Path:
     """One kubeconfig: the cluster as kubelab reaches it (or `server`), a user and a
-    context per seat (namespace set), the first lab's context current. Written 0600."""
+    context per seat (namespace set; the seat's lab and variant in an extension, which
+    the student's kubelab reads: kubelab.seat), the first lab's context current. Written 0600."""
     settings = kube.api.configuration
     ca = Path(settings.ssl_ca_cert).read_bytes() if settings.ssl_ca_cert else b""
     cluster: dict[str, Any] = {"server": server or settings.host}
@@ -245,9 +253,13 @@ def _write_kubeconfig(kube: Kube, path: Path, mine: list[Seat], seconds: int, se
     for seat in mine:
         name = context_name(seat.lab)
         users.append({"name": name, "user": {"token": kube.token(seat.namespace, sandbox.ANSWER, seconds)}})
-        contexts.append(
-            {"name": name, "context": {"cluster": "course", "user": name, "namespace": seat.namespace}}
-        )
+        context = {
+            "cluster": "course",
+            "user": name,
+            "namespace": seat.namespace,
+            "extensions": [student_seat.extension(seat.lab, crs.id, seat.student)],
+        }
+        contexts.append({"name": name, "context": context})
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -357,8 +369,10 @@ def standings(
         if namespace not in started:
             return base
         seat = course.student_lab(crs, lab, student)
-        with deadline.within(seconds * len(engine.selected(seat, look_only=True)) + seconds):
-            card = engine.run_in_process(kube, seat, lang, look_only=True)
+        # a snapshot: each check looks for at most `seconds` (a pod still starting is "not yet")
+        now = replace(seat, checks=tuple(replace(c, timeout=min(c.timeout, seconds)) for c in seat.checks))
+        with deadline.within(seconds * len(engine.selected(now, look_only=True)) + seconds):
+            card = engine.run_in_process(kube, now, lang, look_only=True)
         points = {c.id: 0 for c in lab.checks} | {r.id: r.earned for r in card.results}
         values = dict(seat.values)
         return replace(base, status=grade.GRADED, earned=card.earned, points=points, card=card, values=values)

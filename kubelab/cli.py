@@ -31,7 +31,7 @@ from kubelab.labspec import Lab
 from kubelab.text import Lang, Text, parse_lang
 
 if TYPE_CHECKING:
-    from kubelab import apply, cluster, grade
+    from kubelab import apply, cluster, grade, seat
     from kubelab.kube import Kube
 
 app = typer.Typer(
@@ -73,14 +73,38 @@ StudentOption = Annotated[
 ]
 
 
+def _seat(lab_id: str) -> seat.Seat | None:
+    """The student's class seat for this lab, when the kubeconfig given is a seat's
+    (kubelab.seat): then the cluster is the class's (provider existing) and the context
+    the seat's."""
+    from kubelab import seat
+
+    chosen = Options.settings()
+    found = seat.find(chosen.kubeconfig, lab_id, chosen.context)
+    if found is not None:
+        Options.provider, Options.context = "existing", found.context
+    return found
+
+
 def _answer_lab(
     lab_id: str,
     namespace: str | None,
     setting: list[str] | None,
     course_file: Path | None,
     student: str | None,
+    mine: seat.Seat | None = None,
 ) -> Lab:
-    """The lab as this answer has it: a course student's variant, or the learner's own."""
+    """The lab as this answer has it: a class seat's variant, a course student's, or the
+    learner's own."""
+    if mine is not None:
+        if namespace or setting or course_file or student:
+            raise InputError(
+                "your kubeconfig is a class seat: it decides the namespace and values "
+                "(no --namespace, --set, --course or --student)",
+                "kubeconfig가 수업의 자리입니다: 네임스페이스와 값은 자리가 정합니다 "
+                "(--namespace, --set, --course, --student 없이)",
+            )
+        return mine.lab()
     lab = labspec.find_lab(lab_id)
     if course_file is None and student is None:
         return workspace.answer_lab(lab, namespace, setting)
@@ -147,12 +171,20 @@ def start(
 ) -> None:
     """Bring the cluster up, prepare the lab, show its instructions. 실습 시작."""
     from kubelab import apply
+    from kubelab import seat as seats
 
-    lab = _answer_lab(lab_id, namespace, setting, course_file, student)
-    kube = _prepare_cluster([lab])
+    mine = _seat(lab_id)
+    lab = _answer_lab(lab_id, namespace, setting, course_file, student, mine)
     ns = lab.answer_namespace
-    if not apply.ensure_namespace(kube, ns, lab.id):
-        _say_namespace_kept(kube, lab)
+    if mine is not None:  # the class's cluster and namespace: nothing to make, only to use
+        kube = seats.connect(Options.settings(), mine)
+        pods = len(kube.list("Pod", ns))
+        if pods:
+            say(Text(f"네임스페이스 {ns}에 파드 {pods}개가 있습니다", f"namespace {ns} holds {pods} pods"))
+    else:
+        kube = _prepare_cluster([lab])
+        if not apply.ensure_namespace(kube, ns, lab.id):
+            _say_namespace_kept(kube, lab)
     prepared = workspace.prepare(lab)
     workspace.remember(lab)
     for lang in ("ko", "en") if Options.lang == "ko" else ("en", "ko"):
@@ -304,12 +336,18 @@ def check(
         raise InputError(f"--hint must be auto, nudge or full, not {hint!r}")
     if output != "card":
         console.file = sys.stderr  # stdout holds the result alone
-    lab = _answer_lab(lab_id, namespace, setting, course_file, student)
+    mine = _seat(lab_id)
+    lab = _answer_lab(lab_id, namespace, setting, course_file, student, mine)
     docs = manifests.load(file or [])
     manifests.validate(docs, lab.kinds)
-    kube = cluster.connect(Options.settings())
     target_ns = lab.answer_namespace
-    _require_namespace(kube, lab, target_ns)
+    if mine is not None:
+        from kubelab import seat as seats
+
+        kube = seats.connect(Options.settings(), mine)
+    else:
+        kube = cluster.connect(Options.settings())
+        _require_namespace(kube, lab, target_ns)
     _say_left_alone(apply.apply_documents(kube, docs, target_ns, lab.id, keep_existing=True).kept)
     from kubelab import hints
 

@@ -45,6 +45,7 @@ from kubelab.errors import (
     Interrupted,
     KubelabError,
     LabContentError,
+    NotPermitted,
 )
 from kubelab.imports import without
 from kubelab.labspec import CheckSpec, Lab
@@ -268,7 +269,7 @@ def blocked(spec: CheckSpec, done: Mapping[str, CheckResult], lang: Lang) -> Che
     waits for)."""
     failed: list[str] = []
     for need in spec.needs:
-        if need in done and not done[need].passed:
+        if need in done and not done[need].passed and not done[need].deferred:
             failed += [root for root in done[need].blocked_by or (need,) if root not in failed]
     if not failed:
         return None
@@ -310,7 +311,16 @@ def judge(kube: Kube, lab: Lab, spec: CheckSpec, check: Checker, lang: Lang, lef
     seconds = round(time.monotonic() - started, 2)
     fault = _fault(error, faults[before:])
     message, brief = "", ""
-    if fault is not None:
+    deferred = False
+    if fault is None and isinstance(error, NotPermitted):
+        deferred = True
+        said = Text(
+            f"이 검사는 여러분의 자격 증명으로 할 수 없는 일이 필요합니다 ({error.ko}): "
+            "선생님의 채점에 맡깁니다",
+            f"this check needs more than your credential allows ({error.en}): left to your teacher's grading",
+        )
+        message, brief = said.both(lang), said.pick(lang)
+    elif fault is not None:
         message = brief = fault.line(lang)
     elif isinstance(error, CheckFailed):
         message = failure_message(error.finding, spec, lab.answer_namespace, lang)
@@ -330,6 +340,7 @@ def judge(kube: Kube, lab: Lab, spec: CheckSpec, check: Checker, lang: Lang, lef
         brief=brief,
         judged=error is None
         or (isinstance(error, CheckFailed) and fault is None and not error.finding.missing),
+        deferred=deferred,
     )
     return Judged(result, fault)
 

@@ -69,6 +69,16 @@ class ChecksStopped(KubelabError):
     sandbox's rule (its grade says which; its checks would say nothing)."""
 
 
+class NotPermitted(KubelabError):
+    """The credential kubelab acts with may not do this (RBAC's refusal): a student's own
+    kubelab, with only the kubeconfig of their class seat (kubelab.seat), meets it where a
+    check needs more than the seat (nodes, a scratch namespace). Not the answer's failure:
+    the check is left to the teacher's grading."""
+
+    exit_code = ExitCode.BAD_INPUT
+    label = "permission"
+
+
 class LabContentError(KubelabError):
     """A lab's own files (metadata, manifests, checks) are inconsistent."""
 

@@ -34,7 +34,7 @@ import urllib3
 import websocket
 
 from kubelab import deadline, interrupts, reader
-from kubelab.errors import ClusterUnavailable, InputError
+from kubelab.errors import ClusterUnavailable, InputError, NotPermitted
 from kubelab.imports import without
 from kubelab.manifests import API_VERSION, Obj
 from kubelab.text import printable
@@ -200,6 +200,10 @@ class Kube:
         self._dynamic: Any = None
         self._cluster_id: str | None = None
         self._health: _Health = _Health()
+        self.limited = False
+        """Acting with a credential that may do less than kubelab's checks ask (a student's
+        class seat, kubelab.seat): RBAC's refusals are raised as NotPermitted, which no
+        checker takes for the answer's failure."""
         self.faults: list[str] = []
         """Every transient fault met so far (the plugin reads it to tell a learner's
         failure from the machine's)."""
@@ -258,6 +262,11 @@ class Kube:
             return retry_transient(fn, transient, deadline.bound(budget), seen)
         except Exception as e:
             interrupts.raise_if_interrupted()
+            refused = not_permitted(e) if self.limited else None
+            if refused is not None:
+                raise NotPermitted(
+                    f"your credential may not {refused}", f"이 자격 증명으로는 할 수 없습니다: {refused}"
+                ) from e
             if not transient(e):
                 raise
             self.faults.append(fault_reason(e))
@@ -426,6 +435,21 @@ class Kube:
         )
         result: Obj = created.to_dict()
         return result
+
+    def may(self, verb: str, resource: str, namespace: str | None = None, group: str = "") -> bool:
+        """May this connection's credential do it? (kubectl auth can-i: the API server's
+        SelfSubjectAccessReview, which every authenticated user may ask.)"""
+        attributes = {"verb": verb, "resource": resource, "group": group}
+        if namespace is not None:
+            attributes["namespace"] = namespace
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes},
+        }
+        api = official().client.AuthorizationV1Api(self.api)
+        said = self.call(lambda: api.create_self_subject_access_review(review))
+        return bool(said.status and said.status.allowed)
 
     def token(self, namespace: str, account: str, seconds: int) -> str:
         """A token of the ServiceAccount from the TokenRequest API, valid `seconds` (the API
@@ -682,6 +706,28 @@ def _exit_code(resp: Any) -> int:
     except (ValueError, TypeError, KeyError, IndexError):
         return -1
     return int(code) if code is not None else -1
+
+
+_RBAC_REFUSAL = re.compile(r'cannot ([\w-]+) resource "([^"]+)"(?: in API group "([^"]*)")?')
+
+
+def not_permitted(error: BaseException) -> str | None:
+    """What RBAC refused ("list nodes", "create namespaces"), if this is RBAC's 403; None
+    for any other answer (an admission policy's 403 is about the object sent, not about
+    who sent it)."""
+    if not _is_api_exception(error):
+        return None
+    status = getattr(error, "status", 0)
+    if not status:  # an exec: the refusal is the websocket handshake's answer
+        answered = _HANDSHAKE.match(str(getattr(error, "reason", "") or ""))
+        status = int(answered.group(1)) if answered else 0
+    if status != 403:
+        return None
+    found = _RBAC_REFUSAL.search(api_reason(error))
+    if found is None:
+        return None
+    verb, resource, group = found.groups()
+    return f"{verb} {resource}" + (f" ({group})" if group else "")
 
 
 def api_reason(error: Any) -> str:

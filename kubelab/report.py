@@ -35,12 +35,12 @@ def scorecard(card: Scorecard, lang: Lang, verbose: bool = False) -> None:
     line (what was found; for a check that did not run, which check it needs).
     `verbose`: titles and every message in full in both languages, and each check's
     seconds."""
-    first = next((r for r in card.results if not r.passed and not r.blocked_by), None)
+    first = next((r for r in card.results if not r.passed and not r.blocked_by and not r.deferred), None)
     shortened = not verbose and sum(not r.passed for r in card.results) > (first is not None)
     more = f"  [dim]({escape(MORE.pick(lang))})[/]" if shortened else ""
     console.print(f"[bold]lab {card.lab}[/] · namespace {card.namespace}{more}")
     for result in card.results:
-        mark = "[green]✓[/]" if result.passed else "[red]✗[/]"
+        mark = "[green]✓[/]" if result.passed else "[cyan]→[/]" if result.deferred else "[red]✗[/]"
         points = f"{result.earned}/{result.points}"
         title = result.title.both(lang) if verbose else result.title.pick(lang)
         line = f" {mark} {points:>5}  {escape(title)}  [dim]{result.id}[/]"
@@ -58,6 +58,15 @@ def scorecard(card: Scorecard, lang: Lang, verbose: bool = False) -> None:
     console.print(
         f"[bold]{SCORE.both(lang)}: {card.earned}/{card.total}[/] — [{colour}]{verdict.both(lang)}[/]"
     )
+    if card.deferred_points:
+        left = sum(r.deferred for r in card.results)
+        deferred = Text(
+            f"→ 검사 {left}개({card.deferred_points}점)는 선생님의 채점에 맡깁니다 "
+            "(여러분의 자격 증명으로는 할 수 없는 일이 필요합니다)",
+            f"→ {left} checks ({card.deferred_points} points) are left to your teacher's grading "
+            "(they need more than your credential allows)",
+        )
+        console.print(escape(deferred.both(lang)))
 
 
 class LiveBar:

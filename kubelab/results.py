@@ -81,6 +81,10 @@ class CheckResult:
     or failed on what it found. False when the object was missing, the check was not run
     (a need failed) or could not judge (a fault, a checker's error): then a failure is not
     one of the learner's tries (kubelab.hints)."""
+    deferred: bool = False
+    """Not judged here: the credential this run acts with may not do what the check needs
+    (a student's class seat: read nodes, make a scratch namespace); its message says what.
+    Left to the teacher's grading: neither passed nor the answer's failure."""
 
     @property
     def earned(self) -> int:
@@ -115,13 +119,22 @@ class Scorecard:
         return sum(r.points for r in self.results)
 
     @property
+    def deferred_points(self) -> int:
+        """Points of the checks left to the teacher's grading (CheckResult.deferred)."""
+        return sum(r.points for r in self.results if r.deferred)
+
+    @property
     def passed(self) -> bool:
-        return self.error is None and bool(self.results) and all(r.passed for r in self.results)
+        """Every check judged here passed (a deferred one is not judged here)."""
+        judged = [r for r in self.results if not r.deferred]
+        return self.error is None and bool(judged) and all(r.passed for r in judged)
 
     def failed_ids(self, blocked: bool = True) -> list[str]:
         """The checks that failed; blocked=False leaves out those that did not run
         because a check they need failed."""
-        return [r.id for r in self.results if not r.passed and (blocked or not r.blocked_by)]
+        return [
+            r.id for r in self.results if not r.passed and not r.deferred and (blocked or not r.blocked_by)
+        ]
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -150,6 +163,7 @@ class Scorecard:
                 brief=r.get("brief", ""),
                 blocked_by=tuple(r.get("blocked_by") or ()),
                 judged=bool(r.get("judged", False)),
+                deferred=bool(r.get("deferred", False)),
             )
             for r in data["results"]
         )

@@ -13,8 +13,10 @@ verification of every lab on the course cluster (tests/e2e/conftest.py).
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +205,39 @@ def students_work(kube: Kube, crs: course.Course, labs: list[labspec.Lab], out: 
     assert own.returncode == 0, own.stderr  # her own port: hers
     assert kubectl(bob, "lab-01", "get", "pods").returncode == 0
     assert kube.get("Namespace", "mine-now") is None and kube.get("ClusterRoleBinding", "take-over") is None
+    students_kubelab(alice, tmp_path / "alices-machine")
+
+
+def as_student(config: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The student's own kubelab, with only the kubeconfig of their seats (as they would
+    `export KUBELAB_KUBECONFIG=…`), a workspace and state of their own, and no Docker."""
+    env = {
+        **os.environ,
+        "KUBELAB_KUBECONFIG": str(config),
+        "KUBELAB_WORKSPACE": str(home / "workspace"),
+        "KUBELAB_STATE": str(home / "state"),
+        "DOCKER_HOST": f"unix://{home}/no-docker.sock",
+    }
+    command = [sys.executable, "-m", "kubelab", "--lang", "en", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+
+
+def students_kubelab(alice: Path, home: Path) -> None:
+    """Alice's `start` and `check` of lab 01 with her seat's kubeconfig alone: her variant
+    (no course file), nothing tried that a seat may not do, her answer judged; the check
+    that drains a node (a seat may not read nodes) is left to the teacher, in one line."""
+    started = as_student(alice, home, "start", "01")
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "Ready: namespace lab-01-ualice, context lab-01" in " ".join(started.stdout.split())
+    assert (home / "workspace").is_dir()
+    checked = as_student(alice, home, "check", "01")
+    said = checked.stdout + checked.stderr
+    assert checked.returncode == 0, said
+    assert "Traceback" not in said
+    assert "survives_a_drain" in said and "left to your teacher's grading" in said, said
+    assert "✗" not in checked.stdout, said
+    other = as_student(alice, home, "check", "07")
+    assert other.returncode == 2 and "has no seat for lab 07" in other.stdout + other.stderr, other.stdout
 
 
 def wait_gone(kube: Kube, namespace: str) -> None:

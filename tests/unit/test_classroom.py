@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kubelab import apply, classroom, course, labspec, ownership
+from kubelab import apply, classroom, course, labspec, ownership, seat
 from kubelab.errors import InputError
 from tests.unit.fakes import FakeKube
 
@@ -55,22 +55,30 @@ def test_a_kubeconfig_is_kept_while_every_token_holds_for_a_day_more(tmp_path: P
     mine = classroom.seats(CRS, [labspec.find_lab("01"), labspec.find_lab("02")], ["alice"])
     path = tmp_path / "alice.kubeconfig"
 
-    def write(tokens: dict[str, str]) -> None:
+    def write(tokens: dict[str, str], extensions: bool = True) -> None:
         users = [{"name": name, "user": {"token": token}} for name, token in tokens.items()]
-        path.write_text(yaml.safe_dump({"users": users}))
+        contexts = [
+            {"name": classroom.context_name(s.lab), "context": {"namespace": s.namespace}} for s in mine
+        ]
+        for context, s in zip(contexts, mine, strict=True):
+            if extensions:
+                context["context"]["extensions"] = [seat.extension(s.lab, CRS.id, s.student)]
+        path.write_text(yaml.safe_dump({"users": users, "contexts": contexts}))
 
-    assert not classroom._still_good(path, mine)  # none yet
+    assert not classroom._still_good(path, CRS, mine)  # none yet
     week = time.time() + 7 * 24 * 3600
     write({"lab-01": jwt(week), "lab-02": jwt(week)})
-    assert classroom._still_good(path, mine)
+    assert classroom._still_good(path, CRS, mine)
     write({"lab-01": jwt(week), "lab-02": jwt(time.time() + 3600)})  # expires within the day
-    assert not classroom._still_good(path, mine)
+    assert not classroom._still_good(path, CRS, mine)
     write({"lab-01": jwt(week)})  # a lab added to the course since
-    assert not classroom._still_good(path, mine)
+    assert not classroom._still_good(path, CRS, mine)
     write({"lab-01": "not-a-jwt", "lab-02": jwt(week)})
-    assert not classroom._still_good(path, mine)
+    assert not classroom._still_good(path, CRS, mine)
+    write({"lab-01": jwt(week), "lab-02": jwt(week)}, extensions=False)  # written before seats said so
+    assert not classroom._still_good(path, CRS, mine)
     path.write_text("users: [: broken")
-    assert not classroom._still_good(path, mine)
+    assert not classroom._still_good(path, CRS, mine)
 
 
 def test_the_course_id_is_a_label_value() -> None:

@@ -132,3 +132,33 @@ def test_a_cancelled_run_stops_waiting_at_once_and_a_slow_one_at_its_budget() ->
         [sys.executable, "-c", "print('done')"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert engine._wait(quick, 30, threading.Event())[0] == "done\n"
+
+
+def test_a_check_the_credential_may_not_run_is_left_to_the_teacher_not_failed(demo_lab: labspec.Lab) -> None:
+    """A student's seat may not read what a check needs (RBAC's refusal, NotPermitted):
+    the check is deferred, said in one line, and the card passes on what was judged."""
+    demo_lab.checker.write_text(
+        CHECKER + "\n\ndef test_color_is_blue(lab):\n"
+        "    from kubelab.errors import NotPermitted\n"
+        "    raise NotPermitted('list nodes', '노드 목록')\n"
+    )
+    sys.modules.pop("kubelab_checkers.test_lab99", None)  # imported once per process
+    card = engine.run_in_process(FakeKube("blue"), demo_lab, "en")  # type: ignore[arg-type]
+    exists, blue = card.results
+    assert exists.passed and not blue.passed and blue.deferred and not blue.judged
+    assert (
+        blue.brief
+        == "this check needs more than your credential allows (list nodes): left to your teacher's grading"
+    )
+    assert card.passed and card.failed_ids() == [] and card.deferred_points == 2 and card.earned == 1
+    with report.console.capture() as shown:
+        report.scorecard(card, "en")
+    said = shown.get()
+    assert "→" in said and "1 checks (2 points) are left to your teacher's grading" in said
+    assert "expected" not in said  # no failure card for it
+
+
+def test_a_check_needing_a_deferred_one_still_runs() -> None:
+    spec = labspec.CheckSpec("c", 1, 1.0, Text("c", "c"), Text("h", "h"), "k", False, needs=("a",))
+    a = CheckResult("a", Text("a", "a"), False, 1, 0.0, "left to the teacher", deferred=True)
+    assert engine.blocked(spec, {"a": a}, "en") is None
