@@ -6,7 +6,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,8 @@ RUN_LIMIT = 1800.0
 @dataclass
 class VerifyRuns:
     """`kubelab verify` of every lab on a three-node cluster made with plain kind, through
-    `--provider existing` (tests/e2e/course_cluster.py), made and verified beside the
-    ownership, sandbox-escape and scorecard tests."""
+    `--provider existing` (tests/e2e/course_cluster.py), made and verified while the fault
+    tests mostly wait on a paused or restarting node, and beside the tests after them."""
 
     course: subprocess.Popen[str]
 
@@ -44,27 +43,23 @@ def solved_cluster() -> Kube:
 
 
 @pytest.fixture(scope="session")
-def course_cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path | None]:
-    """The course cluster (tests/e2e/course_cluster.py), made once a test asks for it: the
-    slow-submission test, which mostly waits (the fault tests and the class's grading, which
-    need the machine, have run by then). Its verify waits for the file yielded here (None:
-    not made), which the first test beside it makes (verify_runs)."""
+def course_cluster(request: pytest.FixtureRequest) -> Iterator[VerifyRuns | None]:
+    """The course cluster made and verified (tests/e2e/course_cluster.py), started once a
+    test asks for it: the paused-cluster fault test, whose node stays paused and
+    restarting for minutes with the machine idle (the verify's CPU goes there, not at the
+    end of the run). None when the verify test is not in this run."""
     wanted = any("test_verify_every_lab" in item.nodeid for item in request.session.items)
     if not wanted:
         yield None
         return
-    go = tmp_path_factory.mktemp("course") / "go"
     course = subprocess.Popen(
-        [sys.executable, "-m", "tests.e2e.course_cluster", "--go", str(go)],
+        [sys.executable, "-m", "tests.e2e.course_cluster"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=repo.root(),
     )
-    _course_runs.append(course)
-    yield go
+    yield VerifyRuns(course)
     if course.poll() is None:
         course.terminate()  # the script deletes its cluster on the way out
         try:
@@ -74,15 +69,10 @@ def course_cluster(
             course.communicate()
 
 
-_course_runs: list[subprocess.Popen[str]] = []
-
-
 @pytest.fixture(scope="session")
-def verify_runs(course_cluster: Path | None) -> VerifyRuns | None:
-    """Let the course cluster's verify start (the ownership and sandbox-escape tests run
-    beside it; the fault tests and the class's grading, which need the machine to
-    themselves, have run before); the verify test collects it. None when the verify test
-    is not in this run (a test beside it run alone)."""
+def verify_runs(course_cluster: VerifyRuns | None) -> VerifyRuns | None:
+    """kubelab's cluster up with lab 01 solved (the ownership, sandbox-escape and class
+    tests use it), and the course cluster's verify, which the verify test collects."""
     cluster_up = subprocess.run(  # kubelab's cluster created or reused (the tests beside use it)
         [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
         capture_output=True,
@@ -90,8 +80,4 @@ def verify_runs(course_cluster: Path | None) -> VerifyRuns | None:
         timeout=900,
     )
     assert cluster_up.returncode == 0, cluster_up.stdout + cluster_up.stderr
-    if course_cluster is None:
-        return None
-    assert _course_runs, "the course cluster was not started"
-    course_cluster.touch()
-    return VerifyRuns(_course_runs[-1])
+    return course_cluster

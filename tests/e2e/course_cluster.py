@@ -1,13 +1,11 @@
 """A cluster kubelab did not create, verified through `--provider existing` (issue 21).
 
-`python -m tests.e2e.course_cluster [--go FILE]`: plain `kind create cluster` from
+`python -m tests.e2e.course_cluster`: plain `kind create cluster` from
 manifests/course-cluster.yaml (three nodes, zones), the lab images loaded onto it with
 `kind load` (as a course's admin would), then `kubelab --provider existing --kubeconfig F
 verify` of every lab, kubelab given only that kubeconfig: DOCKER_HOST points nowhere, so
-any Docker call of kubelab's would fail. With `--go FILE`, the cluster is made and loaded
-at once and the verify waits until FILE exists (at most GO_WAIT seconds): the e2e makes the
-cluster while its first tests run, and verifies once they no longer need the machine to
-themselves. The cluster is deleted afterwards, however the run ended (SIGTERM too).
+any Docker call of kubelab's would fail. The cluster is deleted afterwards, however the
+run ended (SIGTERM too).
 Prints verify's output; exits with verify's code (3 when the cluster could not be made).
 Started by tests/e2e/conftest.py.
 """
@@ -19,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from kubelab import cluster, images, labspec, repo, tools
@@ -26,32 +25,17 @@ from kubelab import cluster, images, labspec, repo, tools
 NAME = "kubelab-course-e2e"
 """The cluster's name (kind's; kubelab's own is `kubelab`)."""
 VERIFY_LIMIT = 1800.0
-GO_WAIT = 3600.0
-"""Seconds to wait for --go's file before giving up (exit 3)."""
+TIMES = "course cluster:"
+"""The last line's start: how long each part took (the e2e shows it)."""
 
 
 def _kind(*args: str, timeout: float = 600) -> str:
     return tools.run_kind(tools.kind_binary(cluster.settings().kind), *args, timeout=timeout)
 
 
-def _wait_for(go: Path) -> bool:
-    from kubelab.errors import CheckFailed, Finding
-    from kubelab.waiting import wait_until
-
-    def there() -> None:
-        if not go.exists():
-            raise CheckFailed(Finding(str(go), "there", "not yet"))
-
-    try:
-        wait_until(there, GO_WAIT)
-    except CheckFailed:
-        return False
-    return True
-
-
-def main(argv: list[str]) -> int:
+def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the finally below still runs
-    go = Path(argv[argv.index("--go") + 1]) if "--go" in argv else None
+    began = time.monotonic()
     config = repo.manifests_dir() / "course-cluster.yaml"
     with tempfile.TemporaryDirectory(prefix="kubelab-course-") as tmp:
         kubeconfig = Path(tmp) / "course.kubeconfig"
@@ -73,10 +57,8 @@ def main(argv: list[str]) -> int:
             print(f"the course cluster could not be made: {e}", file=sys.stderr)
             _kind("delete", "cluster", "--name", NAME, timeout=300)
             return 3
+        made = time.monotonic() - began
         try:
-            if go is not None and not _wait_for(go):
-                print(f"{go} did not appear within {GO_WAIT:g} s", file=sys.stderr)
-                return 3
             done = subprocess.run(
                 [
                     sys.executable,
@@ -97,10 +79,12 @@ def main(argv: list[str]) -> int:
             )
             print(done.stdout)
             print(done.stderr, file=sys.stderr)
+            took = time.monotonic() - began - made
+            print(f"{TIMES} made and loaded in {made:.0f} s, verified in {took:.0f} s")
             return done.returncode
         finally:
             _kind("delete", "cluster", "--name", NAME, timeout=300)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main())

@@ -98,12 +98,13 @@ def waiting_namespace(kube: Kube) -> Iterator[str]:
     there, but its pods ask for a node that does not exist, so they stay Pending — a state
     that could still change (a node could come), not a settled one."""
     owned = ownership.scratch_namespace(kube, "fault", "01", "test")
-    pods = {"metadata": {"labels": {"app": "my-little-pod"}}}
-    spec = {
-        "nodeSelector": {"kubelab.dev/no-such-node": "x"},
-        "containers": [{"name": "web", "image": "kubelab/web:v1"}],
+    pods: dict[str, object] = {
+        "metadata": {"labels": {"app": "my-little-pod"}},
+        "spec": {
+            "nodeSelector": {"kubelab.dev/no-such-node": "x"},
+            "containers": [{"name": "web", "image": "kubelab/web:v1"}],
+        },
     }
-    pods["spec"] = spec
     rs = {
         "apiVersion": "apps/v1",
         "kind": "ReplicaSet",
@@ -169,12 +170,15 @@ def test_a_node_restarted_mid_check_is_exit_3_then_the_next_check_passes(
     assert again.returncode == 0, again.stdout + again.stderr
 
 
-def test_a_paused_cluster_during_grading_is_exit_3_and_no_students_fault(kube: Kube, tmp_path: Path) -> None:
+def test_a_paused_cluster_during_grading_is_exit_3_and_no_students_fault(
+    kube: Kube, tmp_path: Path, course_cluster: object
+) -> None:
     """A real outage while a class is graded (the node paused after the first student):
     the run stops with exit 3 within its bounds, the students not graded are
     environment-error (graded again by --resume), never a zero or timed-out; the
     students graded before keep their grades. (A 500 about one student's object, with
-    the cluster healthy, is that student's refusal: tests/e2e/test_grade.py.)"""
+    the cluster healthy, is that student's refusal: tests/e2e/test_grade.py.) The
+    course cluster is made and verified while this node is paused (tests/e2e/conftest.py)."""
     solution = labspec.find_lab("01").solution
     for student in ("s1", "s2", "s3", "s4"):
         folder = tmp_path / "class" / student

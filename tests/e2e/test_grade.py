@@ -34,11 +34,15 @@ RUN_LIMIT = 1200.0
 SOLUTION = labspec.find_lab("01").solution
 
 
+def grade_command(lab: str, folder: Path, out: Path, course: Path, roster: Path, jobs: int) -> list[str]:
+    command = [sys.executable, "-m", "kubelab", "--lang", "en", "grade", lab, str(folder)]
+    return [*command, "--course", str(course), "--roster", str(roster), "--out", str(out), "-j", str(jobs)]
+
+
 def start_grade(
     lab: str, folder: Path, out: Path, course: Path, roster: Path, jobs: int
 ) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "kubelab", "--lang", "en", "grade", lab, str(folder)]
-    command += ["--course", str(course), "--roster", str(roster), "--out", str(out), "-j", str(jobs)]
+    command = grade_command(lab, folder, out, course, roster, jobs)
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -431,8 +435,8 @@ def test_grading_twice_gives_the_same_grades_and_resume_keeps_them(kube: Kube, t
     made = sample_class.write_class(courses.load_course(course), [lab], tmp_path / "class", most=2)
     roster = sample_class.roster(made["01"], tmp_path / "roster.csv")
     out = tmp_path / "out"
-    first = start_grade("01", tmp_path / "class" / "01", out, course, roster, 4)
-    command = list(first.args)  # type: ignore[arg-type]
+    command = grade_command("01", tmp_path / "class" / "01", out, course, roster, 4)
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = first.communicate(timeout=RUN_LIMIT)
     assert first.returncode == 0, stdout + stderr
     again = subprocess.run([*command, "--repeat", "2"], capture_output=True, text=True, timeout=RUN_LIMIT)
@@ -453,12 +457,9 @@ def test_grading_twice_gives_the_same_grades_and_resume_keeps_them(kube: Kube, t
     assert nothing_left(kube, [lab], cluster.hostpath_root() / "sandboxes") == []
 
 
-def test_a_slow_submission_times_out_and_live_grading_applies_nothing(
-    kube: Kube, tmp_path: Path, course_cluster: Path | None
-) -> None:
+def test_a_slow_submission_times_out_and_live_grading_applies_nothing(kube: Kube, tmp_path: Path) -> None:
     """A submission whose pods can never be scheduled keeps a check waiting past
-    --time-limit: `timed-out`, not a zero. And --live grades a namespace as it stands.
-    (The course cluster is made while this test mostly waits: tests/e2e/conftest.py.)"""
+    --time-limit: `timed-out`, not a zero. And --live grades a namespace as it stands."""
     slow = with_solution(tmp_path / "class" / "slow-student")
     for path in slow.glob("*.yaml"):
         docs = list(yaml.safe_load_all(path.read_text()))

@@ -15,17 +15,24 @@ import pytest
 
 from kubelab import labspec, verify
 from tests.e2e.conftest import VerifyRuns
+from tests.e2e.course_cluster import TIMES
 
 pytestmark = pytest.mark.e2e
 
 
-def test_every_lab_verifies_on_a_cluster_kubelab_did_not_create(verify_runs: VerifyRuns | None) -> None:
+def test_every_lab_verifies_on_a_cluster_kubelab_did_not_create(
+    verify_runs: VerifyRuns | None, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Every variant of every lab as expected on a three-node cluster made with plain kind
     from manifests/course-cluster.yaml, kubelab given only its kubeconfig (no Docker):
     the checks read nodes through the API, so they run on any cluster."""
     assert verify_runs is not None, "the course cluster was not started"
     done = verify_runs.results()
     print(done.stdout, done.stderr)
+    with capsys.disabled():  # in the run's log, passed or not: where the e2e's time goes
+        times = [line for line in done.stdout.splitlines() if line.startswith(TIMES)]
+        summary = [line for line in done.stdout.splitlines() if "variants" in line and " in " in line]
+        print("\n" + " · ".join([*times, *summary[-1:]]))
     assert done.returncode == 0, f"kubelab verify on the course cluster failed:\n{done.stdout}\n{done.stderr}"
     out = done.stdout
     assert "✗" not in out
