@@ -53,9 +53,12 @@ def _message(result: CheckResult) -> str:
 def _summary(card: Scorecard) -> str:
     if card.error:
         return f"the checks could not run (not your answer's fault): {card.error}"
-    failed = [r.id for r in card.results if not r.passed]
-    return f"lab {card.lab}: {card.earned}/{card.total} points" + (
-        f"; failed: {', '.join(failed)}" if failed else "; every check passed"
+    failed = card.failed_ids()
+    deferred = [r.id for r in card.results if r.deferred]
+    return (
+        f"lab {card.lab}: {card.earned}/{card.total} points"
+        + (f"; failed: {', '.join(failed)}" if failed else "; every check passed" if not deferred else "")
+        + (f"; left to the teacher's grading: {', '.join(deferred)}" if deferred else "")
     )
 
 

@@ -62,6 +62,19 @@ def test_prairielearn(made: Scorecard) -> None:
     assert result["score"] == pytest.approx(made.earned / made.total, abs=1e-4)
 
 
+def test_a_check_left_to_the_teacher_is_said_so_not_failed() -> None:
+    """A student's run with a class seat's credential: the check it may not run is no
+    failure of theirs, and each format's summary says who grades it."""
+    made = card(passed_from=0)
+    last = made.results[-1]
+    left = CheckResult(last.id, last.title, False, last.points, 0.1, "left to your teacher", deferred=True)
+    made = Scorecard(lab="01", namespace="lab-01-uminji", results=(*made.results[:-1], left))
+    for document in (graders.gradescope(made), graders.prairielearn(made)):
+        summary = document.get("output") or document["message"]
+        assert "failed" not in summary and f"left to the teacher's grading: {last.id}" in summary, summary
+    valid(graders.gradescope(made), "gradescope-results")
+
+
 def test_a_run_the_cluster_stopped_is_not_gradable_on_prairielearn() -> None:
     result = graders.prairielearn(card(error="the cluster did not answer"))
     valid(result, "prairielearn-results")
