@@ -1,7 +1,9 @@
 """Measure a class on kubelab's cluster (issue 22's budgets): `kubelab class up` of
 STUDENTS students for lab 01 (at most UP_BUDGET seconds), `class up` again with nothing to
 do, `class status` of them all (at most STATUS_BUDGET seconds; a few have applied the
-solution, the rest not started), and `class down`. Prints one line each and writes
+solution, the rest not started), `grade --live` of GRADED students who have applied an
+answer with their own kubeconfig — lab 01's variants in turn — (at least LIVE_PER_MINUTE
+students a minute), and `class down`. Prints one line each and writes
 .kubelab/bench-classes.json. `python -m benchmarks.classes` (after `make lab-01`)."""
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from kubelab import cluster, course, labspec, repo, sample_class, verify
@@ -18,8 +22,12 @@ from kubelab import cluster, course, labspec, repo, sample_class, verify
 STUDENTS = 100
 WORKING = 5
 """Students who have applied lab 01's solution when `class status` looks."""
+GRADED = 40
+"""Students whose seats `grade --live` grades: s000 … s039 (SEATS_GRADED)."""
+SEATS_GRADED = "lab-01-us0[0-3][0-9]"
 UP_BUDGET = 60.0
 STATUS_BUDGET = 10.0
+LIVE_PER_MINUTE = 40.0
 
 
 def kubelab(*args: str, timeout: float = 900) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -33,6 +41,18 @@ def kubelab(*args: str, timeout: float = 900) -> tuple[float, subprocess.Complet
     if done.returncode != 0:
         raise SystemExit(f"kubelab {' '.join(args)}: exit {done.returncode}\n{done.stdout}{done.stderr}")
     return time.monotonic() - began, done
+
+
+def apply_answer(
+    crs: course.Course, lab: labspec.Lab, configs: Path, into: Path, student: str, variant: verify.Variant
+) -> bool:
+    """The variant's files, with the student's values, applied with the student's own
+    kubeconfig (its steps are not run: lab 01 has none); False when the API server refused
+    some of them (a known-wrong answer may be refused)."""
+    files = sample_class.write_submission(crs, lab, variant, student, into)
+    config = configs / f"{student}.kubeconfig"
+    command = [str(cluster.kubectl_path()), f"--kubeconfig={config}", "apply", "-f", str(files)]
+    return subprocess.run(command, timeout=120, capture_output=True).returncode == 0
 
 
 def main() -> int:
@@ -50,25 +70,34 @@ def main() -> int:
             measured["class up"], _ = kubelab("class", "up", *args)
             measured["class up again"], _ = kubelab("class", "up", *args)
             crs = course.load_course(course_file)
-            kubectl = str(cluster.kubectl_path())
+            variants = verify.variants(lab)
+            answer = partial(apply_answer, crs, lab, out, folder / "hand")
             for student in students[:WORKING]:
-                files = sample_class.write_submission(
-                    crs, lab, verify.variants(lab)[0], student, folder / "hand"
-                )
-                config = out / f"{student}.kubeconfig"
-                subprocess.run(
-                    [kubectl, f"--kubeconfig={config}", "apply", "-f", str(files)], check=True, timeout=120
-                )
+                answer(student, variants[0])
             measured["class status"], _ = kubelab(
                 "class", "status", str(course_file), str(roster), "--lab", "01"
             )
+            with ThreadPoolExecutor(4) as pool:  # the rest of the graded students, as in class
+                rest = students[WORKING:GRADED]
+                turns = [variants[n % len(variants)] for n in range(len(rest))]
+                applied = list(pool.map(answer, rest, turns))
+            print(f"{len(rest)} more answers applied, {applied.count(False)} refused in part")
+            measured["grade --live"], _ = kubelab(
+                "grade", "01", "--live", "--namespaces", SEATS_GRADED, "--course", str(course_file),
+                "--roster", str(roster), "--out", str(folder / "grades"), timeout=3600,
+            )  # fmt: skip
         finally:
             measured["class down"], _ = kubelab("class", "down", str(course_file))
-    budgets = {"class up": UP_BUDGET, "class status": STATUS_BUDGET}
+    budgets = {
+        "class up": UP_BUDGET,
+        "class status": STATUS_BUDGET,
+        "grade --live": GRADED / LIVE_PER_MINUTE * 60,
+    }
     for name, seconds in measured.items():
         budget = budgets.get(name)
         verdict = "" if budget is None else (" ✓" if seconds <= budget else f" ✗ (budget {budget:g} s)")
-        print(f"{name} ({STUDENTS} students, lab 01): {seconds:.1f} s{verdict}")
+        rate = f", {GRADED / seconds * 60:.0f} students a minute" if name == "grade --live" else ""
+        print(f"{name} ({STUDENTS} students, lab 01): {seconds:.1f} s{rate}{verdict}")
     repo.write_state(repo.state_dir() / "bench-classes.json", json.dumps(measured, indent=2) + "\n")
     return 0 if all(measured[n] <= b for n, b in budgets.items()) else 1
 
