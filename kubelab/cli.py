@@ -385,13 +385,24 @@ def _say_removed(done: apply.ResetReport) -> None:
 @app.command()
 def reset(lab_id: LabArg) -> None:
     """Delete what kubelab created for the lab, nothing else. 초기화."""
-    from kubelab import apply, cluster
+    from kubelab import apply, cluster, hints
 
+    mine = _seat(lab_id)
+    if mine is not None:  # the seat is the class's: kubelab made nothing there it may remove
+        hints.forget([lab_id])
+        ns = mine.namespace
+        say(
+            Text(
+                f"{ns}은 수업의 네임스페이스라 kubelab이 지우지 않습니다; 여러분이 만든 것은 "
+                f"kubectl delete -n {ns} -f <파일>로 지우세요",
+                f"{ns} is your class's namespace: kubelab removes nothing there; remove what you "
+                f"made with kubectl delete -n {ns} -f <your files>",
+            )
+        )
+        return
     lab = workspace.answer_lab(labspec.find_lab(lab_id), None, None)
     kube = cluster.connect(Options.settings())
     done = apply.reset(kube, lab)
-    from kubelab import hints
-
     hints.forget([lab.id])  # a fresh start: nudges first again
     _say_removed(done)
 

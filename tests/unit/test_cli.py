@@ -259,3 +259,15 @@ def test_a_folder_with_no_manifest_is_said_so(env: dict[str, str], tmp_path: Pat
     (tmp_path / "answers").mkdir()
     (tmp_path / "answers" / "notes.txt").write_text("my notes")
     one_line(kubelab(env, "check", "01", "-f", str(tmp_path / "answers")), ExitCode.BAD_INPUT, "no .yaml")
+
+
+def test_reset_with_a_class_seat_removes_nothing_and_says_how(env: dict[str, str], tmp_path: Path) -> None:
+    """The seat's namespace is the class's: kubelab made nothing there for the student to
+    remove, and tries no cluster (the seat's server here is nowhere)."""
+    from tests.unit.test_seat import kubeconfig
+
+    config = kubeconfig(tmp_path / "alice.kubeconfig", [("alice", "01")])
+    done = kubelab({**env, "KUBELAB_KUBECONFIG": str(config)}, "--lang", "en", "reset", "01")
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = " ".join(done.stdout.split())
+    assert "lab-01-ualice is your class's namespace: kubelab removes nothing there" in said, said
