@@ -41,6 +41,7 @@ from kubelab.course import Course
 from kubelab.errors import InputError, KubelabError
 from kubelab.kube import Kube, api_exception
 from kubelab.labspec import Lab
+from kubelab.params import NODE_PORT_RANGE
 from kubelab.text import Lang
 
 if TYPE_CHECKING:
@@ -112,14 +113,11 @@ def up(
     ranges = isolation.pod_ranges(kube)
     classes = ",".join(sandbox.provisioning_classes(kube))
     shares = {lab.id: capacity.share(kube, lab.manifests(lab.solution), lab.solution_steps) for lab in labs}
-    shared = port_clashes(kube, crs, all_seats)
+    all_seats, lost = place_ports(kube, crs, all_seats)
     ours = {o.uid for o in ownership.recorded(kube)}  # read once, not once a seat
     with ThreadPoolExecutor(JOBS, thread_name_prefix="seats") as pool:
-        done = [("problem", shared[s.namespace]) for s in all_seats if s.namespace in shared]
-        done += pool.map(
-            lambda s: _furnish(kube, crs, s, shares[s.lab.id], ranges, classes, ours),
-            [s for s in all_seats if s.namespace not in shared],
-        )
+        done = [("problem", why) for why in lost.values()]
+        done += pool.map(lambda s: _furnish(kube, crs, s, shares[s.lab.id], ranges, classes, ours), all_seats)
     made = tuple(line for state, line in done if state == "made")
     kept = tuple(line for state, line in done if state == "kept")
     problems = tuple(line for state, line in done if state == "problem")
@@ -137,29 +135,51 @@ def up(
     return Report(made=made, kept=kept, problems=problems, kubeconfigs=tuple(written))
 
 
-def port_clashes(kube: Kube, crs: Course, all_seats: list[Seat]) -> dict[str, str]:
-    """Seats whose node port another student of the class has already (namespace → why).
-    A student's port is drawn from the 19 after the lab's default (kubelab.course), so in
-    a class of more than a few, two students draw the same one; on a shared cluster a node
-    port is the whole cluster's, so only the first can have it. The seats on the cluster
-    keep theirs; the roster's order decides among new ones."""
-    holder: dict[tuple[str, int], str] = {}
-    for ns in kube.list("Namespace", selector=f"{COURSE_LABEL}={label_value(crs.id)}"):
-        metadata = ns.get("metadata") or {}
-        annotations = metadata.get("annotations") or {}
-        lab_id = (metadata.get("labels") or {}).get(ownership.LAB, "")
-        for said in filter(None, str(annotations.get(sandbox.NODE_PORTS) or "").split(",")):
-            holder[(lab_id, int(said))] = str(annotations.get(STUDENT_ANNOTATION) or metadata.get("name"))
-    clashes: dict[str, str] = {}
-    for seat in all_seats:
-        for number in seat.lab.node_ports:
-            other = holder.setdefault((seat.lab.id, number), seat.student)
-            if other != seat.student:
-                clashes[seat.namespace] = (
-                    f"{seat.namespace}: node port {number} of {seat.student}'s variant is {other}'s already "
-                    f"(a node port is the whole cluster's): no seat in lab {seat.lab.id}"
-                )
-    return clashes
+MOVED_PORTS = range(30100, NODE_PORT_RANGE.stop)
+"""Where a seat whose drawn node port is taken is placed: past the 20 that kubelab's kind
+cluster maps to the host (its learners' and sandboxes' ports), so a class on kubelab's own
+cluster leaves those to them."""
+
+
+def seat_ports(kube: Kube, crs: Course) -> dict[str, tuple[int, ...]]:
+    """The class's seats on the cluster and the node ports each was placed on."""
+    return {
+        str(ns["metadata"]["name"]): sandbox.recorded_ports(ns)
+        for ns in kube.list("Namespace", selector=f"{COURSE_LABEL}={label_value(crs.id)}")
+    }
+
+
+def place_ports(kube: Kube, crs: Course, all_seats: list[Seat]) -> tuple[list[Seat], dict[str, str]]:
+    """Every seat on node ports of its own (a node port is the whole cluster's): a seat that
+    is on the cluster keeps the ports its namespace records; a new one takes its drawn port
+    (kubelab.course) when no seat of the class nor any Service holds it, else the first free
+    one of MOVED_PORTS, in the roster's order. The seats as placed, and those that found no
+    port (namespace → why)."""
+    ours = seat_ports(kube, crs)
+    taken = {port for ports in ours.values() for port in ports}
+    taken |= {port for port, (namespace, _) in sandbox.held_node_ports(kube).items() if namespace not in ours}
+    placed: list[Seat] = []
+    lost: dict[str, str] = {}
+    for seat in sorted(all_seats, key=lambda s: s.namespace not in ours):  # the kept first
+        if seat.namespace in ours:
+            placed.append(replace(seat, lab=course.with_ports(seat.lab, ours[seat.namespace])))
+            continue
+        ports: list[int] = []
+        for drawn in seat.lab.node_ports:
+            free = next((p for p in (drawn, *MOVED_PORTS) if p not in taken), None)
+            if free is None:
+                break
+            ports.append(free)
+            taken.add(free)
+        if len(ports) < len(seat.lab.node_ports):
+            lost[seat.namespace] = (
+                f"{seat.namespace}: every node port from {MOVED_PORTS.start} is taken: "
+                f"no seat in lab {seat.lab.id}"
+            )
+            continue
+        placed.append(replace(seat, lab=course.with_ports(seat.lab, tuple(ports))))
+    order = {s.namespace: n for n, s in enumerate(all_seats)}
+    return sorted(placed, key=lambda s: order[s.namespace]), lost
 
 
 def kubeconfig_path(out: Path, student: str) -> Path:
@@ -350,6 +370,7 @@ def standings(
     from kubelab import deadline, engine, grade
 
     mine = {course.student_namespace(lab, s): s for s in roster}
+    placed = seat_ports(kube, crs)
     started: set[str] = set()
     for kind in lab.kinds:
         if kube.is_namespaced(kind):
@@ -368,7 +389,7 @@ def standings(
         )
         if namespace not in started:
             return base
-        seat = course.student_lab(crs, lab, student)
+        seat = course.with_ports(course.student_lab(crs, lab, student), placed.get(namespace, ()))
         # a snapshot: each check looks for at most `seconds` (a pod still starting is "not yet")
         now = replace(seat, checks=tuple(replace(c, timeout=min(c.timeout, seconds)) for c in seat.checks))
         with deadline.within(seconds * len(engine.selected(now, look_only=True)) + seconds):

@@ -9,7 +9,10 @@ same one:
 - `unique: name` and `unique: path` parameters follow from that namespace as in any
   sandbox (`pv-static-lab-05-u2026123`, `/data/sandboxes/lab-05-u2026123/host_dir`);
 - a `unique: port` parameter is drawn from the course's secret seed: one of the 19 node
-  ports after the lab's default (the ones kubelab's kind cluster maps to the host);
+  ports after the lab's default (the ones kubelab's kind cluster maps to the host). On a
+  shared cluster a node port is the whole cluster's, so a class's seat whose drawn port is
+  another's is placed on a free one (kubelab.classroom.place_ports) and the seat records it
+  (its namespace's kubelab.dev/node-ports, its kubeconfig): `with_ports`;
 - any other parameter the course names under `vary:` is drawn from its list of choices,
   and one under `set:` has that value for every student.
 
@@ -210,6 +213,16 @@ def student_values(course: Course, lab: Lab, student: str) -> dict[str, Value]:
 def student_lab(course: Course, lab: Lab, student: str) -> Lab:
     """The lab as this student's variant has it."""
     return lab.with_values(student_namespace(lab, student), student_values(course, lab, student))
+
+
+def with_ports(lab: Lab, ports: tuple[int, ...]) -> Lab:
+    """The variant with its `unique: port` parameters, in order, at `ports` (a class's seat
+    placed on other ports than its draw); unchanged when `ports` is not one per parameter."""
+    names = [p.name for p in lab.params.values() if p.unique == "port"]
+    if len(ports) != len(names) or tuple(lab.node_ports) == ports:
+        return lab
+    chosen = {k: v for k, v in lab.values.items() if k in lab.params}
+    return lab.with_values(lab.answer_namespace, chosen | dict(zip(names, ports, strict=True)))
 
 
 def load_roster(path: Path) -> dict[str, str]:

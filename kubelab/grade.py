@@ -95,6 +95,9 @@ class Submission:
     name: str = ""
     namespace: str = ""
     """Live grading: the student's namespace on the course cluster."""
+    ports: tuple[int, ...] = ()
+    """Live grading of a class's seat: the node ports the seat was placed on (they may not
+    be the student's draw: kubelab.classroom.place_ports)."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,8 @@ def live_submissions(
         if not fnmatch.fnmatchcase(name, pattern) or sandboxed or ownership.is_system_namespace(name):
             continue  # checks disturb what they look at: never kube-system and the like
         student = by_namespace.get(name, name)
-        found.append(Submission(student, None, roster.get(student, ""), namespace=name))
+        ports = sandbox.recorded_ports(ns) if capacity.COURSE in labels else ()
+        found.append(Submission(student, None, roster.get(student, ""), namespace=name, ports=ports))
     if not found:
         raise InputError(f"no namespace matches {pattern!r}", f"{pattern!r}에 맞는 네임스페이스가 없습니다")
     return sorted(found, key=lambda s: s.student)
@@ -392,7 +396,7 @@ def student_lab(run: Run, sub: Submission) -> Lab:
     that is no roster student's) the namespace's own with the lab's defaults."""
     if run.live and sub.namespace != course.student_namespace(run.lab, sub.student):
         return run.lab.with_values(sub.namespace, {})
-    return course.student_lab(run.course, run.lab, sub.student)
+    return course.with_ports(course.student_lab(run.course, run.lab, sub.student), sub.ports)
 
 
 def grade_one(run: Run, sub: Submission, attempt: int = 0) -> Grade:
@@ -606,10 +610,9 @@ def _wait_ports_free(kube: Kube, ports: Sequence[int]) -> None:
 
     def free() -> None:
         held = sorted(
-            f"{p['nodePort']} (Service {svc['metadata'].get('namespace')}/{svc['metadata']['name']})"
-            for svc in kube.list("Service")
-            for p in (svc.get("spec") or {}).get("ports") or []
-            if p.get("nodePort") and int(p["nodePort"]) in ports
+            f"{port} (Service {namespace}/{name})"
+            for port, (namespace, name) in sandbox.held_node_ports(kube).items()
+            if port in ports
         )
         if held:
             raise CheckFailed(Finding(f"node ports {', '.join(map(str, ports))}", "free", ", ".join(held)))

@@ -393,6 +393,24 @@ def namespace_body(
     }
 
 
+def recorded_ports(namespace: Obj) -> tuple[int, ...]:
+    """The node ports a sandbox's or seat's namespace records as its own (namespace_body);
+    () when it records none, or not as numbers."""
+    annotations = (namespace.get("metadata") or {}).get("annotations") or {}
+    said = [p for p in str(annotations.get(NODE_PORTS) or "").split(",") if p]
+    return tuple(int(p) for p in said) if all(p.isdigit() for p in said) else ()
+
+
+def held_node_ports(kube: Kube) -> dict[int, tuple[str, str]]:
+    """Every node port a Service of the cluster holds: port → (namespace, Service)."""
+    return {
+        int(port["nodePort"]): (str(svc["metadata"].get("namespace")), str(svc["metadata"]["name"]))
+        for svc in kube.list("Service")
+        for port in (svc.get("spec") or {}).get("ports") or []
+        if port.get("nodePort")
+    }
+
+
 def _stop(kube: Kube, owned: ownership.Owned, answer: Lab) -> None:
     kube.delete("Namespace", owned.name, uid=owned.uid)
     kube.delete_all("Pod", owned.name, grace_seconds=0)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kubelab import apply, classroom, course, labspec, ownership, seat
+from kubelab import apply, classroom, course, labspec, ownership, sandbox, seat
 from kubelab.errors import InputError
 from tests.unit.fakes import FakeKube
 
@@ -97,17 +97,42 @@ def test_neither_reset_nor_cleanup_removes_a_seat(fake_kube: FakeKube) -> None:
 
 
 def test_a_node_port_two_students_drew_goes_to_the_one_who_has_it(fake_kube: FakeKube) -> None:
+    """A node port is the whole cluster's: the second student who drew one is placed on a
+    free port past the host's 20, a seat on the cluster keeps its own, and a port any
+    Service holds is nobody's to take."""
     kube: Any = fake_kube
     sample = course.Course(id="sample", seed="sample-class-seed")  # alice and bob draw 30086
     lab = labspec.find_lab("02")
     seats = classroom.seats(sample, [lab], ["bob", "alice", "chul-soo"])
-    assert classroom.port_clashes(kube, sample, seats) == {
-        "lab-02-ualice": "lab-02-ualice: node port 30086 of alice's variant is bob's already "
-        "(a node port is the whole cluster's): no seat in lab 02"
-    }
+    placed, lost = classroom.place_ports(kube, sample, seats)
+    assert lost == {}
+    ports = {s.student: s.lab.node_ports for s in placed}
+    assert ports["bob"] == (30086,) and ports["alice"] == (30100,), ports  # the roster's order
+    assert ports["chul-soo"] == classroom.seats(sample, [lab], ["chul-soo"])[0].lab.node_ports
+    moved = next(s for s in placed if s.student == "alice").lab
+    assert moved.param("node_port") == 30100 and moved.answer_namespace == "lab-02-ualice"
+    assert "30100" in moved.render("{{ node_port }}", "test")
+
     labels = {classroom.COURSE_LABEL: "sample", ownership.LAB: "02"}
     annotations = {"kubelab.dev/node-ports": "30086", classroom.STUDENT_ANNOTATION: "alice"}
     metadata = {"name": "lab-02-ualice", "labels": labels, "annotations": annotations}
     fake_kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata})
-    clashes = classroom.port_clashes(kube, sample, seats)
-    assert list(clashes) == ["lab-02-ubob"]  # alice's seat is there already: hers
+    someone = {"name": "web", "namespace": "team-a"}
+    ports_spec = [{"port": 80, "nodePort": 30100}]
+    fake_kube.put({"apiVersion": "v1", "kind": "Service", "metadata": someone, "spec": {"ports": ports_spec}})
+    placed, _ = classroom.place_ports(kube, sample, seats)
+    ports = {s.student: s.lab.node_ports for s in placed}
+    assert ports["alice"] == (30086,), ports  # her seat is on the cluster: hers
+    assert ports["bob"] == (30101,), ports  # 30100 is team-a's
+    assert [s.student for s in placed] == ["bob", "alice", "chul-soo"]  # the roster's order kept
+
+
+def test_a_seat_placed_on_another_port_is_graded_on_it() -> None:
+    sample = course.Course(id="sample", seed="sample-class-seed")
+    lab = course.student_lab(sample, labspec.find_lab("02"), "alice")
+    assert course.with_ports(lab, ()) is lab and course.with_ports(lab, lab.node_ports) is lab
+    moved = course.with_ports(lab, (30123,))
+    assert moved.node_ports == (30123,) and moved.values["namespace"] == lab.values["namespace"]
+    assert sandbox.recorded_ports({"metadata": {"annotations": {sandbox.NODE_PORTS: "30123"}}}) == (30123,)
+    assert sandbox.recorded_ports({"metadata": {"annotations": {sandbox.NODE_PORTS: "x,1"}}}) == ()
+    assert sandbox.recorded_ports({"metadata": {}}) == ()
