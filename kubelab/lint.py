@@ -19,8 +19,7 @@ from kubelab import images, manifests
 from kubelab.errors import InputError, KubelabError, LabContentError
 from kubelab.labspec import Lab
 from kubelab.manifests import Document, Obj
-
-NODE_PORT_RANGE = range(30000, 32768)
+from kubelab.params import NODE_PORT_RANGE
 
 
 def checker_tests(path: Path) -> set[str]:
