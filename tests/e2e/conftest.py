@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -19,10 +20,12 @@ RUN_LIMIT = 1800.0
 @dataclass
 class VerifyRuns:
     """`kubelab verify` of every lab on a three-node cluster made with plain kind, through
-    `--provider existing` (tests/e2e/course_cluster.py), made and verified while the fault
-    tests mostly wait on a paused or restarting node, and beside the tests after them."""
+    `--provider existing` (tests/e2e/course_cluster.py): made while the fault tests leave
+    the machine idle, paused, and verified beside the tests after the grading ones."""
 
     course: subprocess.Popen[str]
+    go: Path
+    """The file that lets the verify start (verify_runs makes it)."""
 
     def results(self) -> subprocess.CompletedProcess[str]:
         out, err = self.course.communicate(timeout=RUN_LIMIT)
@@ -43,23 +46,26 @@ def solved_cluster() -> Kube:
 
 
 @pytest.fixture(scope="session")
-def course_cluster(request: pytest.FixtureRequest) -> Iterator[VerifyRuns | None]:
-    """The course cluster made and verified (tests/e2e/course_cluster.py), started once a
-    test asks for it: the paused-cluster fault test, whose node stays paused and
-    restarting for minutes with the machine idle (the verify's CPU goes there, not at the
-    end of the run). None when the verify test is not in this run."""
+def course_cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[VerifyRuns | None]:
+    """The course cluster (tests/e2e/course_cluster.py), made once a test asks for it: the
+    paused-cluster fault test, which leaves the machine idle for minutes. Its nodes then
+    stay paused until verify_runs lets the verify start. None when the verify test is not
+    in this run."""
     wanted = any("test_verify_every_lab" in item.nodeid for item in request.session.items)
     if not wanted:
         yield None
         return
+    go = tmp_path_factory.mktemp("course") / "go"
     course = subprocess.Popen(
-        [sys.executable, "-m", "tests.e2e.course_cluster"],
+        [sys.executable, "-m", "tests.e2e.course_cluster", "--go", str(go)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=repo.root(),
     )
-    yield VerifyRuns(course)
+    yield VerifyRuns(course, go)
     if course.poll() is None:
         course.terminate()  # the script deletes its cluster on the way out
         try:
@@ -72,7 +78,9 @@ def course_cluster(request: pytest.FixtureRequest) -> Iterator[VerifyRuns | None
 @pytest.fixture(scope="session")
 def verify_runs(course_cluster: VerifyRuns | None) -> VerifyRuns | None:
     """kubelab's cluster up with lab 01 solved (the ownership, sandbox-escape and class
-    tests use it), and the course cluster's verify, which the verify test collects."""
+    tests use it), and the course cluster's verify let start (the fault tests and the
+    class's grading, which need the machine, have run by then); the verify test collects
+    it."""
     cluster_up = subprocess.run(  # kubelab's cluster created or reused (the tests beside use it)
         [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
         capture_output=True,
@@ -80,4 +88,6 @@ def verify_runs(course_cluster: VerifyRuns | None) -> VerifyRuns | None:
         timeout=900,
     )
     assert cluster_up.returncode == 0, cluster_up.stdout + cluster_up.stderr
+    if course_cluster is not None:
+        course_cluster.go.touch()
     return course_cluster

@@ -178,7 +178,7 @@ def test_a_paused_cluster_during_grading_is_exit_3_and_no_students_fault(
     environment-error (graded again by --resume), never a zero or timed-out; the
     students graded before keep their grades. (A 500 about one student's object, with
     the cluster healthy, is that student's refusal: tests/e2e/test_grade.py.) The
-    course cluster is made and verified while this node is paused (tests/e2e/conftest.py)."""
+    course cluster is made while this node is paused (tests/e2e/conftest.py)."""
     solution = labspec.find_lab("01").solution
     for student in ("s1", "s2", "s3", "s4"):
         folder = tmp_path / "class" / student
