@@ -92,6 +92,13 @@ LIMITS = {
 that writes more than its ephemeral-storage limit to its own disk is evicted)."""
 ALWAYS_READABLE = (("", "pods"), ("", "pods/log"), ("", "events"), ("apps", "replicasets"))
 """What kubectl steps read besides the lab's kinds (rollout status, undo)."""
+IN_PODS = {
+    "apiGroups": [""],
+    "resources": ["pods/exec", "pods/attach", "pods/portforward"],
+    "verbs": ["create", "get"],
+}
+"""What a class's seat may do in its own pods besides the lab's kinds (the labs' text runs
+`kubectl exec`); a graded answer's kubectl steps never need it, so a sandbox has it not."""
 SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 """Kinds whose scale subresource an answer may change too (kubectl scale)."""
 VERBS = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
@@ -648,6 +655,8 @@ def seat_objects(
     namespace = lab.answer_namespace
     labels = ownership.ownership(lab.id, purpose)
     namespaced, _ = _resource_rules(kube, lab)
+    if purpose == apply.CLASS:
+        namespaced.append(IN_PODS)
     return [
         *fences(lab.id, purpose, want, pod_ranges),
         answer_account(lab.id, purpose),

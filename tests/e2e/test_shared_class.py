@@ -245,6 +245,9 @@ def students_kubelab(alice: Path, home: Path) -> None:
     assert "Traceback" not in said
     assert "survives_a_drain" in said and "left to your teacher's grading" in said, said
     assert "✗" not in checked.stdout, said
+    pod = kubectl(alice, "lab-01", "get", "pods", "-o", "name").stdout.split()[0]
+    inside = kubectl(alice, "lab-01", "exec", pod, "--", "true")  # as the labs' text asks
+    assert inside.returncode == 0, inside.stderr
     other = as_student(alice, home, "check", "07")
     assert other.returncode == 2 and "has no seat for lab 07" in other.stdout + other.stderr, other.stdout
 
