@@ -814,11 +814,42 @@ def doctor_cmd() -> None:
     raise typer.Exit(ExitCode.OK if all(f.ok for f in findings) else ExitCode.ENVIRONMENT)
 
 
+GLOBAL_OPTIONS = ("--lang", "--provider", "--kubeconfig", "--context")
+"""Options of every command (app's callback), taken anywhere on the line as kubectl's are."""
+
+
+def global_options_first(argv: list[str]) -> list[str]:
+    """`kubelab start 01 --kubeconfig F` as `kubelab --kubeconfig F start 01`: the global
+    options (GLOBAL_OPTIONS, `--name value` or `--name=value`) found after the command move
+    before it; nothing after a `--` moves."""
+    front: list[str] = []
+    moved: list[str] = []
+    rest: list[str] = []
+    words = iter(argv)
+    command = False
+    for word in words:
+        if word == "--":
+            rest += [word, *words]
+            break
+        if word.split("=", 1)[0] in GLOBAL_OPTIONS:
+            value = [] if "=" in word else [v for v in (next(words, None),) if v is not None]
+            if "=" not in word and not value:  # no value: left for the parser to name
+                rest.append(word)
+            else:
+                (moved if command else front).extend([word, *value])
+        elif command or not word.startswith("-"):
+            command = True
+            rest.append(word)
+        else:
+            front.append(word)  # --help and the like, before the command
+    return [*front, *moved, *rest]
+
+
 def main() -> None:
     """Entry point: one line and an exit code for every failure, never a traceback."""
     interrupts.install()
     try:
-        app()
+        app(args=global_options_first(sys.argv[1:]), prog_name="kubelab")
     except KubelabError as e:
         if os.environ.get("KUBELAB_DEBUG"):
             raise

@@ -271,3 +271,23 @@ def test_reset_with_a_class_seat_removes_nothing_and_says_how(env: dict[str, str
     assert done.returncode == 0, done.stdout + done.stderr
     said = " ".join(done.stdout.split())
     assert "lab-01-ualice is your class's namespace: kubelab removes nothing there" in said, said
+
+
+def test_global_options_may_follow_the_command() -> None:
+    """As kubectl's flags: `kubelab start 01 --kubeconfig F` (the issue's own words)."""
+    from kubelab.cli import global_options_first
+
+    assert global_options_first(["start", "01", "--kubeconfig", "F"]) == ["--kubeconfig", "F", "start", "01"]
+    assert global_options_first(["--lang", "en", "check", "01", "--context=c", "-f", "a.yaml"]) == [
+        "--lang", "en", "--context=c", "check", "01", "-f", "a.yaml",
+    ]  # fmt: skip
+    assert global_options_first(["check", "01", "--", "--lang"]) == ["check", "01", "--", "--lang"]
+    assert global_options_first(["start", "01", "--kubeconfig"]) == ["start", "01", "--kubeconfig"]
+
+
+def test_a_seat_kubeconfig_after_the_command(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.unit.test_seat import kubeconfig
+
+    config = kubeconfig(tmp_path / "alice.kubeconfig", [("alice", "01")])
+    done = kubelab(env, "reset", "01", "--kubeconfig", str(config), "--lang", "en")
+    assert done.returncode == 0 and "lab-01-ualice is your class's namespace" in " ".join(done.stdout.split())
