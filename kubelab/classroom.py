@@ -355,8 +355,8 @@ def revoke(kube: Kube, crs: Course, student: str, out: Path | None = None) -> Re
 
 
 STATUS_SECONDS = 3.0
-"""How long one seat's look-only checks may wait for what they look at (a snapshot, not
-a verdict: nothing is waited for longer)."""
+"""How long each of one seat's look-only checks may take (a snapshot, not a verdict: each
+looks once, and what it looks at is not waited for)."""
 
 
 def standings(
@@ -390,8 +390,9 @@ def standings(
         if namespace not in started:
             return base
         seat = course.with_ports(course.student_lab(crs, lab, student), placed.get(namespace, ()))
-        # a snapshot: each check looks for at most `seconds` (a pod still starting is "not yet")
-        now = replace(seat, checks=tuple(replace(c, timeout=min(c.timeout, seconds)) for c in seat.checks))
+        # a snapshot: each check looks once (a pod still starting is "not yet"), the seat's
+        # checks together within their deadline
+        now = replace(seat, checks=tuple(replace(c, timeout=0.0) for c in seat.checks))
         with deadline.within(seconds * len(engine.selected(now, look_only=True)) + seconds):
             card = engine.run_in_process(kube, now, lang, look_only=True)
         points = {c.id: 0 for c in lab.checks} | {r.id: r.earned for r in card.results}
