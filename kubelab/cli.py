@@ -393,8 +393,8 @@ def reset(lab_id: LabArg) -> None:
         ns = mine.namespace
         say(
             Text(
-                f"{ns}은 수업의 네임스페이스라 kubelab이 지우지 않습니다; 여러분이 만든 것은 "
-                f"kubectl delete -n {ns} -f <파일>로 지우세요",
+                f"네임스페이스 {ns}: 수업의 것이라 kubelab이 아무것도 지우지 않습니다. 여러분이 만든 것은 "
+                f"kubectl delete -n {ns} -f <파일> 명령으로 지우세요",
                 f"{ns} is your class's namespace: kubelab removes nothing there; remove what you "
                 f"made with kubectl delete -n {ns} -f <your files>",
             )
