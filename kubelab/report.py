@@ -61,7 +61,7 @@ def scorecard(card: Scorecard, lang: Lang, verbose: bool = False) -> None:
     if card.deferred_points:
         left = sum(r.deferred for r in card.results)
         deferred = Text(
-            f"→ 검사 {left}개({card.deferred_points}점)는 선생님의 채점에 맡깁니다 "
+            f"→ 선생님의 채점에 맡긴 검사: {left}개, {card.deferred_points}점 "
             "(여러분의 자격 증명으로는 할 수 없는 일이 필요합니다)",
             f"→ {left} checks ({card.deferred_points} points) are left to your teacher's grading "
             "(they need more than your credential allows)",

@@ -128,7 +128,8 @@ def find(kubeconfig: Path | None, lab_id: str, context: str | None) -> Seat | No
         if chosen.lab_id != lab_id:
             raise InputError(
                 f"context {context} is your seat for lab {chosen.lab_id}, not lab {lab_id}",
-                f"context {context}는 실습 {lab_id}가 아니라 실습 {chosen.lab_id}의 자리입니다",
+                f"이 context는 다른 실습의 자리입니다 — context: {context}, 자리의 실습: {chosen.lab_id}, "
+                f"요청한 실습: {lab_id}",
             )
         return chosen
     chosen = next((s for s in seats if s.lab_id == lab_id), None)
@@ -136,7 +137,8 @@ def find(kubeconfig: Path | None, lab_id: str, context: str | None) -> Seat | No
         labs = ", ".join(sorted({s.lab_id for s in seats}))
         raise InputError(
             f"{kubeconfig} has no seat for lab {lab_id} (it has: {labs}); ask your teacher",
-            f"{kubeconfig}에는 실습 {lab_id}의 자리가 없습니다 (있는 것: {labs}); 선생님께 물어보세요",
+            f"이 kubeconfig에는 요청한 실습의 자리가 없습니다 — 파일: {kubeconfig}, 실습: {lab_id}, "
+            f"있는 자리: {labs}; 선생님께 물어보세요",
         )
     return chosen
 
@@ -149,7 +151,7 @@ def connect(settings: Settings, seat: Seat) -> Kube:
     gone = EnvironmentProblem(
         f"your credential does not work in namespace {where} any more (revoked, expired, or the class "
         "was taken down): ask your teacher for a new kubeconfig",
-        f"여러분의 자격 증명이 네임스페이스 {where}에서 더는 통하지 않습니다 (취소, 만료, 또는 수업 정리): "
+        f"여러분의 자격 증명이 더는 통하지 않습니다 (취소, 만료, 또는 수업 정리) — 네임스페이스: {where}; "
         "선생님께 새 kubeconfig를 받으세요",
     )
     try:
