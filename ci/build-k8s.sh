@@ -67,6 +67,7 @@ recipe() { # component
     kubeadm|kubectl|kube-*|kubelet) echo "tags=$K8S_TAGS ldflags=$(k8s_ldflags)"; cat "$mod/go.mod" "$mod/go.sum" ;;
     pause) gcc --version | head -1; declare -f build_pause; cat "$here/pause/pause.c"; echo "$PAUSE_VERSION" ;;
     kubelab-netd) declare -f build_one | sed -n "/^ *$c)/,/;;/p"; cat "$mod/go.mod" "$mod/main.go" ;;
+    router) declare -f build_one | sed -n "/^ *$c)/,/;;/p"; cat "$mod/go.mod" "$mod/go.sum" "$mod/main.go" ;;
     *) declare -f build_one | sed -n "/^ *$c)/,/;;/p"; cat "$mod/go.mod" "$mod/go.sum" ;;
   esac
 }
@@ -135,7 +136,7 @@ build_one() { # component
     local-path-provisioner) build_go local-path-provisioner local-path-provisioner \
               github.com/rancher/local-path-provisioner "-X main.VERSION=$LOCAL_PATH_PROVISIONER_VERSION" ;;
     pause) build_pause ;;
-    router) build_go router router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router \
+    router) build_go router router kubelab.local/ci/gomod/router \
               "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" ;;
     kubelab-netd) build_go kubelab-netd kubelab-netd kubelab.local/ci/gomod/kubelab-netd \
               "-X main.Version=$KUBELAB_NETD_VERSION" ;;
