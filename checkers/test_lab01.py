@@ -125,6 +125,7 @@ def test_replicaset_recreates_deleted_pod(lab: LabContext) -> None:
 
 
 HOSTNAME = "kubernetes.io/hostname"
+ZONE = "topology.kubernetes.io/zone"
 DRAIN_REPLICAS = 3
 """At most this many pods in the drain check's copy."""
 
@@ -145,18 +146,27 @@ def closed_to(template_spec: Obj, node: str) -> Obj:
     return spec
 
 
-def pinned_by_name(spec: Obj) -> str:
-    """How a pod spec names the one node it may run on ("" when it does not)."""
+def pinned_by_name(spec: Obj, keys: tuple[str, ...] = (HOSTNAME, "metadata.name")) -> str:
+    """How a pod spec names the one node it may run on ("" when it does not): by
+    nodeName, or a node selector or required node affinity `In` on one of `keys`."""
     if spec.get("nodeName"):
         return f"spec.nodeName: {spec['nodeName']}"
-    if HOSTNAME in (spec.get("nodeSelector") or {}):
-        return f"nodeSelector {HOSTNAME}={spec['nodeSelector'][HOSTNAME]}"
+    for key in keys:
+        if key in (spec.get("nodeSelector") or {}):
+            return f"nodeSelector {key}={spec['nodeSelector'][key]}"
     required = field(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution") or {}
     for term in required.get("nodeSelectorTerms") or []:
         for rule in [*(term.get("matchExpressions") or []), *(term.get("matchFields") or [])]:
-            if rule.get("key") in (HOSTNAME, "metadata.name") and rule.get("operator") == "In":
+            if rule.get("key") in keys and rule.get("operator") == "In":
                 return f"node affinity {rule['key']} in ({', '.join(rule.get('values') or [])})"
     return ""
+
+
+def pinned_where_one_node_is(spec: Obj) -> str:
+    """What ties a pod spec to one node of the notes' cluster, where each zone has one
+    worker: a node's name, or a zone (on a one-node cluster the template is all a check
+    can look at)."""
+    return pinned_by_name(spec, (HOSTNAME, "metadata.name", ZONE))
 
 
 def test_survives_a_drain(lab: LabContext) -> None:
@@ -172,11 +182,11 @@ def test_survives_a_drain(lab: LabContext) -> None:
     nodes = lab.kube.list("Node")
     others = [name_of(n) for n in nodes if name_of(n) != busiest and tolerates(template, n)]
     if not others:  # one node takes pods (a one-node cluster): nowhere to drain to, here
-        pinned = pinned_by_name(template)
+        pinned = pinned_where_one_node_is(template)
         assert_that(
             not pinned,
             subject,
-            "pods that may run on any node (no node named in the template)",
+            "pods that may run on any node (no node or zone named in the template)",
             pinned,
             Text(
                 f"이 클러스터에는 파드를 받을 노드가 {busiest} 하나뿐이라, 템플릿만 보았습니다",
@@ -195,7 +205,7 @@ def test_survives_a_drain(lab: LabContext) -> None:
         bool(fits),
         subject,
         f"its pods can run on another node than {busiest} ({', '.join(others)})",
-        f"its pod template fits only {busiest} ({pinned_by_name(template) or _constraint(template)})",
+        f"its pod template fits only {busiest} ({_tie(template)})",
         Text(
             f"{busiest}를 drain하면 이 파드들이 갈 곳이 없습니다",
             f"with {busiest} drained, these pods would have nowhere to go",
@@ -232,7 +242,7 @@ def _running_somewhere(lab: LabContext, rs: Obj) -> list[Obj]:
     pods = [p for p in owned if field(p, "spec.nodeName")]
     template = field(rs, "spec.template.spec") or {}
     nowhere = not any(node_fits(template, n) and tolerates(template, n) for n in lab.kube.list("Node"))
-    why = pinned_by_name(template) or _constraint(template)
+    why = _tie(template)
     assert_that(
         bool(pods),
         lab.subject("ReplicaSet", RS),
@@ -249,6 +259,11 @@ def _running_somewhere(lab: LabContext, rs: Obj) -> list[Obj]:
         ),
     )
     return pods
+
+
+def _tie(spec: Obj) -> str:
+    """What in a pod spec ties it to where it may run, said for the learner."""
+    return pinned_where_one_node_is(spec) or _constraint(spec)
 
 
 def _constraint(spec: Obj) -> str:

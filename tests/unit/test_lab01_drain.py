@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checkers.test_lab01 import closed_to, pinned_by_name
+from checkers.test_lab01 import closed_to, pinned_by_name, pinned_where_one_node_is
 
 NOT_W1 = {"key": "metadata.name", "operator": "NotIn", "values": ["w1"]}
 
@@ -53,4 +53,7 @@ def test_what_names_a_node() -> None:
             }
         }
     )
-    assert not pinned_by_name({"nodeSelector": {"topology.kubernetes.io/zone": "ap-northeast-2a"}})
+    zoned = {"nodeSelector": {"topology.kubernetes.io/zone": "ap-northeast-2a"}}
+    assert not pinned_by_name(zoned)  # a zone may have many nodes: the scheduler's fit decides
+    assert pinned_where_one_node_is(zoned) == "nodeSelector topology.kubernetes.io/zone=ap-northeast-2a"
+    assert not pinned_where_one_node_is({"nodeSelector": {"disktype": "ssd"}})
