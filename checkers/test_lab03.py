@@ -559,6 +559,8 @@ def test_rollout_keeps_four_available(lab: LabContext) -> None:
                 f"Deployment {namespace}/{DEPLOYMENT} (the copy)",
                 f"{replicas} available pods of v1 before the update",
                 f"{status.get('availableReplicas') or 0} available; pods: {pod_states(pods)}",
+                # the copy's pods are the answer's: when they cannot run, it is settled
+                settled=first_stuck(pods) or refused_creation(kube.list("ReplicaSet", namespace)),
             )
             probe_pod = kube.get("Pod", PROBE, namespace)
             assert_that(
