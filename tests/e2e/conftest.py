@@ -77,10 +77,10 @@ def course_cluster(
 
 @pytest.fixture(scope="session")
 def verify_runs(course_cluster: VerifyRuns | None) -> VerifyRuns | None:
-    """kubelab's cluster up with lab 01 solved (the ownership, sandbox-escape and class
-    tests use it), and the course cluster's verify let start (the fault tests and the
-    class's grading, which need the machine, have run by then); the verify test collects
-    it."""
+    """kubelab's cluster up with lab 01 solved (the slow-submission, ownership,
+    sandbox-escape and class tests use it), and the course cluster's verify let start (the
+    fault tests and the class's grading, which need the machine, have run by then); the
+    verify test collects it."""
     cluster_up = subprocess.run(  # kubelab's cluster created or reused (the tests beside use it)
         [sys.executable, "-m", "kubelab", "--lang", "en", "solve", "01"],
         capture_output=True,
