@@ -19,7 +19,7 @@ from kubelab.checks import (
 )
 from kubelab.manifests import Obj
 from kubelab.ownership import labelled, ownership
-from kubelab.selectors import describe_labels, matches, node_fits, to_query, tolerates
+from kubelab.selectors import beyond_node_rules, describe_labels, matches, node_fits, to_query, tolerates
 from kubelab.settled import first_stuck, stuck
 from kubelab.text import Text
 
@@ -170,10 +170,13 @@ def pinned_where_one_node_is(spec: Obj) -> str:
 
 
 def test_survives_a_drain(lab: LabContext) -> None:
-    """A drain, scoped to this answer: the node that runs most of its pods is closed to a
-    copy of the ReplicaSet (in a namespace of the check's), whose pods must then be Ready
-    on the other nodes. The learner's pods and the nodes are left as they are (a real
-    drain stops every pod of a node, other learners' too)."""
+    """A drain, scoped to this answer: may its pods run on another node than the one that
+    runs most of them? Where the template's node rules and taints alone decide (most
+    answers), they are read, and one of its pods must be Ready. Where it says more that the
+    scheduler weighs (requests, host ports, pod affinity, spread, volumes: beyond_node_rules),
+    that node is closed to a copy of the ReplicaSet (in a namespace of the check's), whose
+    pods must then be Ready on the other nodes. The learner's pods and the nodes are left
+    as they are (a real drain stops every pod of a node, other learners' too)."""
     rs = lab.require("ReplicaSet", RS)
     subject = lab.subject("ReplicaSet", RS)
     template = field(rs, "spec.template.spec") or {}
@@ -212,6 +215,11 @@ def test_survives_a_drain(lab: LabContext) -> None:
         ),
         final=True,
     )
+    if not beyond_node_rules(template):
+        # node rules and taints alone say where its pods may go, and they fit another
+        # node: the copy would prove no more than one of its own pods Ready does
+        lab.eventually(lambda: _ready_somewhere(lab, rs))
+        return
     copied = spec_copy(rs)
     copied["spec"]["replicas"] = min(len(pods), DRAIN_REPLICAS)
     copied["spec"]["template"]["spec"] = closed_to(template, busiest)
@@ -259,6 +267,19 @@ def _running_somewhere(lab: LabContext, rs: Obj) -> list[Obj]:
         ),
     )
     return pods
+
+
+def _ready_somewhere(lab: LabContext, rs: Obj) -> None:
+    """One of its pods Ready: its template runs (a pod stuck on its image or crashing
+    is settled)."""
+    owned = owned_pods(lab, rs)
+    assert_that(
+        any(is_ready(p) for p in owned),
+        lab.subject("ReplicaSet", RS),
+        "a Ready pod (its template runs)",
+        pod_states(owned) or "no pods",
+        settled=first_stuck(owned),
+    )
 
 
 def _tie(spec: Obj) -> str:

@@ -225,11 +225,9 @@ class LabContext:
         (so no controller can start new ones), they are stopped at once, instead of each
         taking its grace period while the namespace waits for them; the namespace then
         counts as removed (ownership.emptied)."""
-        self.kube.delete("Namespace", owned.name, uid=owned.uid)
-        self.kube.delete_all("Pod", owned.name, grace_seconds=0)
         from kubelab import sandbox
 
-        sandbox.release(self.kube, owned.name, self.lab)  # a copy of the answer carries its finalizers
+        sandbox.stop(self.kube, owned, self.lab)  # a copy of the answer carries its finalizers
 
     def create_scratch(self, obj: Obj, purpose: str) -> None:
         """Create a cluster-scoped object of kubelab's own for this check (a volume to

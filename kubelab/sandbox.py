@@ -358,7 +358,7 @@ def _claim(
     # its pods are the answer's: once the namespace is going (no controller starts new
     # ones), they are stopped at once, not each in its grace period; the namespace then
     # counts as removed (ownership.emptied), and the cluster removes the rest by itself
-    cleanup.add(f"stop the pods of sandbox {namespace}", lambda: _stop(kube, owned, answer))
+    cleanup.add(f"stop the pods of sandbox {namespace}", lambda: stop(kube, owned, answer))
     cleanup.remove(owned, emptied_enough=True)
     _forget_node_folder(kube, namespace, cleanup)
     first = kube.cluster_id() not in _enforced
@@ -418,7 +418,9 @@ def held_node_ports(kube: Kube) -> dict[int, tuple[str, str]]:
     }
 
 
-def _stop(kube: Kube, owned: ownership.Owned, answer: Lab) -> None:
+def stop(kube: Kube, owned: ownership.Owned, answer: Lab) -> None:
+    """Delete a sandbox's namespace (this one: by uid) and stop its pods at once (no
+    controller starts new ones in a namespace that is going), then release it."""
     kube.delete("Namespace", owned.name, uid=owned.uid)
     kube.delete_all("Pod", owned.name, grace_seconds=0)
     release(kube, owned.name, answer)

@@ -123,3 +123,41 @@ def tolerates(pod_spec: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
         for taint in spec.get("taints") or []
         if taint.get("effect") in ("NoSchedule", "NoExecute")
     )
+
+
+NODE_FREE_VOLUMES = frozenset({"emptyDir", "configMap", "secret", "downwardAPI", "projected"})
+"""Volume sources that are the same on every node (no claim, no node's disk)."""
+
+
+def beyond_node_rules(pod_spec: Mapping[str, Any]) -> list[str]:
+    """What in a pod spec, besides nodeSelector, required node affinity, nodeName and
+    taints (which node_fits and tolerates read), the scheduler weighs when it places the
+    pod, or a node's kubelet when it runs it: requests and limits, host ports, pod
+    (anti-)affinity, spread constraints, volumes of a node or a claim, runtime classes,
+    another scheduler, scheduling gates, resource claims. Empty when those rules alone
+    say where the pod may run."""
+    said: list[str] = []
+    containers = [*(pod_spec.get("initContainers") or []), *(pod_spec.get("containers") or [])]
+    if pod_spec.get("resources") or any(
+        (c.get("resources") or {}).get(k) for c in containers for k in ("requests", "limits", "claims")
+    ):
+        said.append("resources")
+    if any(p.get("hostPort") for c in containers for p in c.get("ports") or []):
+        said.append("hostPort")
+    affinity = pod_spec.get("affinity") or {}
+    for kind in ("podAffinity", "podAntiAffinity"):
+        if (affinity.get(kind) or {}).get("requiredDuringSchedulingIgnoredDuringExecution"):
+            said.append(f"affinity.{kind}")
+    if any(
+        c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule"
+        for c in pod_spec.get("topologySpreadConstraints") or []
+    ):
+        said.append("topologySpreadConstraints")
+    kinds = {k for v in pod_spec.get("volumes") or [] for k in v if k != "name"}
+    said += [f"volumes ({k})" for k in sorted(kinds - NODE_FREE_VOLUMES)]
+    for key in ("runtimeClassName", "overhead", "schedulingGates", "resourceClaims"):
+        if pod_spec.get(key):
+            said.append(key)
+    if pod_spec.get("schedulerName") not in (None, "", "default-scheduler"):
+        said.append("schedulerName")
+    return said

@@ -99,3 +99,39 @@ def test_a_taint_or_a_cordon_keeps_a_pod_off_unless_tolerated() -> None:
     )
     assert not tolerates({}, _node("cordoned", {}, unschedulable=True))
     assert tolerates({}, WORKER_A)
+
+
+def test_what_only_the_scheduler_weighs_is_named_and_node_rules_are_not() -> None:
+    from kubelab.selectors import beyond_node_rules
+
+    web = {"name": "web", "image": "kubelab/web:v1", "ports": [{"containerPort": 80}]}
+    node_rules = {
+        "containers": [web],
+        "nodeSelector": {ZONE: "ap-northeast-2a"},
+        "tolerations": [{"operator": "Exists"}],
+        "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{}]}},
+        "topologySpreadConstraints": [{"whenUnsatisfiable": "ScheduleAnyway"}],
+        "volumes": [{"name": "v", "emptyDir": {}}, {"name": "c", "configMap": {"name": "x"}}],
+        "schedulerName": "default-scheduler",
+    }
+    assert beyond_node_rules(node_rules) == []
+    weighed = {
+        "initContainers": [{"name": "i", "resources": {"limits": {"memory": "64Mi"}}}],
+        "containers": [{**web, "ports": [{"containerPort": 80, "hostPort": 8080}]}],
+        "affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{}]}},
+        "topologySpreadConstraints": [{"topologyKey": ZONE, "maxSkew": 1}],
+        "volumes": [
+            {"name": "d", "persistentVolumeClaim": {"claimName": "x"}},
+            {"name": "h", "hostPath": {}},
+        ],
+        "schedulerName": "another",
+    }
+    assert beyond_node_rules(weighed) == [
+        "resources",
+        "hostPort",
+        "affinity.podAffinity",
+        "topologySpreadConstraints",
+        "volumes (hostPath)",
+        "volumes (persistentVolumeClaim)",
+        "schedulerName",
+    ]
