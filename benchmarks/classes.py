@@ -55,6 +55,35 @@ def apply_answer(
     return subprocess.run(command, timeout=120, capture_output=True).returncode == 0
 
 
+SETTLE_WAIT = 600.0
+
+
+def settle(seats: str) -> float:
+    """Seconds until every pod of these seats is Ready or stuck (an answer whose pods cannot
+    run): `grade --live` is timed on a class whose answers are in place, as after a lab,
+    not while the cluster is still starting the pods the answers just asked for."""
+    from fnmatch import fnmatch
+
+    from kubelab.checks import is_ready
+    from kubelab.errors import CheckFailed, Finding
+    from kubelab.kube import Kube
+    from kubelab.settled import stuck
+    from kubelab.waiting import wait_until
+
+    kube = Kube(cluster.resolve_target())
+    began = time.monotonic()
+
+    def in_place() -> None:
+        pods = [p for p in kube.list("Pod") if fnmatch(str(p["metadata"].get("namespace")), seats)]
+        starting = [p for p in pods if not is_ready(p) and stuck(p) is None]
+        if starting:
+            subject = f"{len(starting)} pods of the graded seats"
+            raise CheckFailed(Finding(subject, "Ready or stuck", "starting"))
+
+    wait_until(in_place, SETTLE_WAIT, interval=2.0)
+    return time.monotonic() - began
+
+
 def main() -> int:
     lab = labspec.find_lab("01")
     with tempfile.TemporaryDirectory(prefix="kubelab-bench-class-") as tmp:
@@ -82,6 +111,8 @@ def main() -> int:
                 turns = [variants[n % len(variants)] for n in range(len(rest))]
                 applied = list(pool.map(answer, rest, turns))
             print(f"{len(rest)} more answers applied, {applied.count(False)} refused in part")
+            settled = settle(SEATS_GRADED)  # a class is graded after its lab, not while it starts
+            print(f"their pods running or stuck after {settled:.0f} s")
             measured["grade --live"], graded = kubelab(
                 "grade", "01", "--live", "--namespaces", SEATS_GRADED, "--course", str(course_file),
                 "--roster", str(roster), "--out", str(folder / "grades"), timeout=3600,
