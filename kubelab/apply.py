@@ -285,10 +285,8 @@ def cleanup(kube: Kube, everything: bool = False) -> ResetReport:
 
 
 def release_sandboxes(kube: Kube, namespaces: list[ownership.Owned]) -> list[str]:
-    """Sandboxes to remove (a killed run's, a class's seats): each namespace is deleted,
-    its pods stopped at once rather than each in its grace period, and what the answers
-    left goes without its finalizers (an answer's own would keep the namespace Terminating
-    for good). Their names."""
+    """A killed run's sandboxes: what their answers left goes without its finalizers (an
+    answer's own would keep the namespace Terminating for good). Their names."""
     from kubelab import labspec, sandbox
 
     found = []
@@ -298,7 +296,7 @@ def release_sandboxes(kube: Kube, namespaces: list[ownership.Owned]) -> list[str
             continue
         found.append(owned.name)
         with contextlib.suppress(KubelabError, api_exception()):
-            sandbox.stop(kube, owned, labspec.find_lab(owned.lab))
+            sandbox.release(kube, owned.name, labspec.find_lab(owned.lab))
     return found
 
 
