@@ -59,15 +59,14 @@ SETTLE_WAIT = 600.0
 
 
 def settle(seats: str) -> float:
-    """Seconds until every pod of these seats is Ready or stuck (an answer whose pods cannot
-    run): `grade --live` is timed on a class whose answers are in place, as after a lab,
-    not while the cluster is still starting the pods the answers just asked for."""
+    """Seconds until every pod of these seats has settled (settled.pods_settled: Ready,
+    stuck, or finished): `grade --live` is timed on a class whose answers are in place, as
+    after a lab, not while the cluster is still starting the pods the answers just asked for."""
     from fnmatch import fnmatch
 
-    from kubelab.checks import is_ready
     from kubelab.errors import CheckFailed, Finding
     from kubelab.kube import Kube
-    from kubelab.settled import stuck
+    from kubelab.settled import pods_settled
     from kubelab.waiting import wait_until
 
     kube = Kube(cluster.resolve_target())
@@ -75,10 +74,8 @@ def settle(seats: str) -> float:
 
     def in_place() -> None:
         pods = [p for p in kube.list("Pod") if fnmatch(str(p["metadata"].get("namespace")), seats)]
-        starting = [p for p in pods if not is_ready(p) and stuck(p) is None]
-        if starting:
-            subject = f"{len(starting)} pods of the graded seats"
-            raise CheckFailed(Finding(subject, "Ready or stuck", "starting"))
+        if not pods_settled(pods):
+            raise CheckFailed(Finding("the graded seats' pods", "Ready or stuck", "some still starting"))
 
     wait_until(in_place, SETTLE_WAIT, interval=2.0)
     return time.monotonic() - began
