@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
-# The browser the teacher's page is tested in: Debian's chromium at the pinned version
-# (ci/versions.env), headless, driven from Python (tests/e2e/test_teacher_page.py).
-# Idempotent: apt runs only when that version is not installed. Run by .ci/run before
-# `make e2e`; on a machine of your own: sudo ci/browser.sh.
+# The browser the teacher's page is tested in: Debian's chromium, headless, driven from
+# Python (tests/e2e/test_teacher_page.py), and the fonts its screenshots need.
+#
+# Pinned, as far as Debian allows: CHROMIUM_DEB_VERSION (ci/versions.env) is the build the
+# tests were last run with. Debian's security archive serves only its newest build of a
+# package, so a pinned build vanishes at Debian's next security update (a CI run failed so
+# on 2026-12-04). Then this installs the newest build of the same Debian release
+# (bookworm-security: security fixes only), never an older one than the pin, and says so in
+# one line; update the pin to it. Fonts come from the release itself and stay exact.
+# Idempotent: apt runs only when chromium is missing or older than the pin, or the fonts
+# differ. Run by .ci/run before `make e2e`; on a machine of your own: sudo ci/browser.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=versions.env
 source versions.env
 die() { echo "browser: $*" >&2; exit 1; }
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
-[[ "$(version chromium)" == "$CHROMIUM_DEB_VERSION" && "$(version fonts-noto-cjk)" == "$FONTS_NOTO_CJK_DEB_VERSION" ]] && exit 0
-[[ $EUID -eq 0 ]] || die "chromium $CHROMIUM_DEB_VERSION is not installed; run as root: sudo ci/browser.sh"
+at_least_pin() { [[ -n "$1" ]] && dpkg --compare-versions "$1" ge "$CHROMIUM_DEB_VERSION"; }
+at_least_pin "$(version chromium)" && [[ "$(version fonts-noto-cjk)" == "$FONTS_NOTO_CJK_DEB_VERSION" ]] && exit 0
+[[ $EUID -eq 0 ]] || die "chromium $CHROMIUM_DEB_VERSION (or a newer Debian build) is not installed; run as root: sudo ci/browser.sh"
 log=/tmp/kubelab-apt-browser.log
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >"$log" 2>&1 || { tail -n 5 "$log" >&2; die "apt-get update failed (log: $log)"; }
-apt-get install -y -qq --no-install-recommends "chromium=$CHROMIUM_DEB_VERSION" "fonts-noto-cjk=$FONTS_NOTO_CJK_DEB_VERSION" >>"$log" 2>&1 \
-  || { tail -n 5 "$log" >&2; die "apt-get install chromium=$CHROMIUM_DEB_VERSION failed (log: $log; apt-cache policy chromium shows what Debian has)"; }
-echo "browser: installed chromium $CHROMIUM_DEB_VERSION"
+chromium="$CHROMIUM_DEB_VERSION"
+if ! apt-cache madison chromium | awk -F'|' '{gsub(/ /, "", $2); print $2}' | grep -qxF "$CHROMIUM_DEB_VERSION"; then
+  chromium="$(apt-cache policy chromium | awk '/Candidate:/ {print $2}')"
+  at_least_pin "$chromium" \
+    || die "Debian serves no chromium $CHROMIUM_DEB_VERSION or newer (candidate: ${chromium:-none}; apt-cache policy chromium)"
+  echo "browser: Debian no longer serves chromium $CHROMIUM_DEB_VERSION (it keeps only its newest security build); installing $chromium: set CHROMIUM_DEB_VERSION=$chromium in ci/versions.env"
+fi
+apt-get install -y -qq --no-install-recommends "chromium=$chromium" "fonts-noto-cjk=$FONTS_NOTO_CJK_DEB_VERSION" >>"$log" 2>&1 \
+  || { tail -n 5 "$log" >&2; die "apt-get install chromium=$chromium failed (log: $log; apt-cache policy chromium shows what Debian has)"; }
+echo "browser: installed chromium $chromium"
