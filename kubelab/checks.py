@@ -9,6 +9,8 @@ cluster to get somewhere goes through `lab.eventually(...)`: never sleep.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
@@ -17,8 +19,8 @@ from kubelab import ownership
 from kubelab.apply import HOST_ROOT, SANDBOX_LABEL
 from kubelab.cleanup import Cleanup
 from kubelab.cluster import KIND_CONTEXT, mapped_node_ports
-from kubelab.errors import CheckFailed, Finding
-from kubelab.kube import ExecResult, Kube, exec_in_pod
+from kubelab.errors import CheckFailed, Finding, NotPermitted
+from kubelab.kube import ExecResult, Kube, api_exception, exec_in_pod
 from kubelab.labspec import CheckSpec, Lab
 from kubelab.manifests import Obj
 from kubelab.settled import deleting as deleting  # pod predicates: kubelab.settled
@@ -117,6 +119,22 @@ def spec_copy(obj: Obj) -> Obj:
     return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": kept, "spec": spec}
 
 
+TOKEN_VOLUME = re.compile(r'"kube-api-access-[a-z0-9]+"')
+"""The service-account token volume the API server adds to a pod, named anew for each pod."""
+
+
+def made_alike(pod: Obj, made: Obj) -> bool:
+    """Is `pod` what `made` (LabContext.made_now: the pod a controller makes now) becomes
+    once scheduled? Their specs are equal but for the node the scheduler chose and the
+    name the API server drew for the token volume."""
+
+    def as_made(obj: Obj) -> str:
+        spec = {k: v for k, v in (obj.get("spec") or {}).items() if k != "nodeName"}
+        return TOKEN_VOLUME.sub('"kube-api-access"', json.dumps(spec, sort_keys=True))
+
+    return as_made(pod) == as_made(made)
+
+
 @dataclass(frozen=True)
 class LabContext:
     """The `lab` fixture: one check's view of the lab namespace."""
@@ -166,6 +184,23 @@ class LabContext:
     def exec(self, pod: str, command: Sequence[str], container: str | None = None) -> ExecResult:
         """Run a command in one of the lab's pods (kubectl exec POD -c CONTAINER -- ...)."""
         return exec_in_pod(self.kube, pod, self.namespace, command, container)
+
+    def made_now(self, template: Obj, owner: str) -> Obj | None:
+        """The pod a controller (named `owner`) would make from this pod template now, as
+        the API server admits it: a server-side dry run (defaults, admission, quota, the
+        sandbox's policies), so nothing is stored; None when the API server refuses it."""
+        meta = template.get("metadata") or {}
+        kept = {k: meta[k] for k in ("labels", "annotations") if meta.get(k)}
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"generateName": f"{owner}-", **kept},
+            "spec": template.get("spec") or {},
+        }
+        try:
+            return self.kube.create(pod, self.namespace, dry_run=True)
+        except (NotPermitted, api_exception()):
+            return None
 
     def node_url(self, node_port: int, path: str = "/") -> str:
         """How the learner's machine reaches a NodePort: through kind's port mapping on
