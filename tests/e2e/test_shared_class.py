@@ -4,10 +4,12 @@
 kubeconfig that acts only there; each student then works with plain kubectl and that
 kubeconfig, as in class: their answer is accepted in their own namespace, and what reaches
 another student's namespace, the cluster, or a node port not theirs is refused by the API
-server. `class up` again changes nothing, a new student on the roster is added, `revoke`
-stops a student's token at once, `grade --live` grades the seats, and `class down`
-leaves nothing of the class and everything else as it was. It runs beside the
-verification of every lab on the course cluster (tests/e2e/conftest.py).
+server. `class up` again changes nothing, a new student on the roster is added, every
+student of the class of CLASS_SIZE applies an answer (right, wrong or hostile) with their
+own kubeconfig, `grade --live` grades them all as `verify` expects of each answer, `revoke`
+stops a student's token at once, and `class down` leaves nothing of the class and
+everything else as it was. It runs beside the verification of every lab on the course
+cluster (tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import stat
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +33,13 @@ from tests.e2e.test_faults import kubelab
 
 pytestmark = pytest.mark.e2e
 
-STUDENTS = ["alice", "bob", "chul-soo", "Dana.K", "eun@ji", "farid"]
+FIRST = ["alice", "bob", "chul-soo", "Dana.K", "eun@ji", "farid"]
+STUDENTS = [*FIRST, *(f"student{n:02d}" for n in range(1, 30 - len(FIRST)))]
 LABS = ["01", "02", "05"]
+CLASS_SIZE = len(STUDENTS) + 1
+"""The roster, then gil-dong, who joins late."""
+HOSTILE = ("another's namespace", "a cluster role binding", "a node port not theirs")
+"""What the class's hostile students hand in, each refused by the API server as a whole."""
 
 
 def kubectl(config: Path, context: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -120,23 +128,29 @@ def test_a_class_is_set_up_works_in_its_own_namespaces_only_and_goes_without_a_t
         )
 
         students_work(kube, crs, labs, out, tmp_path)
+        answers = class_works(crs, labs, [*STUDENTS[1:], "gil-dong"], out, tmp_path / "class")
+        empty = next(s for s, a in answers.items() if a == HOSTILE[0])
 
         status = kubelab(
             "class", "status", str(course_file), str(grown), "--lab", "01", "--out", str(tmp_path / "now")
         )
         assert status.returncode == 0, status.stdout + status.stderr
         rows = {line.split()[1]: line for line in status.stdout.splitlines() if line.startswith("│")}
-        assert "✓" in rows["alice"] and "·" in rows["bob"], status.stdout
+        assert set(rows) >= {*STUDENTS, "gil-dong"}, status.stdout
+        assert "✓" in rows["alice"] and "·" in rows[empty], status.stdout  # empty: nothing of theirs made
         page = (tmp_path / "now" / "index.html").read_text(encoding="utf-8")
         assert "alice" in page and "gil-dong" in page
 
         graded = kubelab(
             "grade", "01", "--live", "--namespaces", "lab-01-u*", "--course", str(course_file),
-            "--roster", str(grown), "--out", str(tmp_path / "grades"), "--only", "alice", timeout=900,
+            "--roster", str(grown), "--out", str(tmp_path / "grades"), timeout=1200,
         )  # fmt: skip
         grades = json.loads((tmp_path / "grades" / "grades.json").read_text())["students"]
-        alices = next(g for g in grades if g["student"] == "alice")
-        assert alices["earned"] == alices["total"], graded.stdout + graded.stderr
+        grades = {g["student"]: g for g in grades}
+        assert len(grades) == CLASS_SIZE, graded.stdout + graded.stderr
+        answers["alice"] = "solution"
+        wrong = {s: why for s, why in graded_as_expected(labs[0], answers, grades).items() if why}
+        assert not wrong, f"{wrong}\n{graded.stdout}{graded.stderr}"
 
         kept = tmp_path / "alices-old.kubeconfig"
         kept.write_bytes((out / "alice.kubeconfig").read_bytes())
@@ -153,6 +167,11 @@ def test_a_class_is_set_up_works_in_its_own_namespaces_only_and_goes_without_a_t
     assert {n["metadata"]["name"] for n in kube.list("Namespace")} >= before - {taken}
     assert {r["metadata"]["name"] for r in kube.list("ClusterRole")} == roles_before
     assert {b["metadata"]["name"] for b in kube.list("ClusterRoleBinding")} == bindings_before
+
+
+def refused(said: subprocess.CompletedProcess[str]) -> bool:
+    """kubectl failed, and the API server said forbidden (RBAC) or denied (an admission policy)."""
+    return said.returncode != 0 and ("forbidden" in said.stderr.lower() or "denied" in said.stderr.lower())
 
 
 def seat_port(out: Path, student: str) -> int:
@@ -180,7 +199,7 @@ def students_work(kube: Kube, crs: course.Course, labs: list[labspec.Lab], out: 
     done = kubectl(alice, "lab-01", "apply", "-f", str(solution))
     assert done.returncode == 0, done.stderr
     bobs = course.student_namespace(lab01, "bob")
-    refused: dict[str, subprocess.CompletedProcess[str]] = {
+    attempts: dict[str, subprocess.CompletedProcess[str]] = {
         "into another's namespace": kubectl(alice, "lab-01", "apply", "-n", bobs, "-f", str(solution)),
         "reading another's namespace": kubectl(alice, "lab-01", "get", "pods", "-n", bobs),
         "a namespace": kubectl(alice, "lab-01", "create", "namespace", "mine-now"),
@@ -204,10 +223,9 @@ def students_work(kube: Kube, crs: course.Course, labs: list[labspec.Lab], out: 
     }
     stolen = tmp_path / "stolen-port.yaml"
     stolen.write_text(yaml.safe_dump(service))
-    refused["chul-soo's node port"] = kubectl(alice, "lab-02", "apply", "-f", str(stolen))
-    for what, said in refused.items():
-        assert said.returncode != 0, f"{what}: allowed\n{said.stdout}"
-        assert "forbidden" in said.stderr.lower() or "denied" in said.stderr.lower(), f"{what}: {said.stderr}"
+    attempts["chul-soo's node port"] = kubectl(alice, "lab-02", "apply", "-f", str(stolen))
+    for what, said in attempts.items():
+        assert refused(said), f"{what}: {said.stdout}{said.stderr}"
     service["spec"]["ports"][0]["nodePort"] = course.student_values(crs, lab02, "alice")["node_port"]
     stolen.write_text(yaml.safe_dump(service))
     own = kubectl(alice, "lab-02", "apply", "-f", str(stolen))
@@ -215,6 +233,97 @@ def students_work(kube: Kube, crs: course.Course, labs: list[labspec.Lab], out: 
     assert kubectl(bob, "lab-01", "get", "pods").returncode == 0
     assert kube.get("Namespace", "mine-now") is None and kube.get("ClusterRoleBinding", "take-over") is None
     students_kubelab(alice, tmp_path / "alices-machine")
+
+
+def config_of(out: Path, student: str) -> Path:
+    return out / f"{course.slug(student)}.kubeconfig"
+
+
+def class_works(
+    crs: course.Course, labs: list[labspec.Lab], students: list[str], out: Path, into: Path
+) -> dict[str, str]:
+    """Every student but alice applies an answer to lab 01 with their own kubeconfig, four
+    at a time: the students take lab 01's variants (the solution, the starter, each
+    known-wrong answer) and HOSTILE's attempts in turn. Returns what each handed in: a
+    variant's name or a HOSTILE entry. A variant the API server refuses in part
+    (selector-mismatch) is as a student sees it; each hostile attempt must be refused
+    whole (`refused`)."""
+    lab01, lab02 = labs[0], labs[1]
+    kinds = [*(v.name for v in verify.variants(lab01)), *HOSTILE]
+    answers = {s: kinds[n % len(kinds)] for n, s in enumerate(students)}
+    by_name = {v.name: v for v in verify.variants(lab01)}
+
+    def hand_in(student: str) -> None:
+        answer, config = answers[student], config_of(out, student)
+        if answer in by_name:
+            files = sample_class.write_submission(crs, lab01, by_name[answer], student, into)
+            kubectl(config, "lab-01", "apply", "-f", str(files))
+            return
+        neighbour = students[(students.index(student) + 1) % len(students)]
+        if answer == HOSTILE[0]:  # the solution, into the next student's seat
+            files = sample_class.write_submission(crs, lab01, by_name["solution"], student, into)
+            docs = [d for f in sorted(files.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d]
+            for doc in docs:
+                doc["metadata"]["namespace"] = course.student_namespace(lab01, neighbour)
+            attempt = (lab01, docs)
+        elif answer == HOSTILE[1]:  # cluster-admin for their own answer's identity
+            rbac = "rbac.authorization.k8s.io"
+            own = course.student_namespace(lab01, student)
+            binding = {
+                "apiVersion": f"{rbac}/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": f"kubelab-e2e-{course.slug(student)}"},
+                "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"kind": "ServiceAccount", "name": "kubelab-answer", "namespace": own}],
+            }
+            attempt = (lab01, [binding])
+        else:  # a NodePort service on the neighbour's node port
+            port = course.student_values(crs, lab02, neighbour)["node_port"]
+            ports = [{"port": 80, "nodePort": port}]
+            service = {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "eva-svc"},
+                "spec": {"type": "NodePort", "selector": {"app": "eva"}, "ports": ports},
+            }
+            attempt = (lab02, [service])
+        lab, docs = attempt
+        path = into / f"{course.slug(student)}-hostile.yaml"
+        path.write_text(yaml.safe_dump_all(docs), encoding="utf-8")
+        said = kubectl(config, f"lab-{lab.id}", "apply", "-f", str(path))
+        assert refused(said), f"{student}, {answer}: {said.stdout}{said.stderr}"
+
+    into.mkdir()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(hand_in, students))
+    return answers
+
+
+def graded_as_expected(lab: labspec.Lab, answers: dict[str, str], grades: dict[str, Any]) -> dict[str, str]:
+    """Per student, what is wrong with their live grade ("" when nothing): a variant's
+    grade says what `verify` expects of it (the solution every point, a known-wrong
+    answer no point for its check and every point for its `passes`, the starter not every
+    point); a hostile student, none of whose attempt was made, no point for what lab 01
+    asks to exist."""
+    variants = {v.name: v for v in verify.variants(lab)}
+    full = {c.id: c.points for c in lab.checks}
+    said: dict[str, str] = {}
+    for student, answer in answers.items():
+        grade = grades[student]
+        points, status = grade["points"], grade["status"]
+        variant = variants.get(answer)
+        if status != "graded":
+            said[student] = f"{answer}: {status} ({grade['reason']})"
+        elif variant is None:
+            said[student] = "" if points["replicaset_exists"] == 0 else f"{answer}: {points}"
+        elif variant.must_fail is None:
+            said[student] = "" if grade["earned"] == grade["total"] else f"{answer}: {points}"
+        elif variant.must_fail == "*":
+            said[student] = "" if grade["earned"] < grade["total"] else f"{answer}: {points}"
+        else:
+            ok = points[variant.must_fail] == 0 and all(points[c] == full[c] for c in variant.must_pass)
+            said[student] = "" if ok else f"{answer}: {points}"
+    return said
 
 
 def as_student(config: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
