@@ -16,6 +16,7 @@ from kubelab.checks import (
     name_of,
     owner_uid,
     pod_states,
+    readiness_beyond_spec,
     spec_copy,
 )
 from kubelab.manifests import Obj
@@ -106,17 +107,18 @@ def test_replicaset_recreates_deleted_pod(lab: LabContext) -> None:
     """Self-healing at whatever count the ReplicaSet wants (the count is another check's).
 
     What an answer decides of it is its pod template: the controller that replaces a
-    deleted pod is the cluster's. So when one of its Ready pods is exactly the pod its
-    template makes now (LabContext.made_now, a dry run), a pod in place of a deleted one
-    is that pod again, and reading decides. Otherwise (pods it adopted, a template changed
-    since its pods were made, a template the API server now refuses) one pod is deleted
-    and its replacement must become Ready."""
+    deleted pod is the cluster's. So reading decides when the ReplicaSet is not going away
+    nor failing to create pods, its template's pods are Ready once their containers run
+    (readiness_beyond_spec), and one of its Ready pods is exactly the pod the template
+    makes now (LabContext.made_now, a dry run): a pod in place of a deleted one is that
+    pod again. Otherwise (pods unlike the template: made by hand and adopted, or made
+    before the template changed; a template the API server now refuses; probes) one pod
+    is deleted and its replacement must become Ready."""
     rs = lab.require("ReplicaSet", RS)
     want = field(rs, "spec.replicas")
     want = want if isinstance(want, int) and want > 0 else 1
     before = lab.eventually(lambda: ready_pods(lab, rs, want))
-    made = lab.made_now(field(rs, "spec.template") or {}, RS)
-    if made is not None and any(made_alike(p, made) for p in before):
+    if _replaced_as_made(lab, before):
         return
     victim = before[0]
     lab.delete_pod(victim)
@@ -133,6 +135,20 @@ def test_replicaset_recreates_deleted_pod(lab: LabContext) -> None:
         )
 
     lab.eventually(healed)
+
+
+def _replaced_as_made(lab: LabContext, ready: list[Obj]) -> bool:
+    """Would a pod in place of a deleted one be one of these Ready pods again? (see
+    test_replicaset_recreates_deleted_pod)"""
+    rs = lab.get("ReplicaSet", RS)
+    failing = any(c.get("type") == "ReplicaFailure" for c in field(rs, "status.conditions") or [])
+    if rs is None or deleting(rs) or failing:
+        return False
+    template = field(rs, "spec.template") or {}
+    if readiness_beyond_spec(template.get("spec") or {}):
+        return False
+    made = lab.made_now(template, RS)
+    return made is not None and any(made_alike(p, made) for p in ready)
 
 
 HOSTNAME = "kubernetes.io/hostname"

@@ -9,7 +9,7 @@ cluster to get somewhere goes through `lab.eventually(...)`: never sleep.
 
 from __future__ import annotations
 
-import json
+import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -119,18 +119,55 @@ def spec_copy(obj: Obj) -> Obj:
     return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": kept, "spec": spec}
 
 
-TOKEN_VOLUME = re.compile(r'"kube-api-access-[a-z0-9]+"')
+TOKEN_VOLUME = re.compile(r"^kube-api-access-[a-z0-9]{5}$")
 """The service-account token volume the API server adds to a pod, named anew for each pod."""
+SPEC_ONLY_VOLUMES = frozenset({"emptyDir", "downwardAPI"})
+"""Volumes that hold nothing but what the pod itself makes or is."""
+
+
+def readiness_beyond_spec(pod_spec: Mapping[str, Any]) -> list[str]:
+    """What in a pod spec lets a pod's readiness depend on more than the spec and its
+    image, so that a new pod made from it may not become Ready as an older one did:
+    readiness gates and readiness or startup probes (their answer can follow what was done
+    inside the pod since it started), init containers, volumes and environment taken from
+    other objects (ConfigMaps, Secrets, claims: since deleted or changed). Empty when a
+    pod from this spec is Ready once its containers run."""
+    said: list[str] = []
+    if pod_spec.get("readinessGates"):
+        said.append("readinessGates")
+    if pod_spec.get("initContainers"):
+        said.append("initContainers")
+    for c in pod_spec.get("containers") or []:
+        name = c.get("name", "?")
+        said += [f"{name}: {k}" for k in ("readinessProbe", "startupProbe") if c.get(k)]
+        if c.get("envFrom") or any(
+            set(e.get("valueFrom") or {}) - {"fieldRef", "resourceFieldRef"} for e in c.get("env") or []
+        ):
+            said.append(f"{name}: env from other objects")
+    kinds = {k for v in pod_spec.get("volumes") or [] for k in v if k != "name"}
+    said += [f"volumes ({k})" for k in sorted(kinds - SPEC_ONLY_VOLUMES)]
+    return said
 
 
 def made_alike(pod: Obj, made: Obj) -> bool:
     """Is `pod` what `made` (LabContext.made_now: the pod a controller makes now) becomes
     once scheduled? Their specs are equal but for the node the scheduler chose and the
-    name the API server drew for the token volume."""
+    name the API server drew for the service-account token volume (and its mounts)."""
 
-    def as_made(obj: Obj) -> str:
-        spec = {k: v for k, v in (obj.get("spec") or {}).items() if k != "nodeName"}
-        return TOKEN_VOLUME.sub('"kube-api-access"', json.dumps(spec, sort_keys=True))
+    def as_made(obj: Obj) -> Obj:
+        spec = copy.deepcopy({k: v for k, v in (obj.get("spec") or {}).items() if k != "nodeName"})
+        drawn = set()
+        for volume in spec.get("volumes") or []:
+            sources = (volume.get("projected") or {}).get("sources") or []
+            token = any("serviceAccountToken" in s for s in sources)
+            if token and TOKEN_VOLUME.match(str(volume.get("name"))):
+                drawn.add(volume["name"])
+                volume["name"] = "kube-api-access"
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+            for mount in c.get("volumeMounts") or []:
+                if mount.get("name") in drawn:
+                    mount["name"] = "kube-api-access"
+        return spec
 
     return as_made(pod) == as_made(made)
 
