@@ -46,7 +46,9 @@ def kubectl(config: Path, context: str, *args: str) -> subprocess.CompletedProce
     """kubectl as the student: only the student's kubeconfig (no admin's beside it, and a
     home of its own for kubectl's cache)."""
     command = [str(cluster.kubectl_path()), f"--kubeconfig={config}", f"--context={context}", *args]
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(config.parent)}
+    home = config.parent / f".home-{config.stem}"
+    home.mkdir(exist_ok=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
 
 
@@ -145,7 +147,9 @@ def test_a_class_is_set_up_works_in_its_own_namespaces_only_and_goes_without_a_t
             "grade", "01", "--live", "--namespaces", "lab-01-u*", "--course", str(course_file),
             "--roster", str(grown), "--out", str(tmp_path / "grades"), timeout=1200,
         )  # fmt: skip
-        grades = json.loads((tmp_path / "grades" / "grades.json").read_text())["students"]
+        sheet = tmp_path / "grades" / "grades.json"
+        assert sheet.is_file(), graded.stdout + graded.stderr
+        grades = json.loads(sheet.read_text())["students"]
         grades = {g["student"]: g for g in grades}
         assert len(grades) == CLASS_SIZE, graded.stdout + graded.stderr
         answers["alice"] = "solution"
@@ -170,8 +174,12 @@ def test_a_class_is_set_up_works_in_its_own_namespaces_only_and_goes_without_a_t
 
 
 def refused(said: subprocess.CompletedProcess[str]) -> bool:
-    """kubectl failed, and the API server said forbidden (RBAC) or denied (an admission policy)."""
-    return said.returncode != 0 and ("forbidden" in said.stderr.lower() or "denied" in said.stderr.lower())
+    """kubectl failed, the API server said forbidden (RBAC) or denied (an admission policy),
+    and nothing of it was made or changed (kubectl apply names each object it did)."""
+    made = any(w in said.stdout for w in (" created", " configured", " unchanged"))
+    return (
+        said.returncode != 0 and not made and any(w in said.stderr.lower() for w in ("forbidden", "denied"))
+    )
 
 
 def seat_port(out: Path, student: str) -> int:
@@ -257,7 +265,9 @@ def class_works(
         answer, config = answers[student], config_of(out, student)
         if answer in by_name:
             files = sample_class.write_submission(crs, lab01, by_name[answer], student, into)
-            kubectl(config, "lab-01", "apply", "-f", str(files))
+            done = kubectl(config, "lab-01", "apply", "-f", str(files))
+            refusable = by_name[answer].must_fail == "replicaset_exists"  # the API server refuses it
+            assert done.returncode == 0 or refusable, f"{student}, {answer}: {done.stderr}"
             return
         neighbour = students[(students.index(student) + 1) % len(students)]
         if answer == HOSTILE[0]:  # the solution, into the next student's seat
