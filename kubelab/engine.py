@@ -34,7 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from kubelab import deadline, interrupts, params, repo
+from kubelab import deadline, interrupts, params, preloaded, repo
 from kubelab.cleanup import Cleanup
 from kubelab.errors import (
     CheckFailed,
@@ -124,7 +124,10 @@ def run_budget(lab: Lab, only: Iterable[str] = ()) -> float:
     return START_SECONDS + sum(c.timeout * timeout_scale() + CHECK_CLEANUP_SECONDS for c in specs)
 
 
-_children: set[subprocess.Popen[str]] = set()
+Child = subprocess.Popen[str] | preloaded.Child
+"""A running check run: forked warm where it can be (kubelab.preloaded), else `python -m pytest`."""
+
+_children: set[Child] = set()
 """Check runs in progress (several at once under a concurrent verify)."""
 _children_lock = threading.Lock()
 
@@ -136,22 +139,29 @@ def stop_all() -> None:
     with _children_lock:
         running = list(_children)
     for child in running:
+        _signal(child, signal.SIGINT)
+
+
+def _signal(child: Child, sig: int) -> None:
+    """Signal the child's process group (what it started too); the child alone if it has
+    none yet (a warm child makes its own group as it starts)."""
+    try:
+        os.killpg(child.pid, sig)
+    except ProcessLookupError:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGINT)
+            os.kill(child.pid, sig)
 
 
-def _stop(child: subprocess.Popen[str]) -> bool:
+def _stop(child: Child) -> bool:
     """Interrupt the child's process group once, and let it undo what its checks changed;
     kill it if it has not ended in time. True when it ended by itself."""
     with interrupts.shielded(reraise=False):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGINT)
+        _signal(child, signal.SIGINT)
         try:
             child.communicate(timeout=STOP_SECONDS)
             return True
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
+            _signal(child, signal.SIGKILL)
             child.communicate()
             return False
 
@@ -182,7 +192,7 @@ CANCEL_EVERY = 1.0
 """Seconds between two looks at a run's cancel event."""
 
 
-def _wait(child: subprocess.Popen[str], budget: float, cancel: threading.Event) -> tuple[str, str]:
+def _wait(child: Child, budget: float, cancel: threading.Event) -> tuple[str, str]:
     """The child's output once it ends; TimeoutExpired after `budget` seconds, ChecksStopped
     once `cancel` is set (the child still running either way)."""
     ends = time.monotonic() + budget
@@ -204,13 +214,17 @@ def _run(
     with _children_lock:  # stop_all sees every child that starts, or none starts
         if interrupts.stopping():
             raise Interrupted(undone=True)
-        child = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=repo.root(),
-            start_new_session=True,
+        child: Child = (
+            preloaded.Child(command, repo.root())
+            if preloaded.available()
+            else subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=repo.root(),
+                start_new_session=True,
+            )
         )
         _children.add(child)
     try:
