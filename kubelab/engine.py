@@ -143,13 +143,10 @@ def stop_all() -> None:
 
 
 def _signal(child: Child, sig: int) -> None:
-    """Signal the child's process group (what it started too); the child alone if it has
-    none yet (a warm child makes its own group as it starts)."""
-    try:
+    """Signal the child's process group: it and what it started (a child is in a session
+    of its own from the moment the engine has it)."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, sig)
-    except ProcessLookupError:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, sig)
 
 
 def _stop(child: Child) -> bool:
