@@ -6,10 +6,10 @@ kubeconfig, as in class: their answer is accepted in their own namespace, and wh
 another student's namespace, the cluster, or a node port not theirs is refused by the API
 server. `class up` again changes nothing, a new student on the roster is added, every
 student of the class of CLASS_SIZE applies an answer (right, wrong or hostile) with their
-own kubeconfig, `grade --live` grades them all as `verify` expects of each answer, `revoke`
-stops a student's token at once, and `class down` leaves nothing of the class and
-everything else as it was. It runs beside the verification of every lab on the course
-cluster (tests/e2e/conftest.py).
+own kubeconfig, `grade --live` grades them all as `verify` expects of each answer (its
+page, opened in Chromium, shows them), `revoke` stops a student's token at once, and
+`class down` leaves nothing of the class and everything else as it was. It runs beside
+the verification of every lab on the course cluster (tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def test_a_class_is_set_up_works_in_its_own_namespaces_only_and_goes_without_a_t
         answers["alice"] = "solution"
         wrong = {s: why for s, why in graded_as_expected(labs[0], answers, grades).items() if why}
         assert not wrong, f"{wrong}\n{graded.stdout}{graded.stderr}"
+        class_page(tmp_path / "grades", labs[0], grades)
 
         kept = tmp_path / "alices-old.kubeconfig"
         kept.write_bytes((out / "alice.kubeconfig").read_bytes())
@@ -171,6 +172,29 @@ def test_a_class_is_set_up_works_in_its_own_namespaces_only_and_goes_without_a_t
     assert {n["metadata"]["name"] for n in kube.list("Namespace")} >= before - {taken}
     assert {r["metadata"]["name"] for r in kube.list("ClusterRole")} == roles_before
     assert {b["metadata"]["name"] for b in kube.list("ClusterRoleBinding")} == bindings_before
+
+
+def class_page(folder: Path, lab: labspec.Lab, grades: dict[str, Any]) -> None:
+    """The page `grade --live` wrote for the class, in Chromium: a row per student, the check
+    the class passed least first, each row's feedback there; its screenshot kept in
+    .kubelab/artifacts/ (look at it)."""
+    from kubelab import repo
+    from tests.e2e.browser import browser
+
+    passed = {c.id: sum(g["points"].get(c.id, 0) == c.points for g in grades.values()) for c in lab.checks}
+    least = min(passed.values())
+    artifacts = repo.state_dir() / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with browser() as page:
+        page.open((folder / "index.html").resolve().as_uri(), 1280, 900)
+        rows = page.value("[...document.querySelectorAll('section:last-of-type tbody tr')].length")
+        assert rows == len(grades), rows
+        first = page.value("document.querySelector('section:nth-of-type(2) tbody tr code').textContent")
+        assert passed[first] == least, (first, passed)
+        links = page.value("[...document.querySelectorAll('tbody a')].map(a => a.getAttribute('href'))")
+        assert len(links) == len(grades) and all((folder / link).is_file() for link in links)
+        assert "gil-dong" in page.value("document.body.innerText")
+        page.screenshot(artifacts / "class-page-1280.png")
 
 
 def refused(said: subprocess.CompletedProcess[str]) -> bool:
