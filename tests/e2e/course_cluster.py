@@ -82,12 +82,31 @@ def _awake(kubeconfig: Path, since: datetime) -> bool:
     return bool(nodes)
 
 
+PAUSE_TRIES = 5
+
+
+def pause(*containers: str) -> bool:
+    """`docker pause` each container, trying again a few times: on a busy machine the
+    cgroup freezer can fail to freeze a node whose processes wait on the disk ("OCI runtime
+    pause failed: unable to freeze", seen while the other cluster loaded its images). True
+    when every one is paused."""
+    for name in containers:
+        for attempt in range(PAUSE_TRIES):
+            if tools.docker("pause", name).returncode == 0:
+                break
+            time.sleep(1.0 + attempt)  # a test's own retry of docker, not a wait for the cluster
+        else:
+            return False
+    return True
+
+
 def _paused_until(go: Path, kubeconfig: Path) -> None:
     """The nodes paused until `go` exists, then unpaused and healthy (see the module)."""
     nodes = _nodes()
     if not go.exists():
-        if tools.docker("pause", *nodes).returncode != 0:
-            raise RuntimeError(f"docker pause {' '.join(nodes)} failed")
+        if not pause(*nodes):
+            tools.docker("unpause", *nodes)
+            raise RuntimeError(f"docker pause {' '.join(nodes)} failed {PAUSE_TRIES} times")
         try:
             _until(f"{go} there", go.exists, GO_WAIT)
         finally:

@@ -22,6 +22,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import yaml
@@ -192,7 +193,7 @@ def class_page(folder: Path, lab: labspec.Lab, grades: dict[str, Any]) -> None:
         first = page.value("document.querySelector('section:nth-of-type(2) tbody tr code').textContent")
         assert passed[first] == least, (first, passed)
         links = page.value("[...document.querySelectorAll('tbody a')].map(a => a.getAttribute('href'))")
-        assert len(links) == len(grades) and all((folder / link).is_file() for link in links)
+        assert len(links) == len(grades) and all((folder / unquote(link)).is_file() for link in links), links
         assert "gil-dong" in page.value("document.body.innerText")
         page.screenshot(artifacts / "class-page-1280.png")
 
