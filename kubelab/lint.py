@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from kubelab import images, manifests
+from kubelab import images, labspec, manifests
 from kubelab.errors import InputError, KubelabError, LabContentError
 from kubelab.labspec import Lab
 from kubelab.manifests import Document, Obj
@@ -196,5 +196,21 @@ def lab_problems(lab: Lab) -> Iterator[str]:
 
 
 def file_problems(paths: list[Path], lab: Lab | None) -> list[str]:
-    """A learner's own manifest files, checked offline (never changed)."""
-    return [p for path in paths for p in manifest_problems(path, lab)]
+    """Manifest files checked offline (never changed): a learner's own; or one of a lab's
+    own templates (its starter, solution or a wrong answer), rendered with the lab's values
+    first, as verify applies it (`{{ node_port }}` is no YAML of its own)."""
+    problems: list[str] = []
+    for path in paths:
+        own = _lab_holding(path)
+        if own is None:
+            problems += manifest_problems(path, lab)
+        else:
+            wrong = any(path.resolve().is_relative_to(w.dir.resolve()) for w in own.wrong)
+            problems += manifest_problems(path, own, wrong=wrong, content=True)
+    return problems
+
+
+def _lab_holding(path: Path) -> Lab | None:
+    """The lab whose folder holds this file, if one does."""
+    resolved = path.resolve()
+    return next((lab for lab in labspec.all_labs() if resolved.is_relative_to(lab.folder.resolve())), None)

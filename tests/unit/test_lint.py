@@ -52,3 +52,14 @@ def test_a_learners_file_is_linted_against_the_lab(tmp_path: Path) -> None:
     mine.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {}\n")
     problems = lint.file_problems([mine], labspec.find_lab("01"))
     assert any("kind Deployment does not belong" in p for p in problems)
+
+
+def test_a_labs_own_template_is_rendered_before_it_is_linted() -> None:
+    """`kubelab lint labs/05-…/solution/claims.yaml`: `{{ … }}` is a lab's value, not YAML
+    (it said "found unhashable key"); a wrong answer's kinds are its own (a lab's mistakes)."""
+    lab = labspec.find_lab("05")
+    files = sorted(lab.solution.glob("*.yaml")) + sorted(w for v in lab.wrong for w in v.dir.glob("*.yaml"))
+    assert any("{{" in f.read_text() for f in files)
+    assert lint.file_problems(files, None) == []
+    service = labspec.find_lab("02").solution / "service.yaml"
+    assert lint.file_problems([service], labspec.find_lab("01")) == []  # rendered with lab 02's values
