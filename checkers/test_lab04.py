@@ -11,12 +11,14 @@ relies on the directory being empty, and markers are removed afterwards.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import secrets
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from kubelab import nodefiles
 from kubelab.checks import (
@@ -279,7 +281,7 @@ def growing_file(lab: LabContext, mounts: list[Mount]) -> FileSeen:
         now = 0
         for mount in looks.values():
             now, files = list_files(
-                lambda script, c=mount.container: sh(lab, SHARED, c, script),
+                functools.partial(sh, lab, SHARED, mount.container),
                 mount.path,
                 f"{subject} in container {mount.container}",
             )
@@ -693,7 +695,9 @@ def put_back_image(lab: LabContext, container: str, image: str, uid: str) -> Non
     pod = lab.get("Pod", SHARED)
     if pod is None or field(pod, "metadata.uid") != uid:
         return
-    now = next((c for c in field(pod, "spec.containers") or [] if c.get("name") == container), {})
+    now: dict[str, Any] = next(
+        (c for c in field(pod, "spec.containers") or [] if c.get("name") == container), {}
+    )
     if now.get("image") == image:
         return
     before = restart_count(pod, container)

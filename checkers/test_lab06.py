@@ -539,7 +539,7 @@ def test_app_mode_from_configmap(lab: LabContext) -> None:
 
 
 def test_app_config_v1_is_immutable(lab: LabContext) -> None:
-    cm = lab.eventually(lambda: lab.require("ConfigMap", APP_CONFIG_V1))
+    cm = lab.eventually(lambda: lab.require("ConfigMap", APP_CONFIG_V1, wait=True))
     subject = lab.subject("ConfigMap", APP_CONFIG_V1)
     immutable = field(cm, "immutable")
     assert_that(
@@ -694,4 +694,9 @@ def test_db_password_from_secret(lab: LabContext) -> None:
             final=True,
         )
     same_env = Unchanged(seconds=3, rounds=3)
-    lab.eventually(lambda: [require_env(lab, web, PASSWORD_KEY, PASSWORD, same_env) for web in webs])
+
+    def every_web() -> None:
+        for web in webs:
+            require_env(lab, web, PASSWORD_KEY, PASSWORD, same_env)
+
+    lab.eventually(every_web)

@@ -197,8 +197,10 @@ class LabContext:
     def list(self, kind: str, selector: str = "") -> list[Obj]:
         return self.kube.list(kind, self.namespace, selector)
 
-    def require(self, kind: str, name: str) -> Obj:
-        """The object, or a failure that lists what of that kind does exist."""
+    def require(self, kind: str, name: str, wait: bool = False) -> Obj:
+        """The object, or a failure that lists what of that kind does exist. The failure
+        is final (inside `eventually` too: the learner makes the object, and waiting does
+        not), unless `wait` (an object the cluster makes, or one the check put back)."""
         obj = self.get(kind, name)
         if obj is None:
             present = ", ".join(name_of(o) for o in self.list(kind)) or "none"
@@ -210,6 +212,7 @@ class LabContext:
                     f"네임스페이스 {self.namespace}에 있는 {kind}: {present}",
                     f"{kind} objects in namespace {self.namespace}: {present}",
                 ),
+                final=not wait,
                 missing=True,
             )
         return obj

@@ -82,7 +82,7 @@ def pytest_command(lab: Lab, target: Target, lang: Lang, out: Path, only: Iterab
         sys.executable,
         "-m",
         "pytest",
-        str(lab.checker),
+        str(lab.folder / "lab.yaml"),
         "-p",
         "no:cacheprovider",
         "-q",
@@ -393,20 +393,32 @@ _checkers_lock = threading.Lock()
 
 
 def checkers(lab: Lab) -> dict[str, Checker]:
-    """Each check's function, from the lab's checker file (imported once per process)."""
+    """Each check's function: from its `expect:` in lab.yaml (kubelab.declared), else
+    `test_<id>` from the lab's checker file (imported once per process; a lab whose
+    checks are all data needs none)."""
+    from kubelab import declared
+
+    found: dict[str, Checker] = {s.id: declared.checker(s.expect) for s in lab.checks if s.expect}
+    coded = [spec for spec in lab.checks if not spec.expect]
+    if not coded:
+        return found
     name = f"kubelab_checkers.test_lab{lab.id}"
     with _checkers_lock:
         module = sys.modules.get(name)
         if module is None or getattr(module, "__file__", None) != str(lab.checker):
             module = _import(name, lab.checker)
-    found: dict[str, Checker] = {}
-    for spec in lab.checks:
+    for spec in coded:
         function = getattr(module, f"test_{spec.id}", None)
         if not callable(function):
             raise LabContentError(
-                f"lab {lab.id}: check {spec.id} has no test_{spec.id} in {lab.checker.name}"
+                f"lab {lab.id}: check {spec.id} has neither expect: in lab.yaml nor test_{spec.id} "
+                f"in {lab.checker.name}"
             )
         found[spec.id] = function
+    for extra in sorted(n.removeprefix("test_") for n in vars(module) if n.startswith("test_")):
+        if extra not in {spec.id for spec in coded}:
+            said = "declares it with expect:, not as code" if extra in found else f"has no check {extra!r}"
+            raise LabContentError(f"lab {lab.id} {said} in lab.yaml (test_{extra} in {lab.checker.name})")
     return found
 
 

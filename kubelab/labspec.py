@@ -51,6 +51,9 @@ class CheckSpec:
     nudges: tuple[Text, ...] = ()
     """Smaller hints (where to look), shown one per try before `hint` (which may give
     the answer) on a learner's first tries; see kubelab.hints."""
+    expect: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+    """The check written as data (kubelab.declared); none: its code is `test_<id>` in
+    the lab's checker file."""
 
     def nudged(self, step: int = 0) -> CheckSpec:
         """This check with its nudge number `step` in place of its hint (and how to get
@@ -213,7 +216,15 @@ def _check(data: dict[str, Any], default_timeout: float) -> CheckSpec:
         disturbs=bool(data.get("disturbs", False)),
         needs=tuple(data.get("needs") or ()),
         nudges=_texts(data.get("nudge")),
+        expect=tuple(_listed(data.get("expect"))),
     )
+
+
+def _listed(data: Any) -> list[Any]:
+    """One item or a list of them."""
+    if data is None:
+        return []
+    return list(data) if isinstance(data, list) else [data]
 
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -23,6 +23,8 @@ from kubelab.results import CheckResult, Scorecard
 from kubelab.text import parse_lang
 
 CHECKER = re.compile(r"^test_lab(\d\d)\.py$")
+LAB_FILE = re.compile(r"^(\d\d)-")
+"""A lab folder's name (labs/NN-name/), whose lab.yaml holds the lab's checks."""
 SPEC_KEY = pytest.StashKey[CheckSpec]()
 
 
@@ -36,6 +38,8 @@ class _Run:
         """Each check's result by id, in the order they ran."""
         self.error: KubelabError | None = None
         self.leftovers: list[str] = []
+        self.usage = ""
+        """Why the lab's checks could not be collected (a usage error)."""
 
 
 RUN_KEY = pytest.StashKey[_Run]()
@@ -64,7 +68,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _lab_of(path: Path) -> str | None:
-    found = CHECKER.match(path.name)
+    """The lab a checker file (test_labNN.py) or a lab folder's lab.yaml is of."""
+    found = CHECKER.match(path.name) or (
+        LAB_FILE.match(path.parent.name) if path.name == "lab.yaml" else None
+    )
     return found.group(1) if found else None
 
 
@@ -77,21 +84,55 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
+class LabChecks(pytest.File):
+    """A lab's checks, in lab.yaml's order (needs come first): collected from its lab.yaml
+    or its checker file. Each is a pytest Function over the check's code, Python or data
+    (kubelab.engine.checkers), run by pytest_pyfunc_call below."""
+
+    lab_id: str
+
+    def collect(self) -> list[pytest.Item]:
+        run = self.config.stash[RUN_KEY]
+        try:
+            lab = run.lab = run.lab or _lab_for_answer(self.config, self.lab_id)
+            functions = engine.checkers(lab)
+        except KubelabError as e:  # a usage error once collection ends (not a collection error)
+            run.usage = run.usage or e.line("en")
+            return []
+        items: list[pytest.Item] = []
+        for spec in lab.checks:
+            item = pytest.Function.from_parent(self, name=f"test_{spec.id}", callobj=functions[spec.id])
+            item.stash[SPEC_KEY] = spec
+            items.append(item)
+        return items
+
+
+def _checks_of(parent: pytest.Collector, path: Path, lab_id: str) -> LabChecks:
+    checks: LabChecks = LabChecks.from_parent(parent, path=path)
+    checks.lab_id = lab_id
+    return checks
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> LabChecks | None:
+    """A checker file (checkers/test_labNN.py) is its lab's checks, not a plain module."""
+    lab_id = _lab_of(module_path)
+    return _checks_of(parent, module_path, lab_id) if lab_id else None
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> LabChecks | None:
+    """A lab's lab.yaml is its checks (a lab whose checks are all data has no checker file)."""
+    lab_id = _lab_of(file_path)
+    if file_path.name != "lab.yaml" or lab_id is None:
+        return None
+    return _checks_of(parent, file_path, lab_id)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = config.stash[RUN_KEY]
-    for item in items:
-        lab_id = _lab_of(item.path)
-        if lab_id is None:
-            continue
-        try:
-            run.lab = run.lab or _lab_for_answer(config, lab_id)
-            item.stash[SPEC_KEY] = run.lab.check(item.name.removeprefix("test_"))
-        except KubelabError as e:
-            raise pytest.UsageError(e.line("en")) from e
+    if run.usage:
+        raise pytest.UsageError(run.usage)
     if run.lab is not None:
         run.namespace = run.lab.answer_namespace
-        order = {spec.id: n for n, spec in enumerate(run.lab.checks)}  # needs come first
-        items.sort(key=lambda item: order.get(item.name.removeprefix("test_"), -1))
         interrupts.install()
 
 

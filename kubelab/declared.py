@@ -1,0 +1,356 @@
+"""Checks written as data: a check's `expect:` in lab.yaml, run by the engine like a
+Python check (the same deadline, settled rules, scorecard, hints, points and needs).
+
+Three forms, each a mapping; `expect:` is one of them or a list (each must hold, in order):
+
+- `object:` one object (`kind` and `name`) or those a label `selector` picks (then
+  `count:` says how many), and `has:` the fields each must have — a partial tree, as
+  chainsaw's and kuttl's asserts are. A key in parentheses is a JMESPath expression
+  evaluated on the object (or the part of it the key sits in): `(length(spec.ports))`;
+  a list must match item for item; a string compares as a Kubernetes quantity when both
+  sides are one (`64Mi` = `67108864`). `absent: true`: no such object. kubelab adds
+  JMESPath functions: `quantity(s)`, `selects(selector, labels)`.
+- `pods:` the pods a label `selector` (or an `owner: {kind, name}`) picks, not being
+  deleted: `count:`, and the state each must be in: `ready`, `phase`, `qos`,
+  `restarts` (a number or {min, max}), `terminated` (a container's last termination
+  reason, such as OOMKilled), `waiting` (a container's waiting reason).
+- `can:` what an identity may do, asked of the API server (SubjectAccessReview):
+  `as:` a ServiceAccount of the answer's namespace (`serviceaccount: NAME`) or a user;
+  `may:` and `may_not:` lists of `VERB RESOURCE[.GROUP]` with `in NAMESPACE` or
+  `cluster-wide` (default: the answer's namespace).
+
+Python stays for what disturbs the cluster or needs logic (kubelab.checks). A mismatch
+of `object` or `pods` is waited out until the check's timeout, unless `final: true` (the
+answer's own fields, which waiting cannot mend) or a pod is stuck (kubelab.settled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import jmespath
+from jmespath import functions as jp_functions
+
+from kubelab.capacity import quantity as parse_quantity
+from kubelab.errors import LabContentError
+from kubelab.selectors import matches
+from kubelab.settled import deleting, first_stuck, is_ready
+
+if TYPE_CHECKING:
+    from kubelab.checks import LabContext
+
+Obj = dict[str, Any]
+UNSET = object()
+"""A field the object does not have."""
+
+
+class _Functions(jp_functions.Functions):  # type: ignore[misc]
+    """kubelab's JMESPath functions beside the standard ones."""
+
+    @jp_functions.signature({"types": ["string", "number", "null"]})  # type: ignore[untyped-decorator]
+    def _func_quantity(self, value: Any) -> float | None:
+        try:
+            return float(parse_quantity(value)) if value is not None else None
+        except ValueError:
+            return None
+
+    @jp_functions.signature({"types": ["object", "null"]}, {"types": ["object", "null"]})  # type: ignore[untyped-decorator]
+    def _func_selects(self, selector: Any, labels: Any) -> bool:
+        return bool(selector) and matches(selector, labels or {})
+
+
+OPTIONS = jmespath.Options(custom_functions=_Functions())
+
+
+def search(expression: str, data: Any) -> Any:
+    """A JMESPath expression's value on `data` (kubelab's functions included)."""
+    return jmespath.search(expression, data, options=OPTIONS)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    path: str
+    """Where, e.g. spec.replicas or spec.(length(ports))."""
+    expected: Any
+    found: Any
+
+
+def _is_expression(key: str) -> bool:
+    return key.startswith("(") and key.endswith(")")
+
+
+def _same_scalar(expected: Any, found: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(found, bool):
+        return expected is found
+    if expected == found:
+        return True
+    if isinstance(expected, (str, int, float)) and isinstance(found, (str, int, float)):
+        try:
+            return parse_quantity(expected) == parse_quantity(found)
+        except ValueError:
+            return False
+    return False
+
+
+def compare(expected: Any, found: Any, path: str = "") -> Mismatch | None:
+    """The first place where `found` does not have what the partial tree `expected` asks."""
+    if isinstance(expected, Mapping):
+        if not isinstance(found, Mapping):
+            return Mismatch(path or ".", expected, found)
+        for key, want in expected.items():
+            key = str(key)
+            here = f"{path}.{key}" if path else key
+            value = search(key[1:-1], found) if _is_expression(key) else found.get(key, UNSET)
+            if want is None and value in (None, UNSET):
+                continue
+            wrong = compare(want, value, here)
+            if wrong is not None:
+                return wrong
+        return None
+    if isinstance(expected, list):
+        if not isinstance(found, list) or len(found) != len(expected):
+            return Mismatch(path, expected, found)
+        for n, (want, value) in enumerate(zip(expected, found, strict=True)):
+            wrong = compare(want, value, f"{path}[{n}]")
+            if wrong is not None:
+                return wrong
+        return None
+    return None if _same_scalar(expected, found) else Mismatch(path, expected, found)
+
+
+def shown(value: Any) -> str:
+    """A value as the learner reads it (YAML-ish, one line)."""
+    if value is UNSET:
+        return "(not set)"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {shown(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    return str(value)
+
+
+# --- the three forms ------------------------------------------------------------------
+
+
+def _object(lab: LabContext, want: Mapping[str, Any]) -> None:
+    from kubelab.checks import assert_that, fail, name_of
+
+    spec = want["object"]
+    kind = spec["kind"]
+    final = bool(want.get("final", False))
+    if "name" in spec:
+        subject = lab.subject(kind, spec["name"])
+        if want.get("absent"):
+            there = lab.get(kind, spec["name"])
+            assert_that(there is None, subject, "does not exist", "exists", final=final)
+            return
+        objects = [lab.require(kind, spec["name"])]  # else a failure naming what of that kind exists
+    else:
+        selector = str(spec.get("selector", ""))
+        objects = [o for o in lab.list(kind, selector) if not deleting(o)]
+        subject = f"{kind} in {lab.namespace} with labels {selector or '(any)'}"
+        count = want.get("count", 0 if want.get("absent") else None)
+        if count is not None:
+            names = ", ".join(name_of(o) for o in objects) or "none"
+            assert_that(
+                _count_ok(count, len(objects)),
+                subject,
+                f"{_count_text(count)} of them",
+                f"{len(objects)} ({names})",
+                final=final,
+            )
+    for obj in objects:
+        wrong = compare(want.get("has") or {}, obj)
+        if wrong is not None:
+            where = subject if "name" in spec else lab.subject(kind, name_of(obj))
+            fail(
+                where,
+                f"{wrong.path}: {shown(wrong.expected)}",
+                f"{wrong.path}: {shown(wrong.found)}",
+                final=final,
+            )
+
+
+def _count_ok(want: Any, n: int) -> bool:
+    if isinstance(want, Mapping):
+        return int(want.get("min", 0)) <= n <= int(want.get("max", n))
+    return n == int(want)
+
+
+def _count_text(want: Any) -> str:
+    if isinstance(want, Mapping):
+        low, high = want.get("min"), want.get("max")
+        if high is None:
+            return f"at least {low}"
+        return f"at most {high}" if low is None else f"{low} to {high}"
+    return str(want)
+
+
+def _last_terminated(pod: Obj) -> list[str]:
+    reasons = []
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        for state in ("state", "lastState"):
+            done = (status.get(state) or {}).get("terminated") or {}
+            if done.get("reason"):
+                reasons.append(str(done["reason"]))
+    return reasons
+
+
+def _waiting(pod: Obj) -> list[str]:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return [str((s.get("state") or {}).get("waiting", {}).get("reason") or "") for s in statuses]
+
+
+def _restarts(pod: Obj) -> int:
+    return sum(
+        int(s.get("restartCount") or 0) for s in (pod.get("status") or {}).get("containerStatuses") or []
+    )
+
+
+POD_STATES: dict[str, Callable[[Obj], Any]] = {
+    "ready": is_ready,
+    "phase": lambda p: (p.get("status") or {}).get("phase"),
+    "qos": lambda p: (p.get("status") or {}).get("qosClass"),
+    "restarts": _restarts,
+    "terminated": _last_terminated,
+    "waiting": _waiting,
+}
+
+
+def _state_ok(key: str, want: Any, have: Any) -> bool:
+    if key in ("terminated", "waiting"):
+        return str(want) in have
+    if key == "restarts":
+        return _count_ok(want, int(have))
+    return bool(have == want)
+
+
+def _pods(lab: LabContext, want: Mapping[str, Any]) -> None:
+    from kubelab.checks import assert_that, field, owner_uid, pod_states
+
+    spec = want["pods"]
+    pods = [p for p in lab.list("Pod", str(spec.get("selector", ""))) if not deleting(p)]
+    subject = f"pods in {lab.namespace} with labels {spec.get('selector') or '(any)'}"
+    if "owner" in spec:
+        owner = lab.require(spec["owner"]["kind"], spec["owner"]["name"])
+        pods = [p for p in pods if owner_uid(p) == field(owner, "metadata.uid")]
+        subject = f"pods of {lab.subject(spec['owner']['kind'], spec['owner']['name'])}"
+    states = {k: v for k, v in want.items() if k in POD_STATES}
+    fitting = [p for p in pods if all(_state_ok(k, v, POD_STATES[k](p)) for k, v in states.items())]
+    asked = ", ".join(f"{k}: {shown(v)}" for k, v in states.items())
+    count = want.get("count", {"min": 1})
+    wants_running = states.get("ready") is True or states.get("phase") == "Running"
+    assert_that(
+        _count_ok(count, len(fitting)) and len(fitting) == len(pods),
+        subject,
+        f"{_count_text(count)} pods" + (f", each {asked}" if asked else ""),
+        f"{len(fitting)} of {len(pods)} so ({_pod_facts(pods, states) or pod_states(pods)})",
+        final=bool(want.get("final", False)),
+        settled=first_stuck(pods) if wants_running else None,
+    )
+
+
+def _pod_facts(pods: Sequence[Obj], states: Mapping[str, Any]) -> str:
+    from kubelab.checks import name_of
+
+    return ", ".join(
+        f"{name_of(p)}: " + ", ".join(f"{k} {shown(POD_STATES[k](p))}" for k in states) for p in pods
+    )
+
+
+def _identity(lab: LabContext, who: Mapping[str, Any]) -> tuple[str, list[str], str]:
+    """The user and groups the API server sees, and how the learner names it."""
+    if "serviceaccount" in who:
+        name = str(who["serviceaccount"])
+        ns = str(who.get("namespace", lab.namespace))
+        groups = ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"]
+        return f"system:serviceaccount:{ns}:{name}", groups, f"ServiceAccount {ns}/{name}"
+    user = str(who["user"])
+    return user, [*who.get("groups", []), "system:authenticated"], f"user {user}"
+
+
+def parse_action(text: str, namespace: str) -> tuple[dict[str, str], str]:
+    """`get pods`, `create deployments.apps in other`, `list nodes cluster-wide`,
+    `get pods/log` → SubjectAccessReview resourceAttributes, and the words again."""
+    words = text.split()
+    if len(words) not in (2, 3, 4) or (len(words) == 4 and words[2] != "in"):
+        raise LabContentError(f"can: {text!r} is not 'VERB RESOURCE [in NAMESPACE | cluster-wide]'")
+    verb, resource = words[0], words[1]
+    resource, _, subresource = resource.partition("/")
+    plural, _, group = resource.partition(".")
+    where = namespace
+    if len(words) == 3:
+        if words[2] != "cluster-wide":
+            raise LabContentError(f"can: {text!r}: write `in NAMESPACE` or `cluster-wide`")
+        where = ""
+    elif len(words) == 4:
+        where = words[3]
+    attributes = {"verb": verb, "resource": plural, "group": group, "namespace": where}
+    if subresource:
+        attributes["subresource"] = subresource
+    return attributes, text
+
+
+def _can(lab: LabContext, want: Mapping[str, Any]) -> None:
+    from kubelab.checks import assert_that, field
+
+    user, groups, who = _identity(lab, want["can"]["as"])
+    asks = [(a, True) for a in want["can"].get("may") or []] + [
+        (a, False) for a in want["can"].get("may_not") or []
+    ]
+    for text, allowed in asks:
+        attributes, said = parse_action(str(text), lab.namespace)
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {"user": user, "groups": groups, "resourceAttributes": attributes},
+        }
+        answer = lab.kube.create(review)
+        got = bool(field(answer, "status.allowed"))
+        reason = str(field(answer, "status.reason") or "")
+        assert_that(
+            got is allowed,
+            who,
+            f"{'may' if allowed else 'may not'} {said}",
+            f"{'may' if got else 'may not'} {said}" + (f" ({reason})" if reason else ""),
+            final=True,  # RBAC is the answer's own objects: the API server answers at once
+        )
+
+
+FORMS: dict[str, Callable[[LabContext, Mapping[str, Any]], None]] = {
+    "object": _object,
+    "pods": _pods,
+    "can": _can,
+}
+
+
+def form_of(want: Mapping[str, Any]) -> str:
+    """Which form a declaration is: its one key among FORMS."""
+    named = [key for key in FORMS if key in want]
+    if len(named) != 1:
+        raise LabContentError(f"expect: each item names one of {', '.join(FORMS)}; this one: {sorted(want)}")
+    return named[0]
+
+
+def checker(expect: Sequence[Mapping[str, Any]]) -> Callable[[LabContext], None]:
+    """The check's code for its declaration: every item must hold, polled together
+    until they do (or a failure is final) within the check's timeout."""
+    items = [(FORMS[form_of(want)], want) for want in expect]
+
+    def check(lab: LabContext) -> None:
+        def holds() -> None:
+            for run, want in items:
+                run(lab, want)
+
+        lab.eventually(holds)
+
+    return check
