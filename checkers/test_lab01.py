@@ -9,7 +9,6 @@ from kubelab.checks import (
     LabContext,
     assert_that,
     deleting,
-    fail,
     field,
     is_ready,
     made_alike,
@@ -27,7 +26,6 @@ from kubelab.text import Text
 
 RS = "simple-replicaset"
 SET_RS = "set-based-replicaset"
-WEB_IMAGE = "kubelab/web:v1"
 
 
 def owned_pods(lab: LabContext, rs: Obj) -> list[Obj]:
@@ -51,56 +49,6 @@ def ready_pods(lab: LabContext, rs: Obj, want: int) -> list[Obj]:
         settled=first_stuck(pods),
     )
     return ready
-
-
-def test_replicaset_exists(lab: LabContext) -> None:
-    lab.require("ReplicaSet", RS)  # the learner creates it: there once applied, no waiting
-
-
-def test_replicaset_wants_three_replicas(lab: LabContext) -> None:
-    rs = lab.require("ReplicaSet", RS)
-    replicas = field(rs, "spec.replicas")
-    assert_that(
-        replicas == 3,
-        lab.subject("ReplicaSet", RS),
-        "spec.replicas: 3",
-        f"spec.replicas: {replicas}",
-    )
-
-
-def test_selector_picks_my_little_pod(lab: LabContext) -> None:
-    rs = lab.require("ReplicaSet", RS)
-    selector = field(rs, "spec.selector")
-    labels = field(rs, "spec.template.metadata.labels") or {}
-    subject = lab.subject("ReplicaSet", RS)
-    assert_that(
-        matches(selector, {"app": "my-little-pod"}) and labels.get("app") == "my-little-pod",
-        subject,
-        "selector and template labels: app=my-little-pod",
-        f"selector {to_query(selector) or '(empty)'}; template labels {describe_labels(labels)}",
-    )
-    assert_that(
-        not matches(selector, {"app": "something-else"}),
-        subject,
-        "a selector that picks only app=my-little-pod",
-        f"selector {to_query(selector) or '(empty)'} also picks app=something-else",
-    )
-
-
-def _image_problem(lab: LabContext, rs: Obj) -> None:
-    images = [c.get("image") for c in field(rs, "spec.template.spec.containers") or []]
-    assert_that(
-        WEB_IMAGE in images,
-        lab.subject("ReplicaSet", RS),
-        f"a container running {WEB_IMAGE}",
-        f"images {', '.join(map(str, images)) or 'none'}",
-    )
-
-
-def test_three_pods_ready(lab: LabContext) -> None:
-    rs = lab.require("ReplicaSet", RS)
-    _image_problem(lab, rs)
-    lab.eventually(lambda: ready_pods(lab, rs, 3))
 
 
 def test_replicaset_recreates_deleted_pod(lab: LabContext) -> None:
@@ -319,54 +267,6 @@ def _constraint(spec: Obj) -> str:
     if field(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"):
         said.append("a required node affinity")
     return ", ".join(said) or "taints it does not tolerate"
-
-
-def test_set_based_selector_chooses_production_and_qa(lab: LabContext) -> None:
-    rs = lab.require("ReplicaSet", SET_RS)
-    selector = field(rs, "spec.selector") or {}
-    base = dict(field(rs, "spec.template.metadata.labels") or {})
-    subject = lab.subject("ReplicaSet", SET_RS)
-    assert_that(
-        bool(selector.get("matchExpressions")),
-        subject,
-        "spec.selector.matchExpressions (a set-based selector)",
-        f"selector {to_query(selector) or '(empty)'} has no matchExpressions",
-    )
-    verdicts = {env: matches(selector, {**base, "environment": env}) for env in ("production", "qa", "dev")}
-    wanted = {"production": True, "qa": True, "dev": False}
-    if verdicts != wanted:
-        chosen = [env for env, picked in verdicts.items() if picked]
-        fail(
-            subject,
-            "chooses environment production and qa, not dev",
-            f"selector {to_query(selector)} chooses: {', '.join(chosen) or 'none of them'}",
-            Text(
-                f"템플릿 레이블({describe_labels(base)})에 environment만 바꿔 셀렉터에 대 보았습니다",
-                f"tried the template's labels ({describe_labels(base)}) with each environment",
-            ),
-        )
-
-
-def test_set_based_selector_requires_tier(lab: LabContext) -> None:
-    selector = field(lab.require("ReplicaSet", SET_RS), "spec.selector") or {}
-    any_tier = matches(selector, {"environment": "production", "tier": "backend"})
-    no_tier = matches(selector, {"environment": "production"})
-
-    def verdict(chosen: bool) -> str:
-        return "chosen" if chosen else "not chosen"
-
-    assert_that(
-        any_tier and not no_tier,
-        lab.subject("ReplicaSet", SET_RS),
-        "a tier label required, of any value (operator Exists)",
-        f"selector {to_query(selector) or '(empty)'}: environment=production,tier=backend "
-        f"{verdict(any_tier)}; environment=production without tier {verdict(no_tier)}",
-        Text(
-            "tier 값만 바꾼 파드와 tier 레이블이 없는 파드를 셀렉터에 대 보았습니다",
-            "tried a pod with another tier value and a pod with no tier label",
-        ),
-        final=True,
-    )
 
 
 def test_dev_pod_stays_unselected(lab: LabContext) -> None:

@@ -9,7 +9,9 @@ Three forms, each a mapping; `expect:` is one of them or a list (each must hold,
   evaluated on the object (or the part of it the key sits in): `(length(spec.ports))`;
   a list must match item for item; a string compares as a Kubernetes quantity when both
   sides are one (`64Mi` = `67108864`). `absent: true`: no such object. kubelab adds
-  JMESPath functions: `quantity(s)`, `selects(selector, labels)`.
+  JMESPath functions: `quantity(s)`, `selects(selector, labels)`. For the learner, a
+  mismatch says the path and both values, or the author's `expected:` text and the
+  value of the `found:` expression, with a `detail:` text.
 - `pods:` the pods a label `selector` (or an `owner: {kind, name}`) picks, not being
   deleted: `count:`, and the state each must be in: `ready`, `phase`, `qos`,
   `restarts` (a number or {min, max}), `terminated` (a container's last termination
@@ -38,6 +40,7 @@ from kubelab.capacity import quantity as parse_quantity
 from kubelab.errors import LabContentError
 from kubelab.selectors import matches
 from kubelab.settled import deleting, first_stuck, is_ready
+from kubelab.text import Text
 
 if TYPE_CHECKING:
     from kubelab.checks import LabContext
@@ -172,12 +175,13 @@ def _object(lab: LabContext, want: Mapping[str, Any]) -> None:
         wrong = compare(want.get("has") or {}, obj)
         if wrong is not None:
             where = subject if "name" in spec else lab.subject(kind, name_of(obj))
-            fail(
-                where,
-                f"{wrong.path}: {shown(wrong.expected)}",
-                f"{wrong.path}: {shown(wrong.found)}",
-                final=final,
+            expected = str(want.get("expected") or f"{wrong.path}: {shown(wrong.expected)}")
+            shows = want.get("found")
+            found = (
+                f"{shows}: {shown(search(shows, obj))}" if shows else f"{wrong.path}: {shown(wrong.found)}"
             )
+            detail = Text(**want["detail"]) if want.get("detail") else None
+            fail(where, expected, found, detail, final=final)
 
 
 def _count_ok(want: Any, n: int) -> bool:
@@ -235,7 +239,7 @@ def _state_ok(key: str, want: Any, have: Any) -> bool:
 
 
 def _pods(lab: LabContext, want: Mapping[str, Any]) -> None:
-    from kubelab.checks import assert_that, field, owner_uid, pod_states
+    from kubelab.checks import assert_that, field, owner_uid
 
     spec = want["pods"]
     pods = [p for p in lab.list("Pod", str(spec.get("selector", ""))) if not deleting(p)]
@@ -253,17 +257,21 @@ def _pods(lab: LabContext, want: Mapping[str, Any]) -> None:
         _count_ok(count, len(fitting)) and len(fitting) == len(pods),
         subject,
         f"{_count_text(count)} pods" + (f", each {asked}" if asked else ""),
-        f"{len(fitting)} of {len(pods)} so ({_pod_facts(pods, states) or pod_states(pods)})",
+        f"{len(fitting)} of {len(pods)} so ({_pod_facts(pods, states)})",
         final=bool(want.get("final", False)),
         settled=first_stuck(pods) if wants_running else None,
     )
 
 
 def _pod_facts(pods: Sequence[Obj], states: Mapping[str, Any]) -> str:
-    from kubelab.checks import name_of
+    """Each pod's state as kubectl get pods says it (Ready, or why not), and the other
+    states asked about."""
+    from kubelab.checks import pod_states
 
-    return ", ".join(
-        f"{name_of(p)}: " + ", ".join(f"{k} {shown(POD_STATES[k](p))}" for k in states) for p in pods
+    told = [k for k in states if k not in ("ready", "phase")]
+    return (
+        ", ".join(pod_states([p]) + "".join(f", {k} {shown(POD_STATES[k](p))}" for k in told) for p in pods)
+        or "no pods"
     )
 
 
@@ -354,3 +362,38 @@ def checker(expect: Sequence[Mapping[str, Any]]) -> Callable[[LabContext], None]
         lab.eventually(holds)
 
     return check
+
+
+def problems(expect: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What is wrong with a check's declaration, found without a cluster: its forms, its
+    JMESPath expressions, its `can` actions."""
+    found: list[str] = []
+    for n, want in enumerate(expect):
+        try:
+            form = form_of(want)
+        except LabContentError as e:
+            found.append(f"expect[{n}]: {e.en}")
+            continue
+        if form == "can":
+            for action in [*(want["can"].get("may") or []), *(want["can"].get("may_not") or [])]:
+                try:
+                    parse_action(str(action), "ns")
+                except LabContentError as e:
+                    found.append(f"expect[{n}]: {e.en}")
+        expressions = [str(want["found"])] if want.get("found") else []
+        expressions += _expression_keys(want.get("has") or {})
+        for expression in expressions:
+            try:
+                jmespath.compile(expression)
+            except jmespath.exceptions.JMESPathError as e:
+                found.append(f"expect[{n}]: not a JMESPath expression: {expression!r} ({e})")
+    return found
+
+
+def _expression_keys(tree: Any) -> list[str]:
+    if isinstance(tree, Mapping):
+        keys = [str(k)[1:-1] for k in tree if _is_expression(str(k))]
+        return keys + [e for v in tree.values() for e in _expression_keys(v)]
+    if isinstance(tree, list):
+        return [e for v in tree for e in _expression_keys(v)]
+    return []

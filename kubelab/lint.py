@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from kubelab import images, labspec, manifests
+from kubelab import declared, images, labspec, manifests
 from kubelab.errors import InputError, KubelabError, LabContentError
 from kubelab.labspec import Lab
 from kubelab.manifests import Document, Obj
@@ -164,14 +164,19 @@ def lab_problems(lab: Lab) -> Iterator[str]:
             lab.instructions_text(lang)
         except LabContentError as e:
             yield e.en
-    if not lab.checker.is_file():
-        yield f"{where}: checker {lab.checker} missing"
-    else:
-        tests, declared = checker_tests(lab.checker), {c.id for c in lab.checks}
-        for name in sorted(declared - tests):
-            yield f"{where}: check {name} is in lab.yaml but has no test_{name} in {lab.checker.name}"
-        for name in sorted(tests - declared):
-            yield f"{where}: test_{name} in {lab.checker.name} is not declared in lab.yaml"
+    coded = {c.id for c in lab.checks if not c.expect}
+    tests = checker_tests(lab.checker) if lab.checker.is_file() else set()
+    if coded and not lab.checker.is_file():
+        yield f"{where}: checker {lab.checker} missing (checks without expect: {', '.join(sorted(coded))})"
+    for name in sorted(coded - tests if lab.checker.is_file() else ()):
+        yield f"{where}: check {name} has neither expect: in lab.yaml nor test_{name} in {lab.checker.name}"
+    for name in sorted(tests - coded):
+        said = (
+            "has expect: in lab.yaml" if name in {c.id for c in lab.checks} else "is not declared in lab.yaml"
+        )
+        yield f"{where}: test_{name} in {lab.checker.name}: check {name} {said}"
+    for spec in lab.checks:
+        yield from (f"{where}: check {spec.id}: {problem}" for problem in declared.problems(spec.expect))
     earlier: set[str] = set()
     for spec in lab.checks:
         for need in spec.needs:

@@ -232,3 +232,12 @@ def test_an_item_names_exactly_one_form() -> None:
         declared.checker([{"object": {"kind": "Pod", "name": "a"}, "pods": {}}])
     with pytest.raises(LabContentError):
         declared.checker([{"has": {}}])
+
+
+def test_lint_finds_a_broken_declaration_without_a_cluster() -> None:
+    assert declared.problems([{"object": {"kind": "Pod", "name": "a"}, "has": {"(length(spec.x)": 1}}]) != []
+    assert declared.problems([{"object": {"kind": "Pod", "name": "a"}, "found": "spec..x"}]) != []
+    assert declared.problems([{"can": {"as": {"user": "u"}, "may": ["get"]}}]) != []
+    assert declared.problems([{"has": {}}]) != []
+    good = {"object": {"kind": "Pod", "name": "a"}, "found": "spec", "has": {"spec": {"(length(containers))": 1}}}
+    assert declared.problems([good, {"can": {"as": {"user": "u"}, "may": ["get pods in x"]}}]) == []

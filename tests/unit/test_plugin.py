@@ -268,3 +268,43 @@ def test_undo_steps_run_last_first_and_failures_are_leftovers_not_verdicts(
     assert data["leftovers"] == ["second: Pod p: expected put back, found refused"]
     assert undone.read_text() == "first undone last"
     assert data["error"] is None
+
+
+DECLARED = DEMO_LAB.replace(
+    "    kubectl: kubectl -n {{ namespace }} get configmap settings -o yaml\n",
+    "    kubectl: kubectl -n {{ namespace }} get configmap settings -o yaml\n"
+    "    expect:\n"
+    "      object: {kind: ConfigMap, name: settings}\n"
+    "      has: {data: {color: blue}}\n",
+)
+
+
+def test_a_check_written_as_data_runs_from_lab_yaml(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lab.yaml is collected as its lab's checks: the data check and the code check run
+    in lab.yaml's order and fail alike (expected, found, hint)."""
+    root = write_demo_repo(pytester.path, DECLARED, CHECKER.split("\n\ndef test_color_is_blue")[0] + "\n")
+    (root / "conftest.py").write_text((root / "checkers" / "conftest.py").read_text())
+    monkeypatch.setenv("KUBELAB_ROOT", str(root))
+    repo.versions.cache_clear()
+    out = root / "out.json"
+    monkeypatch.setenv("DEMO_COLOR", "red")
+    run = pytester.runpytest("labs/99-demo/lab.yaml", "--kubelab-json", str(out), "-p", "no:cacheprovider")
+    run.assert_outcomes(passed=1, failed=1)
+    message = str(results(out)["color_is_blue"]["message"])
+    assert "기대 / expected: data.color: blue" in message and "실제 / found: data.color: red" in message
+    assert list(results(out)) == ["config_exists", "color_is_blue"]
+    monkeypatch.setenv("DEMO_COLOR", "blue")
+    pytester.runpytest("labs/99-demo/lab.yaml", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_a_check_both_data_and_code_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_demo_repo(pytester.path, DECLARED)  # test_color_is_blue is still in the checker
+    monkeypatch.setenv("KUBELAB_ROOT", str(root))
+    repo.versions.cache_clear()
+    run = pytester.runpytest("checkers/test_lab99.py")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines(["*lab 99 declares it with expect:, not as code*test_color_is_blue*"])
