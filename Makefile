@@ -61,10 +61,11 @@ e2e: $(STAMP)  ## end-to-end: `kubelab verify` of every lab on a real kind clust
 offline-cluster:  ## build Docker engine, kind, Kubernetes and the node image with no internet
 	@bash ci/offline-cluster.sh
 
-bench: $(STAMP)  ## measure the budgets: lint, a check run, a lab start, a verification, one node vs three, a class
+bench: $(STAMP)  ## measure the budgets: lint, a check run, a lab start, a verification, one node vs three, a class, data vs Python checks
 	@$(BIN)/python -m benchmarks.budgets
 	@$(BIN)/python -m benchmarks.nodes
 	@$(BIN)/python -m benchmarks.classes
+	@$(BIN)/python -m benchmarks.declared
 
 clean:  ## remove the venv and kubelab's own state (never your manifests)
 	rm -rf $(VENV) .kubelab .pytest-kind .mypy_cache .ruff_cache

@@ -37,7 +37,7 @@ import jmespath
 from jmespath import functions as jp_functions
 
 from kubelab.capacity import quantity as parse_quantity
-from kubelab.errors import LabContentError
+from kubelab.errors import CheckFailed, LabContentError
 from kubelab.selectors import matches
 from kubelab.settled import deleting, first_stuck, is_ready
 from kubelab.text import Text
@@ -141,10 +141,39 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+class Look:
+    """One look at the cluster for a check's items: each object and list is read once,
+    however many items ask for it (as a Python check reads it once)."""
+
+    def __init__(self, lab: LabContext) -> None:
+        self.lab = lab
+        self.kube = lab.kube
+        self.namespace = lab.namespace
+        self._got: dict[tuple[str, str], Obj | None] = {}
+        self._listed: dict[tuple[str, str], list[Obj]] = {}
+
+    def subject(self, kind: str, name: str) -> str:
+        return self.lab.subject(kind, name)
+
+    def get(self, kind: str, name: str) -> Obj | None:
+        if (kind, name) not in self._got:
+            self._got[kind, name] = self.lab.get(kind, name)
+        return self._got[kind, name]
+
+    def list(self, kind: str, selector: str = "") -> list[Obj]:
+        if (kind, selector) not in self._listed:
+            self._listed[kind, selector] = self.lab.list(kind, selector)
+        return self._listed[kind, selector]
+
+    def require(self, kind: str, name: str) -> Obj:
+        found = self.get(kind, name)
+        return found if found is not None else self.lab.require(kind, name)
+
+
 # --- the three forms ------------------------------------------------------------------
 
 
-def _object(lab: LabContext, want: Mapping[str, Any]) -> None:
+def _object(lab: Look, want: Mapping[str, Any]) -> None:
     from kubelab.checks import assert_that, fail, name_of
 
     spec = want["object"]
@@ -238,7 +267,7 @@ def _state_ok(key: str, want: Any, have: Any) -> bool:
     return bool(have == want)
 
 
-def _pods(lab: LabContext, want: Mapping[str, Any]) -> None:
+def _pods(lab: Look, want: Mapping[str, Any]) -> None:
     from kubelab.checks import assert_that, field, owner_uid
 
     spec = want["pods"]
@@ -275,7 +304,7 @@ def _pod_facts(pods: Sequence[Obj], states: Mapping[str, Any]) -> str:
     )
 
 
-def _identity(lab: LabContext, who: Mapping[str, Any]) -> tuple[str, list[str], str]:
+def _identity(lab: Look, who: Mapping[str, Any]) -> tuple[str, list[str], str]:
     """The user and groups the API server sees, and how the learner names it."""
     if "serviceaccount" in who:
         name = str(who["serviceaccount"])
@@ -308,7 +337,7 @@ def parse_action(text: str, namespace: str) -> tuple[dict[str, str], str]:
     return attributes, text
 
 
-def _can(lab: LabContext, want: Mapping[str, Any]) -> None:
+def _can(lab: Look, want: Mapping[str, Any]) -> None:
     from kubelab.checks import assert_that, field
 
     user, groups, who = _identity(lab, want["can"]["as"])
@@ -334,7 +363,7 @@ def _can(lab: LabContext, want: Mapping[str, Any]) -> None:
         )
 
 
-FORMS: dict[str, Callable[[LabContext, Mapping[str, Any]], None]] = {
+FORMS: dict[str, Callable[[Look, Mapping[str, Any]], None]] = {
     "object": _object,
     "pods": _pods,
     "can": _can,
@@ -351,15 +380,22 @@ def form_of(want: Mapping[str, Any]) -> str:
 
 def checker(expect: Sequence[Mapping[str, Any]]) -> Callable[[LabContext], None]:
     """The check's code for its declaration: every item must hold, polled together
-    until they do (or a failure is final) within the check's timeout."""
+    until they do (or a failure is final) within the check's timeout. A converged answer
+    passes on the first look, without setting up the wait."""
     items = [(FORMS[form_of(want)], want) for want in expect]
 
     def check(lab: LabContext) -> None:
         def holds() -> None:
+            look = Look(lab)
             for run, want in items:
-                run(lab, want)
+                run(look, want)
 
-        lab.eventually(holds)
+        try:
+            holds()
+        except CheckFailed as e:
+            if e.final:
+                raise
+            lab.eventually(holds)
 
     return check
 
