@@ -9,7 +9,8 @@ Three forms, each a mapping; `expect:` is one of them or a list (each must hold,
   evaluated on the object (or the part of it the key sits in): `(length(spec.ports))`;
   a list must match item for item; a string compares as a Kubernetes quantity when both
   sides are one (`64Mi` = `67108864`). `absent: true`: no such object. kubelab adds
-  JMESPath functions: `quantity(s)`, `selects(selector, labels)`. For the learner, a
+  JMESPath functions: `quantity(s)`, `selects(selector, labels)`, `param(name)` (a
+  lab parameter's value for the answer under check). For the learner, a
   mismatch says the path and both values, or the author's `expected:` text and the
   value of the `found:` expression, with a `detail:` text.
 - `pods:` the pods a label `selector` (or an `owner: {kind, name}`) picks, not being
@@ -29,6 +30,7 @@ answer's own fields, which waiting cannot mend) or a pod is stuck (kubelab.settl
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 UNSET = object()
 """A field the object does not have."""
+PARAMS: ContextVar[Mapping[str, Any] | None] = ContextVar("declared_params", default=None)
+"""The parameter values of the answer under check, for the JMESPath function param()."""
 
 
 class _Functions(jp_functions.Functions):  # type: ignore[misc]
@@ -63,6 +67,12 @@ class _Functions(jp_functions.Functions):  # type: ignore[misc]
     @jp_functions.signature({"types": ["object", "null"]}, {"types": ["object", "null"]})  # type: ignore[untyped-decorator]
     def _func_selects(self, selector: Any, labels: Any) -> bool:
         return bool(selector) and matches(selector, labels or {})
+
+    @jp_functions.signature({"types": ["string"]})  # type: ignore[untyped-decorator]
+    def _func_param(self, name: str) -> Any:
+        """A parameter's value for the answer under check (lab.yaml's params): a key is
+        not rendered as a template, so an expression names a parameter this way."""
+        return (PARAMS.get() or {}).get(name)
 
 
 OPTIONS = jmespath.Options(custom_functions=_Functions())
@@ -390,12 +400,15 @@ def checker(expect: Sequence[Mapping[str, Any]]) -> Callable[[LabContext], None]
             for run, want in items:
                 run(look, want)
 
+        token = PARAMS.set(dict(getattr(lab.lab, "values", None) or {}))
         try:
             holds()
         except CheckFailed as e:
             if e.final:
                 raise
             lab.eventually(holds)
+        finally:
+            PARAMS.reset(token)
 
     return check
 

@@ -241,3 +241,33 @@ def test_lint_finds_a_broken_declaration_without_a_cluster() -> None:
     assert declared.problems([{"has": {}}]) != []
     good = {"object": {"kind": "Pod", "name": "a"}, "found": "spec", "has": {"spec": {"(length(containers))": 1}}}
     assert declared.problems([good, {"can": {"as": {"user": "u"}, "may": ["get pods in x"]}}]) == []
+
+
+def test_an_expression_names_a_lab_parameter_with_param() -> None:
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    svc = {
+        "kind": "Service",
+        "metadata": {"name": "eva"},
+        "spec": {"ports": [{"port": 80, "nodePort": 30081}]},
+    }
+    want = {
+        "object": {"kind": "Service", "name": "eva"},
+        "final": True,
+        "has": {"spec": {"(contains(ports[].nodePort, param('node_port')))": True}},
+    }
+
+    def with_port(port: int) -> CheckFailed | None:
+        lab = replace(context(FakeKube(svc)), lab=SimpleNamespace(values={"node_port": port}))
+        try:
+            declared.checker([want])(lab)
+        except CheckFailed as e:
+            return e
+        return None
+
+    assert with_port(30081) is None
+    failed = with_port(30080)
+    assert failed is not None and failed.final
+    assert declared.PARAMS.get() is None  # set only while the check runs
+    assert declared.problems([want]) == []
