@@ -778,6 +778,23 @@ def params_cmd(
         say(Text(f"실습 {lab.id}에는 매개변수가 없습니다", f"lab {lab.id} has no parameters"))
 
 
+@app.command("new")
+def new_cmd(
+    lab_id: Annotated[str, typer.Argument(help="the new lab's number, two digits (e.g. 08)")],
+    name: Annotated[str, typer.Argument(help="its folder's name after the number (e.g. probes)")],
+) -> None:
+    """Scaffold a new lab that lints and verifies as generated (docs/authoring.md). 새 실습."""
+    from kubelab import scaffold
+
+    folder = scaffold.new_lab(lab_id, name)
+    say(
+        Text(
+            f"새 실습: {folder} — 다음: kubelab lint {lab_id}, kubelab verify {lab_id} (docs/authoring.md)",
+            f"new lab: {folder} — next: kubelab lint {lab_id}, kubelab verify {lab_id} (docs/authoring.md)",
+        )
+    )
+
+
 @app.command("lint")
 def lint_cmd(
     targets: Annotated[list[str] | None, typer.Argument(help="lab numbers or manifest files")] = None,

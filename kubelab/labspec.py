@@ -83,10 +83,22 @@ class WrongAnswer:
     steps: tuple[Step, ...] = ()
     """kubectl commands run after the manifests are applied."""
     passes: tuple[str, ...] = ()
+    base: Path | None = None
+    """The folder this answer is a change of (lab.yaml `base: solution`): its files are the
+    base's, each replaced by the file of the same name in `dir`, without those in `drop`,
+    and with `dir`'s other files added; None: `dir` holds the whole answer."""
+    drop: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return self.dir.name
+
+    def kept_from_base(self) -> tuple[Path, ...]:
+        """The base's files this answer keeps as they are."""
+        if self.base is None:
+            return ()
+        changed = {p.name for p in self.dir.iterdir()} | set(self.drop)
+        return tuple(p for p in manifests.manifest_files([self.base]) if p.name not in changed)
 
 
 @dataclass(frozen=True)
@@ -292,6 +304,8 @@ def _build(folder: Path, source: Mapping[str, Any], values: Mapping[str, Value])
                 why=_text(w["why"]),
                 steps=_steps(w.get("steps")),
                 passes=tuple(w.get("passes") or ()),
+                base=folder / data["solution"] if w.get("base") == "solution" else None,
+                drop=tuple(w.get("drop") or ()),
             )
             for w in data["wrong"]
         ),

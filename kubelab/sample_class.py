@@ -34,7 +34,7 @@ def write_submission(crs: Course, lab: Lab, variant: verify.Variant, student: st
     mine = course.student_lab(crs, lab, student)
     folder = into / student
     folder.mkdir(parents=True)
-    for doc_file in sorted(variant.folder.glob("*.y*ml")):
+    for doc_file in variant.files:
         text = mine.render(doc_file.read_text(encoding="utf-8"), str(doc_file))
         (folder / doc_file.name).write_text(text, encoding="utf-8")
     if variant.steps:

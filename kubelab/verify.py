@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from kubelab import engine, nodefiles, repo, runner, sandbox
+from kubelab import engine, manifests, nodefiles, repo, runner, sandbox
 from kubelab.apply import Rejection
 from kubelab.cleanup import Cleanup
 from kubelab.errors import ClusterUnavailable, Interrupted, KubelabError
@@ -28,7 +28,7 @@ from kubelab.kube import Kube
 from kubelab.labspec import Lab, Step
 from kubelab.params import SANDBOX_HOST_ROOT
 from kubelab.results import Scorecard
-from kubelab.text import Lang
+from kubelab.text import Lang, Text
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,15 @@ class Variant:
     """kubectl commands run after the manifests are applied."""
     must_pass: tuple[str, ...] = ()
     """Checks that must pass all the same (a wrong answer's `passes`)."""
+    base_files: tuple[Path, ...] = ()
+    """Files of the solution a wrong answer written as a change of it keeps (its `base`)."""
+    why: Text | None = None
+    """Why a wrong answer is wrong (lab.yaml), said when it is not judged as expected."""
+
+    @property
+    def files(self) -> list[Path]:
+        """The answer's manifest files: what it keeps of its base, then its own."""
+        return [*self.base_files, *manifests.manifest_files([self.folder])]
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,10 @@ class Outcome:
 
 
 def variants(lab: Lab) -> list[Variant]:
-    wrong = [Variant(f"wrong/{w.name}", w.dir, w.fails, w.steps, w.passes) for w in lab.wrong]
+    wrong = [
+        Variant(f"wrong/{w.name}", w.dir, w.fails, w.steps, w.passes, w.kept_from_base(), w.why)
+        for w in lab.wrong
+    ]
     return [
         Variant("solution", lab.solution, None, lab.solution_steps),
         Variant("starter", lab.starter, "*", lab.starter_steps),
@@ -110,7 +122,7 @@ def apply_variant(kube: Kube, box: sandbox.Sandbox, variant: Variant, cleanup: C
     """Apply a variant's manifests in its sandbox as the sandbox's ServiceAccount, then its
     kubectl steps; what the API server (or a step) refused, in order."""
     return sandbox.apply_answer(
-        kube, box, box.lab.manifests(variant.folder), variant.steps, cleanup, "verify"
+        kube, box, manifests.load(variant.files, box.lab.render), variant.steps, cleanup, "verify"
     )
 
 
@@ -121,7 +133,7 @@ def verify_variant(kube: Kube, lab: Lab, variant: Variant, lang: Lang) -> Outcom
     namespace = ""
     try:
         box = sandbox.open_sandbox(
-            kube, lab, cleanup, docs=lab.manifests(variant.folder), steps=variant.steps
+            kube, lab, cleanup, docs=manifests.load(variant.files, lab.render), steps=variant.steps
         )
         namespace = box.namespace
         rejected = apply_variant(kube, box, variant, cleanup)
