@@ -9,11 +9,11 @@ Three forms, each a mapping; `expect:` is one of them or a list (each must hold,
   evaluated on the object (or the part of it the key sits in): `(length(spec.ports))`;
   a list must match item for item; a string compares as a Kubernetes quantity when both
   sides are one (`64Mi` = `67108864`). `absent: true`: no such object. kubelab adds
-  JMESPath functions: `quantity(s)`, `selects(selector, labels)`, `param(name)` (a
+  JMESPath functions: `quantity(s)`, `selects(selector, labels)`, `param(name)`, `normpath(path)` (a
   lab parameter's value for the answer under check). For the learner, a
   mismatch says the path and both values, or the author's `expected:` text and the
   value of the `found:` expression, with a `detail:` text.
-- `pods:` the pods a label `selector` (or an `owner: {kind, name}`) picks, not being
+- `pods:` the pods a label `selector` (or an `owner: {kind, name}`, or a `name`) picks, not being
   deleted: `count:`, and the state each must be in: `ready`, `phase`, `qos`,
   `restarts` (a number or {min, max}), `terminated` (a container's last termination
   reason, such as OOMKilled), `waiting` (a container's waiting reason).
@@ -29,6 +29,7 @@ answer's own fields, which waiting cannot mend) or a pod is stuck (kubelab.settl
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -73,6 +74,11 @@ class _Functions(jp_functions.Functions):  # type: ignore[misc]
         """A parameter's value for the answer under check (lab.yaml's params): a key is
         not rendered as a template, so an expression names a parameter this way."""
         return (PARAMS.get() or {}).get(name)
+
+    @jp_functions.signature({"types": ["string", "null"]})  # type: ignore[untyped-decorator]
+    def _func_normpath(self, path: Any) -> str | None:
+        """A path as posixpath.normpath writes it (`/data/x/` and `/data//x` are `/data/x`)."""
+        return posixpath.normpath(path) if path else path
 
 
 OPTIONS = jmespath.Options(custom_functions=_Functions())
@@ -163,7 +169,8 @@ class Look:
         self._listed: dict[tuple[str, str], list[Obj]] = {}
 
     def subject(self, kind: str, name: str) -> str:
-        return self.lab.subject(kind, name)
+        """The object as the learner names it: no namespace for a cluster-scoped kind."""
+        return self.lab.subject(kind, name) if self.kube.is_namespaced(kind) else f"{kind} {name}"
 
     def get(self, kind: str, name: str) -> Obj | None:
         if (kind, name) not in self._got:
@@ -177,7 +184,24 @@ class Look:
 
     def require(self, kind: str, name: str) -> Obj:
         found = self.get(kind, name)
-        return found if found is not None else self.lab.require(kind, name)
+        if found is not None:
+            return found
+        if self.kube.is_namespaced(kind):
+            return self.lab.require(kind, name)
+        from kubelab.checks import fail, name_of
+
+        present = ", ".join(name_of(o) for o in self.list(kind)) or "none"
+        fail(
+            self.subject(kind, name),
+            "exists",
+            "not found",
+            Text(
+                f"{kind}에는 네임스페이스가 없습니다. 클러스터의 {kind}: {present}",
+                f"a {kind} has no namespace. {kind} objects in the cluster: {present}",
+            ),
+            final=True,
+            missing=True,
+        )
 
 
 # --- the three forms ------------------------------------------------------------------
@@ -281,8 +305,12 @@ def _pods(lab: Look, want: Mapping[str, Any]) -> None:
     from kubelab.checks import assert_that, field, owner_uid
 
     spec = want["pods"]
-    pods = [p for p in lab.list("Pod", str(spec.get("selector", ""))) if not deleting(p)]
-    subject = f"pods in {lab.namespace} with labels {spec.get('selector') or '(any)'}"
+    if "name" in spec:  # one pod by name (it must exist)
+        pods = [p for p in [lab.require("Pod", spec["name"])] if not deleting(p)]
+        subject = lab.subject("Pod", spec["name"])
+    else:
+        pods = [p for p in lab.list("Pod", str(spec.get("selector", ""))) if not deleting(p)]
+        subject = f"pods in {lab.namespace} with labels {spec.get('selector') or '(any)'}"
     if "owner" in spec:
         owner = lab.require(spec["owner"]["kind"], spec["owner"]["name"])
         pods = [p for p in pods if owner_uid(p) == field(owner, "metadata.uid")]

@@ -29,6 +29,9 @@ class FakeKube:
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         return next((o for o in self.list(kind) if o["metadata"]["name"] == name), None)
 
+    def is_namespaced(self, kind: str) -> bool:
+        return kind not in ("PersistentVolume", "StorageClass", "Node")
+
     def list(self, kind: str, namespace: str | None = None, selector: str = "") -> list[dict[str, Any]]:
         wanted = dict(part.split("=") for part in selector.split(",") if part)
         return [
@@ -239,7 +242,11 @@ def test_lint_finds_a_broken_declaration_without_a_cluster() -> None:
     assert declared.problems([{"object": {"kind": "Pod", "name": "a"}, "found": "spec..x"}]) != []
     assert declared.problems([{"can": {"as": {"user": "u"}, "may": ["get"]}}]) != []
     assert declared.problems([{"has": {}}]) != []
-    good = {"object": {"kind": "Pod", "name": "a"}, "found": "spec", "has": {"spec": {"(length(containers))": 1}}}
+    good = {
+        "object": {"kind": "Pod", "name": "a"},
+        "found": "spec",
+        "has": {"spec": {"(length(containers))": 1}},
+    }
     assert declared.problems([good, {"can": {"as": {"user": "u"}, "may": ["get pods in x"]}}]) == []
 
 
@@ -271,3 +278,31 @@ def test_an_expression_names_a_lab_parameter_with_param() -> None:
     assert failed is not None and failed.final
     assert declared.PARAMS.get() is None  # set only while the check runs
     assert declared.problems([want]) == []
+
+
+def test_one_pod_by_name_must_exist_and_be_in_the_state() -> None:
+    ready = {"pods": {"name": "a"}, "count": 1, "ready": True}
+    assert run(FakeKube(pod("a"), pod("b", ready=False)), ready) is None
+    failed = run(FakeKube(pod("a", ready=False), pod("b")), ready)
+    assert failed is not None and failed.finding.subject == f"Pod {NS}/a" and "0 of 1" in failed.finding.found
+    missing = run(FakeKube(pod("b")), ready, timeout=30)
+    assert missing is not None and missing.final and missing.finding.missing
+
+
+def test_a_cluster_scoped_object_is_named_without_a_namespace() -> None:
+    pv = {
+        "kind": "PersistentVolume",
+        "metadata": {"name": "pv-a"},
+        "spec": {"hostPath": {"path": "/data/x/"}},
+    }
+    want = {
+        "object": {"kind": "PersistentVolume", "name": "pv-a"},
+        "has": {"spec": {"storageClassName": "manual"}},
+    }
+    failed = run(FakeKube(pv), want)
+    assert failed is not None and failed.finding.subject == "PersistentVolume pv-a"
+    missing = run(FakeKube(pv), {"object": {"kind": "PersistentVolume", "name": "pv-b"}}, timeout=30)
+    assert missing is not None and missing.final and missing.finding.subject == "PersistentVolume pv-b"
+    assert missing.finding.detail is not None and "pv-a" in missing.finding.detail.en
+    assert declared.search("normpath(spec.hostPath.path)", pv) == "/data/x"
+    assert declared.search("normpath(spec.local.path)", pv) is None
