@@ -78,7 +78,7 @@ class _Functions(jp_functions.Functions):  # type: ignore[misc]
     @jp_functions.signature({"types": ["string", "null"]})  # type: ignore[untyped-decorator]
     def _func_normpath(self, path: Any) -> str | None:
         """A path as posixpath.normpath writes it (`/data/x/` and `/data//x` are `/data/x`)."""
-        return posixpath.normpath(path) if path else path
+        return posixpath.normpath(str(path)) if path else None
 
 
 OPTIONS = jmespath.Options(custom_functions=_Functions())
