@@ -24,6 +24,7 @@ from kubelab.kube import ExecResult, Kube, api_exception, exec_in_pod
 from kubelab.labspec import CheckSpec, Lab
 from kubelab.manifests import Obj
 from kubelab.settled import deleting as deleting  # pod predicates: kubelab.settled
+from kubelab.settled import first_stuck
 from kubelab.settled import is_ready as is_ready
 from kubelab.text import Text
 from kubelab.waiting import wait_until
@@ -170,6 +171,81 @@ def made_alike(pod: Obj, made: Obj) -> bool:
         return spec
 
     return as_made(pod) == as_made(made)
+
+
+def unscheduled_reason(pod: Obj) -> str:
+    """Why the scheduler has not placed the pod yet (its PodScheduled condition), or ""."""
+    for condition in field(pod, "status.conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") != "True":
+            return str(condition.get("message") or condition.get("reason") or "not scheduled")
+    return "" if field(pod, "spec.nodeName") else "not scheduled yet"
+
+
+def restart_count(pod: Obj, container: str) -> int:
+    """How many times a container of the pod has restarted."""
+    for status in field(pod, "status.containerStatuses") or []:
+        if status.get("name") == container:
+            return int(status.get("restartCount") or 0)
+    return 0
+
+
+Diagnosis = Callable[["LabContext", Obj], "tuple[Text | None, bool] | None"]
+"""Why a pod is not Ready, and whether waiting can change it; None: say its latest warning event."""
+
+
+def latest_warning(lab: LabContext, pod: Obj) -> Text | None:
+    """The pod's latest Warning event (the Events of kubectl describe pod), as a detail."""
+    events = lab.kube.warning_events(pod)
+    return Text(f"최근 경고 이벤트: {events[-1]}", f"latest warning event: {events[-1]}") if events else None
+
+
+def ready_pod(lab: LabContext, name: str, old_uid: str | None = None, why: Diagnosis | None = None) -> Obj:
+    """The pod once every container is Ready (and it is not the pod with old_uid); while it
+    is not, a failure with its state, and why (`why`, else its latest warning event)."""
+    pod = lab.require("Pod", name)
+    subject = lab.subject("Pod", name)
+    if old_uid is not None:
+        assert_that(
+            field(pod, "metadata.uid") != old_uid, subject, "a new pod (new UID)", "still the old pod"
+        )
+    if is_ready(pod):
+        return pod
+    said = why(lab, pod) if why is not None else None
+    detail, final = said if said is not None else (latest_warning(lab, pod), False)
+    fail(subject, "Running and Ready", pod_states([pod]), detail, final=final, settled=first_stuck([pod]))
+
+
+def why_not_ready(lab: LabContext, pods: list[Obj]) -> Text | None:
+    """What the kubelet says about pods that do not come up: the last lines a crashed
+    container logged, a container's waiting message, or a FailedMount event."""
+    for pod in pods:
+        name = name_of(pod)
+        for status in field(pod, "status.containerStatuses") or []:
+            crashed = field(status, "lastState.terminated") or field(status, "state.terminated")
+            logs = lab.last_words(name, str(status.get("name")), previous_first=True) if crashed else ""
+            if crashed and logs:
+                code = crashed.get("exitCode")
+                return Text(
+                    f"{name}의 컨테이너가 종료되었습니다 (exit {code}). 마지막 로그: {logs}",
+                    f"a container of {name} exited (exit {code}). Its last log: {logs}",
+                )
+            waiting = field(status, "state.waiting") or {}
+            if waiting.get("message"):
+                said = f"{name}: {waiting.get('reason')}: {str(waiting['message']).splitlines()[0][:200]}"
+                return Text(said, said)
+        mounts = [e for e in lab.kube.warning_events(pod) if e.startswith("FailedMount: ")]
+        if mounts:
+            mount = mounts[-1].removeprefix("FailedMount: ").splitlines()[0][:200]
+            return Text(
+                f"{name}: 볼륨을 마운트하지 못했습니다: {mount}",
+                f"{name}: a volume cannot be mounted: {mount}",
+            )
+    return None
+
+
+def sh(lab: LabContext, pod: str, container: str, script: str, *args: str) -> ExecResult:
+    """Run a shell script in a container of a lab pod (`sh -c script sh args…`)."""
+    return lab.exec(pod, ["sh", "-c", script, "sh", *args] if args else ["sh", "-c", script], container)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,70 @@
+"""A pod's volumes as checkers read them (kubelab.volumes), without a cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kubelab import volumes
+from kubelab.errors import CheckFailed
+from kubelab.kube import ExecResult
+
+
+def pod() -> dict[str, Any]:
+    return {
+        "spec": {
+            "containers": [
+                {
+                    "name": "writer",
+                    "volumeMounts": [
+                        {"name": "cache", "mountPath": "/cache"},
+                        {"name": "kube-api-access-x1y2z", "mountPath": "/var/run/secrets"},
+                    ],
+                },
+                {"name": "reader", "volumeMounts": [{"name": "cache", "mountPath": "/c", "subPath": "s"}]},
+            ],
+            "volumes": [
+                {"name": "cache", "emptyDir": {}},
+                {"name": "store", "hostPath": {"path": "/data/x"}},
+                {"name": "data", "persistentVolumeClaim": {"claimName": "pvc-a"}},
+                {"name": "kube-api-access-x1y2z", "projected": {}},
+            ],
+        },
+        "status": {
+            "containerStatuses": [
+                {"name": "writer", "state": {"running": {"startedAt": "2026-01-01T00:00:10Z"}}}
+            ]
+        },
+    }
+
+
+def test_the_learners_mounts_and_volumes_without_the_token_kubernetes_adds() -> None:
+    assert volumes.mounts_of(pod()) == [
+        volumes.Mount("writer", "cache", "/cache"),
+        volumes.Mount("reader", "cache", "/c", "s"),
+    ]
+    assert list(volumes.volumes_of(pod())) == ["cache", "store", "data"]
+    assert volumes.volume_type(volumes.volumes_of(pod())["store"]) == "hostPath"
+    assert volumes.claim_volumes(pod()) == {"data": "pvc-a"}
+    assert volumes.describe_volumes(pod()) == (
+        "cache (emptyDir) in writer:/cache, reader:/c; store (hostPath /data/x, type (none)) not mounted; "
+        "data (claim pvc-a) not mounted"
+    )
+    assert volumes.describe_volumes({}) == "no volumes"
+
+
+def test_when_a_container_started() -> None:
+    assert volumes.started_at(pod(), "writer") == 1767225610
+    assert volumes.started_at(pod(), "reader") is None
+    assert volumes.epoch("") is None
+
+
+def test_files_listed_in_a_container() -> None:
+    listing = ExecResult(0, "1767225700\n1767225690 12 ./log\n1767225600 0 ./a b\n", "")
+    now, files = volumes.list_files(lambda script: listing, "/cache", "Pod ns/p", ".kubelab-")
+    assert now == 1767225700
+    assert files == [volumes.FileSeen("log", 1767225690, 12), volumes.FileSeen("a b", 1767225600, 0)]
+    assert volumes.describe_files(files, now).startswith("log (12 bytes, written 10 s ago)")
+    with pytest.raises(CheckFailed):
+        volumes.list_files(lambda script: ExecResult(1, "", "no such dir"), "/x", "Pod ns/p", ".kubelab-")
