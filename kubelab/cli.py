@@ -452,7 +452,7 @@ def verify_cmd(
     chosen = jobs or verify.default_jobs(kube)
     console.print(f"verify: {len(tasks)} variants of {len(labs)} labs, {chosen} at a time")
     started = time.monotonic()
-    with report.VerifyProgress(console, tasks, chosen) as progress:
+    with report.VerifyProgress(console, tasks, chosen, Options.lang) as progress:
         outcomes = verify.verify_all(kube, tasks, Options.lang, chosen, progress)
     bad = [o for o in outcomes if not o.ok]
     changed = verify.flakes(outcomes) if repeat > 1 else {}

@@ -136,8 +136,9 @@ class VerifyProgress(LiveBar):
 
     label = "verify"
 
-    def __init__(self, out: Console, tasks: list[Task], jobs: int) -> None:
+    def __init__(self, out: Console, tasks: list[Task], jobs: int, lang: Lang = "ko") -> None:
         super().__init__(out, len(tasks), jobs, {id(t): t.estimate for t in tasks})
+        self.lang = lang
 
     def started(self, task: Task) -> None:
         self._started(id(task), f"{task.lab.id} {task.variant.name}")
@@ -150,6 +151,8 @@ class VerifyProgress(LiveBar):
             f" {mark} {escape(name):<31} {outcome.expectation():<34} {escape(outcome.summary())}"
             f"  [dim]{outcome.seconds:.0f} s, {outcome.namespace}[/]"
         )
+        if outcome.variant.why is not None:  # the mistake this wrong answer stands for
+            self.out.print(RichText(f"     why: {outcome.variant.why.pick(self.lang)}", style="dim"))
         if not outcome.ok:  # what to look at, without running it again
             for line in outcome.rejected:
                 self.out.print(RichText(f"     refused: {line}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,12 @@ class Scorecard:
         return [
             r.id for r in self.results if not r.passed and not r.deferred and (blocked or not r.blocked_by)
         ]
+
+    def fails_like(self, fails: str, passes: Iterable[str] = ()) -> bool:
+        """This card fails `fails` itself (not for a need) and passes each of `passes`:
+        what a known-wrong answer's card says (lab.yaml `wrong`)."""
+        passed = {r.id for r in self.results if r.passed}
+        return fails in self.failed_ids(blocked=False) and passed.issuperset(passes)
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -84,9 +84,7 @@ class Outcome:
             return self.card.passed and not self.rejected
         if wanted == "*":
             return not self.card.passed
-        passed = {r.id for r in self.card.results if r.passed}
-        # failed itself, not for a need; and what it must pass all the same, passed
-        return wanted in self.card.failed_ids(blocked=False) and passed.issuperset(self.variant.must_pass)
+        return self.card.fails_like(wanted, self.variant.must_pass)
 
     def expectation(self) -> str:
         wanted = self.variant.must_fail

@@ -411,3 +411,24 @@ def test_an_older_kubelab_leaves_a_newer_ones_policies_alone() -> None:
     newer = {"metadata": {"annotations": {sandbox.POLICY_VERSION_KEY: str(sandbox.POLICY_VERSION + 1)}}}
     assert sandbox._version(newer) > sandbox.POLICY_VERSION
     assert sandbox._version({"metadata": {}}) == 0
+
+
+def test_the_feedback_names_known_mistakes_that_fail_the_same_way() -> None:
+    """A student's card that fails as a known-wrong answer does (its check itself, and
+    passing what it passes) brings that answer's why to the feedback page."""
+    from kubelab.results import CheckResult, Scorecard
+
+    lab = labspec.find_lab("01")
+    failing = {"replicaset_wants_three_replicas", "three_pods_ready"}
+    results = tuple(
+        CheckResult(
+            id=c.id, title=c.title, passed=c.id not in failing, points=c.points, seconds=0.0, message=""
+        )
+        for c in lab.checks
+    )
+    card = Scorecard(lab="01", namespace="lab-01", results=results)
+    grade = Grade(student="s", name="", lab="01", status="graded", total=lab.total_points, card=card)
+    page = gradebook.feedback(lab, grade)
+    replicas_one = next(w for w in lab.wrong if w.name == "replicas-one")
+    assert f"- {replicas_one.why.ko} / {replicas_one.why.en} (`replicas-one`)" in page
+    assert "selector-selects-dev" not in page  # it fails another check
