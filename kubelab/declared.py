@@ -12,7 +12,8 @@ Three forms, each a mapping; `expect:` is one of them or a list (each must hold,
   JMESPath functions: `quantity(s)`, `selects(selector, labels)`, `param(name)`, `normpath(path)` (a
   lab parameter's value for the answer under check). For the learner, a
   mismatch says the path and both values, or the author's `expected:` text and the
-  value of the `found:` expression, with a `detail:` text.
+  value of the `found:` expression (or of each in a mapping {label: expression}), with a
+  `detail:` text.
 - `pods:` the pods a label `selector` (or an `owner: {kind, name}`, or a `name`) picks, not being
   deleted: `count:`, and the state each must be in: `ready`, `phase`, `qos`,
   `restarts` (a number or {min, max}), `terminated` (a container's last termination
@@ -239,12 +240,17 @@ def _object(lab: Look, want: Mapping[str, Any]) -> None:
         if wrong is not None:
             where = subject if "name" in spec else lab.subject(kind, name_of(obj))
             expected = str(want.get("expected") or f"{wrong.path}: {shown(wrong.expected)}")
-            shows = want.get("found")
-            found = (
-                f"{shows}: {shown(search(shows, obj))}" if shows else f"{wrong.path}: {shown(wrong.found)}"
-            )
+            found = _found(want.get("found"), obj) or f"{wrong.path}: {shown(wrong.found)}"
             detail = Text(**want["detail"]) if want.get("detail") else None
             fail(where, expected, found, detail, final=final)
+
+
+def _found(shows: Any, obj: Obj) -> str:
+    """What the author's `found:` shows of the object: an expression and its value, or
+    for a mapping {label: expression} each label and its expression's value."""
+    if isinstance(shows, Mapping):
+        return ", ".join(f"{label}: {shown(search(str(e), obj))}" for label, e in shows.items())
+    return f"{shows}: {shown(search(shows, obj))}" if shows else ""
 
 
 def _count_ok(want: Any, n: int) -> bool:
@@ -457,7 +463,10 @@ def problems(expect: Sequence[Mapping[str, Any]]) -> list[str]:
                     parse_action(str(action), "ns")
                 except LabContentError as e:
                     found.append(f"expect[{n}]: {e.en}")
-        expressions = [str(want["found"])] if want.get("found") else []
+        shows = want.get("found")
+        expressions = (
+            [str(e) for e in shows.values()] if isinstance(shows, Mapping) else [str(shows)] if shows else []
+        )
         expressions += _expression_keys(want.get("has") or {})
         for expression in expressions:
             try:

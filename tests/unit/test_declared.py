@@ -306,3 +306,16 @@ def test_a_cluster_scoped_object_is_named_without_a_namespace() -> None:
     assert missing.finding.detail is not None and "pv-a" in missing.finding.detail.en
     assert declared.search("normpath(spec.hostPath.path)", pv) == "/data/x"
     assert declared.search("normpath(spec.local.path)", pv) is None
+
+
+def test_found_may_label_each_expression_it_shows() -> None:
+    want = {
+        "object": {"kind": "ReplicaSet", "name": "web"},
+        "expected": "3 replicas",
+        "found": {"replicas": "spec.replicas", "labels": "spec.template.metadata.labels"},
+        "has": {"spec": {"replicas": 3}},
+    }
+    failed = run(FakeKube(rs(replicas=1)), want)
+    assert failed is not None and failed.finding.found == "replicas: 1, labels: {app: web}"
+    assert declared.problems([want]) == []
+    assert declared.problems([{**want, "found": {"bad": "spec.[["}}]) != []
