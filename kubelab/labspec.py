@@ -130,6 +130,10 @@ class Lab:
     step_verbs: tuple[str, ...] = ()
     """kubectl verbs a graded submission's steps.txt may use (kubelab.grade); none: the
     lab's task is manifests alone."""
+    sandbox_verbs: tuple[str, ...] = ()
+    """RBAC verbs an answer's sandbox holds beyond the lab's kinds (lab.yaml `sandbox:
+    verbs`): `bind` and `escalate` on the roles it makes, for a lab that teaches RBAC
+    (kubelab.sandbox; the admission policy keeps what they grant inside the sandbox)."""
     values: Mapping[str, Value] = field(default_factory=dict)
     """Each parameter's value in this copy of the lab, and `namespace`."""
     source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -294,6 +298,7 @@ def _build(folder: Path, source: Mapping[str, Any], values: Mapping[str, Value])
         images=tuple(data["images"]),
         kinds=tuple(data["kinds"]),
         step_verbs=tuple(data.get("step_verbs") or ()),
+        sandbox_verbs=tuple((data.get("sandbox") or {}).get("verbs") or ()),
         instructions=Text(ko=data["instructions"]["ko"], en=data["instructions"]["en"]),
         starter=folder / data["starter"],
         solution=folder / data["solution"],

@@ -47,9 +47,13 @@ NO_PROVISIONER = "kubernetes.io/no-provisioner"
 ANSWER = "kubelab-answer"
 """The ServiceAccount an answer is applied as."""
 MAX_SLOTS = 99
-CLUSTER_SCOPED_POLICED = ("PersistentVolume",)
+CLUSTER_SCOPED_POLICED = ("PersistentVolume", "ClusterRole", "ClusterRoleBinding")
+"""Cluster-scoped kinds a lab may let its answers make: an admission policy holds their
+names to the sandbox's and what they hold inside it (manifests/sandbox-policy.yaml)."""
+RBAC = "rbac.authorization.k8s.io"
+RBAC_KINDS = ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
 """Cluster-scoped kinds an answer may create: each has an admission policy of its own."""
-POLICY_VERSION = 2
+POLICY_VERSION = 3
 """Raised with every change of manifests/sandbox-policy.yaml (see ensure_policies)."""
 POLICY_VERSION_KEY = "kubelab.dev/policy-version"
 POLICY_WAIT = 30.0
@@ -366,8 +370,11 @@ def _claim(
         _wait_enforced(kube, namespace, _probes())
     _furnish(kube, answer, cleanup, purpose, want)
     box = Sandbox(answer, slot, kube.impersonating(answer_user(namespace)))
-    if first and any(k in CLUSTER_SCOPED_POLICED for k in answer.kinds):
+    if first and "PersistentVolume" in answer.kinds:
         _wait_enforced(box.kube, "", [_volume_probe(namespace)])
+    if "RoleBinding" in answer.kinds and f"{kube.cluster_id()} {RBAC}" not in _enforced:
+        _wait_enforced(box.kube, namespace, [_binding_probe()])
+        _enforced.add(f"{kube.cluster_id()} {RBAC}")
     _enforced.add(kube.cluster_id())
     return box
 
@@ -474,6 +481,18 @@ def _volume_probe(namespace: str) -> Obj:
             "accessModes": ["ReadWriteOnce"],
             "hostPath": {"path": host_root(namespace) + "probe"},
         },
+    }
+
+
+def _binding_probe() -> Obj:
+    """A RoleBinding the RBAC policy refuses (it binds a user; to the answer's own Role,
+    so no escalation check refuses it first)."""
+    return {
+        "apiVersion": f"{RBAC}/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "kubelab-policy-probe"},
+        "subjects": [{"apiGroup": RBAC, "kind": "User", "name": "kubelab-policy-probe"}],
+        "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": ANSWER},
     }
 
 
@@ -585,6 +604,11 @@ def _resource_rules(kube: Kube, lab: Lab) -> tuple[list[Obj], list[Obj]]:
             )
     for api_group, name in ALWAYS_READABLE:
         namespaced.append({"apiGroups": [api_group], "resources": [name], "verbs": ["get", "list", "watch"]})
+    if lab.sandbox_verbs:  # RBAC's own checks let roles grant what the answer itself may not
+        verbs = list(lab.sandbox_verbs)
+        namespaced.append({"apiGroups": [RBAC], "resources": ["roles", "clusterroles"], "verbs": verbs})
+        if any(k in ("ClusterRole", "ClusterRoleBinding") for k in lab.kinds):
+            cluster_scoped.append({"apiGroups": [RBAC], "resources": ["clusterroles"], "verbs": verbs})
     return namespaced, cluster_scoped
 
 
