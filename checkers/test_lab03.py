@@ -10,7 +10,6 @@ scratch namespace: the checker rolls it from v1 to v2 and watches it the whole t
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -31,6 +30,7 @@ from kubelab.checks import (
 from kubelab.kube import exec_in_pod
 from kubelab.manifests import Obj
 from kubelab.ownership import labelled, ownership
+from kubelab.probes import web_said
 from kubelab.selectors import matches, to_query
 from kubelab.settled import first_stuck, refused_creation
 from kubelab.text import Text
@@ -118,18 +118,6 @@ def web_container(pod: Obj) -> str | None:
         if str(container.get("image", "")).startswith(f"{WEB}:"):
             return str(container.get("name"))
     return None
-
-
-def answered_version(body: str) -> str:
-    """The version the web image reports in its JSON answer."""
-    try:
-        return str(json.loads(body)["version"])
-    except (ValueError, KeyError, TypeError):
-        return f"(not the web image: {body.strip()[:40]!r})"
-
-
-def test_deployment_exists(lab: LabContext) -> None:
-    lab.require("Deployment", DEPLOYMENT)  # the learner creates it: there once applied
 
 
 def pull_problems(container: Obj) -> list[str]:
@@ -231,7 +219,7 @@ def test_four_replicas_available_on_v1(lab: LabContext) -> None:
             assert_that(
                 done.code == 0, lab.subject("Pod", name), "an answer on port 80", f"curl exit {done.code}"
             )
-            said = answered_version(done.stdout)
+            said = web_said(done.stdout, "version")
             assert_that(said == "v1", lab.subject("Pod", name), 'answers "version": "v1"', f"answers {said}")
 
         lab.eventually(says_v1, 30)
@@ -543,7 +531,7 @@ def test_rollout_keeps_four_available(lab: LabContext) -> None:
             out = done.stdout
             if "DOWN" in out or done.code != 0:
                 return "down"
-            said = answered_version(out.replace("RETRY", "").strip())
+            said = web_said(out.replace("RETRY", "").strip(), "version")
             return f"retry:{said}" if "RETRY" in out else said
 
         def copy_serves_v1() -> Obj:

@@ -8,6 +8,7 @@ that a manifest is spelled a certain way.
 from __future__ import annotations
 
 import http.client
+import json
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -59,3 +60,12 @@ def http_get(url: str, timeout: float = 3) -> HttpAnswer:
         return HttpAnswer(url, 0, {}, "", str(e) or type(e).__name__)
     finally:
         connection.close()
+
+
+def web_said(body: str, key: str) -> str:
+    """What the labs' web image (kubelab/web) says under `key` in its JSON answer ("pod":
+    the pod that answered, "version"), or what answered instead."""
+    try:
+        return str(json.loads(body)[key])
+    except (ValueError, KeyError, TypeError):
+        return f"(not the web image: {body.strip()[:40]!r})"
