@@ -15,9 +15,6 @@ import functools
 import posixpath
 import secrets
 import shlex
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from kubelab import nodefiles
@@ -27,15 +24,28 @@ from kubelab.checks import (
     fail,
     field,
     is_ready,
+    latest_warning,
     name_of,
-    pod_states,
+    ready_pod,
+    restart_count,
+    sh,
 )
 from kubelab.errors import KubelabError
-from kubelab.kube import ExecResult
 from kubelab.manifests import Obj
 from kubelab.selectors import node_constraints, node_fits, tolerates
-from kubelab.settled import Unchanged, first_stuck
+from kubelab.settled import Unchanged
 from kubelab.text import Text
+from kubelab.volumes import (
+    FileSeen,
+    Mount,
+    describe_files,
+    describe_volumes,
+    list_files,
+    mounts_of,
+    started_at,
+    volume_type,
+    volumes_of,
+)
 from kubelab.waiting import wait_until
 
 SHARED, STORE = "shared-cache", "node-store"
@@ -47,70 +57,7 @@ SLACK = 2
 """Seconds of leeway between a container's start time (whole seconds) and a file's mtime."""
 
 
-# --- small helpers (candidates for kubelab.checks) -------------------------------------
-
-
-@dataclass(frozen=True)
-class Mount:
-    """One volume mounted in one container."""
-
-    container: str
-    volume: str
-    path: str
-    sub_path: str = ""
-
-    def where(self) -> str:
-        return f"{self.container}:{self.path}"
-
-
-@dataclass(frozen=True)
-class FileSeen:
-    """A regular file as `stat` sees it: path relative to the volume, mtime, size."""
-
-    rel: str
-    mtime: int
-    size: int
-
-
-def injected(volume_name: str) -> bool:
-    """The service-account token volume Kubernetes adds to every pod (not the learner's)."""
-    return volume_name.startswith("kube-api-access-")
-
-
-def mounts_of(pod: Obj) -> list[Mount]:
-    """The learner's volume mounts, container by container."""
-    found = [
-        Mount(str(c.get("name")), str(m.get("name")), str(m.get("mountPath")), str(m.get("subPath") or ""))
-        for c in field(pod, "spec.containers") or []
-        for m in c.get("volumeMounts") or []
-    ]
-    return [m for m in found if not injected(m.volume)]
-
-
-def volumes_of(pod: Obj) -> dict[str, Obj]:
-    return {
-        str(v.get("name")): v for v in field(pod, "spec.volumes") or [] if not injected(str(v.get("name")))
-    }
-
-
-def volume_type(volume: Obj | None) -> str:
-    """emptyDir, hostPath, configMap, … (the volume's source key)."""
-    kinds = [k for k in (volume or {}) if k != "name"]
-    return kinds[0] if kinds else "?"
-
-
-def describe_volumes(pod: Obj) -> str:
-    """e.g. "cache (emptyDir) in writer:/cache, reader:/cache; store (hostPath /data/x)"."""
-    mounts = mounts_of(pod)
-    parts = []
-    for name, volume in volumes_of(pod).items():
-        kind = volume_type(volume)
-        if kind == "hostPath":
-            source = volume.get("hostPath") or {}
-            kind = f"hostPath {source.get('path')}, type {source.get('type') or '(none)'}"
-        where = ", ".join(m.where() for m in mounts if m.volume == name) or "not mounted"
-        parts.append(f"{name} ({kind}) in {where}")
-    return "; ".join(parts) or "no volumes"
+# --- helpers of this lab's own ------------------------------------------------------
 
 
 def shared_mounts(pod: Obj) -> list[Mount]:
@@ -140,85 +87,27 @@ def in_volume(mount: Mount, container_rel: str) -> str:
     return posixpath.join(mount.sub_path.strip("/"), container_rel) if mount.sub_path else container_rel
 
 
-def sh(lab: LabContext, pod: str, container: str, script: str) -> ExecResult:
-    """Run a shell script in a container of a lab pod."""
-    return lab.exec(pod, ["sh", "-c", script], container)
-
-
-def list_files(run: Callable[[str], ExecResult], directory: str, subject: str) -> tuple[int, list[FileSeen]]:
-    """The container's clock and the regular files under `directory` (checker markers left out)."""
-    script = (
-        f"cd {shlex.quote(directory)} && date +%s && "
-        f"find . -type f ! -name '{MARKER}*' -exec stat -c '%Y %s %n' {{}} +"
+def hostpath_refused(lab: LabContext, pod: Obj) -> tuple[Text | None, bool]:
+    """A hostPath the kubelet will not mount (its type check failed): it keeps retrying,
+    but only someone making the directory can mend it; else the latest warning event."""
+    events = lab.kube.warning_events(pod)
+    refused = [e for e in events if e.startswith("FailedMount") and "hostPath type check" in e]
+    if not refused:
+        return latest_warning(lab, pod) if events else None, False
+    return (
+        Text(
+            f"{refused[-1][:200]}: 노드에 그 디렉터리가 없어 kubelet이 hostPath를 마운트하지 않습니다 "
+            "(type: Directory는 만들지 않습니다; DirectoryOrCreate는 만듭니다)",
+            f"{refused[-1][:200]}: the node has no such directory, so the kubelet will not mount the "
+            "hostPath (type: Directory does not make it; DirectoryOrCreate does)",
+        ),
+        True,
     )
-    done = run(script)
-    assert_that(
-        done.code == 0,
-        subject,
-        f"a listing of {directory}",
-        f"exit {done.code}: {(done.stderr or done.stdout).strip()[:160]}",
-    )
-    lines = done.stdout.splitlines()
-    files = []
-    for line in lines[1:]:
-        mtime, size, name = line.split(" ", 2)
-        files.append(FileSeen(name.removeprefix("./"), int(mtime), int(size)))
-    return int(lines[0]), files
 
 
-def describe_files(files: list[FileSeen], now: int) -> str:
-    newest = sorted(files, key=lambda f: -f.mtime)[:4]
-    shown = ", ".join(f"{f.rel} ({f.size} bytes, written {now - f.mtime} s ago)" for f in newest)
-    return shown or "no files"
-
-
-def started_at(pod: Obj, container: str) -> int | None:
-    """When the container (last) started, in seconds since the epoch."""
-    for status in field(pod, "status.containerStatuses") or []:
-        if status.get("name") == container:
-            started = field(status, "state.running.startedAt")
-            if isinstance(started, datetime):
-                return int(started.timestamp())
-            if isinstance(started, str):
-                return int(datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp())
-    return None
-
-
-def ready_pod(lab: LabContext, name: str, old_uid: str | None = None) -> Obj:
-    """The pod once every container is Ready (and it is not the pod with old_uid)."""
-    pod = lab.require("Pod", name)
-    subject = lab.subject("Pod", name)
-    if old_uid is not None:
-        assert_that(
-            field(pod, "metadata.uid") != old_uid, subject, "a new pod (new UID)", "still the old pod"
-        )
-    if not is_ready(pod):
-        events = lab.kube.warning_events(pod)
-        refused = [e for e in events if e.startswith("FailedMount") and "hostPath type check" in e]
-        if refused:
-            # The kubelet keeps retrying, but only someone making the directory can mend it.
-            fail(
-                subject,
-                "Running and Ready",
-                f"{pod_states([pod])}; {refused[-1][:200]}",
-                Text(
-                    "노드에 그 디렉터리가 없어 kubelet이 hostPath를 마운트하지 않습니다 "
-                    "(type: Directory는 만들지 않습니다; DirectoryOrCreate는 만듭니다)",
-                    "the node has no such directory, so the kubelet will not mount the hostPath "
-                    "(type: Directory does not make it; DirectoryOrCreate does)",
-                ),
-                final=True,
-            )
-        fail(
-            subject,
-            "Running and Ready",
-            pod_states([pod]),
-            Text(f"최근 경고 이벤트: {events[-1]}", f"latest warning event: {events[-1]}")
-            if events
-            else None,
-            settled=first_stuck([pod]),
-        )
-    return pod
+def running(lab: LabContext, name: str, old_uid: str | None = None) -> Obj:
+    """The pod once every container is Ready (and not the pod with old_uid)."""
+    return ready_pod(lab, name, old_uid, hostpath_refused)
 
 
 def files_on_node(lab: LabContext, node: str, directory: str) -> tuple[str, dict[str, FileSeen]]:
@@ -284,6 +173,7 @@ def growing_file(lab: LabContext, mounts: list[Mount]) -> FileSeen:
                 functools.partial(sh, lab, SHARED, mount.container),
                 mount.path,
                 f"{subject} in container {mount.container}",
+                MARKER,
             )
             for f in files:
                 rel = in_volume(mount, f.rel)
@@ -312,19 +202,6 @@ def growing_file(lab: LabContext, mounts: list[Mount]) -> FileSeen:
     return lab.eventually(grown)
 
 
-def test_shared_cache_runs_two_containers(lab: LabContext) -> None:
-    pod = lab.require("Pod", SHARED)  # the learner creates it: there once applied
-    containers = [str(c.get("name")) for c in field(pod, "spec.containers") or []]
-    assert_that(
-        len(containers) >= 2,
-        lab.subject("Pod", SHARED),
-        "two containers (a writer and a reader)",
-        f"{len(containers)} container(s): {', '.join(containers) or 'none'}",
-        final=True,
-    )
-    lab.eventually(lambda: ready_pod(lab, SHARED))
-
-
 def test_containers_share_one_emptydir(lab: LabContext) -> None:
     pod = lab.require("Pod", SHARED)
     mounts = require_shared(lab, pod)
@@ -336,7 +213,7 @@ def test_containers_share_one_emptydir(lab: LabContext) -> None:
         f"it is a {volume_type(volume)} ({describe_volumes(pod)})",
         final=True,
     )
-    lab.eventually(lambda: ready_pod(lab, SHARED))
+    lab.eventually(lambda: running(lab, SHARED))
     name = marker_name()
     token = secrets.token_hex(8)
     writer, others = mounts[0], mounts[1:]
@@ -374,14 +251,14 @@ def test_containers_share_one_emptydir(lab: LabContext) -> None:
 def test_writer_adds_a_line_every_second(lab: LabContext) -> None:
     pod = lab.require("Pod", SHARED)
     mounts = require_shared(lab, pod)
-    lab.eventually(lambda: ready_pod(lab, SHARED))
+    lab.eventually(lambda: running(lab, SHARED))
     growing_file(lab, mounts)
 
 
 def test_reader_shows_what_writer_wrote(lab: LabContext) -> None:
     pod = lab.require("Pod", SHARED)
     mounts = require_shared(lab, pod)
-    lab.eventually(lambda: ready_pod(lab, SHARED))
+    lab.eventually(lambda: running(lab, SHARED))
     target = growing_file(lab, mounts)
     # Each container appends its own marker line to the writer's file; a reader shows in its
     # log a marker that another container appended (the writer's own output would not).
@@ -457,58 +334,13 @@ def require_store_mount(lab: LabContext, pod: Obj) -> Mount:
     return mounts[0]
 
 
-def test_node_store_mounts_host_dir(lab: LabContext) -> None:
-    host_dir = lab.param("host_dir")
-    pod = lab.require("Pod", STORE)
-    subject = lab.subject("Pod", STORE)
-    volumes = volumes_of(pod)
-    host_paths = {n: v["hostPath"] for n, v in volumes.items() if v.get("hostPath")}
-    mounted = {m.volume for m in mounts_of(pod)}
-    wanted = [n for n, h in host_paths.items() if posixpath.normpath(str(h.get("path"))) == host_dir]
-    not_hostpath = Text(
-        "hostPath 볼륨이 없습니다: 컨테이너 안이나 emptyDir에 쓴 파일은 파드와 함께 사라집니다",
-        "there is no hostPath volume: a file written in the container or to an emptyDir dies with the pod",
-    )
-    assert_that(
-        bool(wanted),
-        subject,
-        f"a hostPath volume with path {host_dir}",
-        describe_volumes(pod),
-        None if host_paths else not_hostpath,
-        final=True,
-    )
-    assert_that(
-        any(n in mounted for n in wanted),
-        subject,
-        f"the hostPath volume {wanted[0]} mounted in a container (volumeMounts)",
-        describe_volumes(pod),
-        final=True,
-    )
-    kind = str(host_paths[wanted[0]].get("type") or "")
-    assert_that(
-        kind == "DirectoryOrCreate",
-        subject,
-        "hostPath type: DirectoryOrCreate",
-        f"type: {kind or '(none: no check at all)'}",
-        Text(
-            "type: Directory는 디렉터리가 노드에 이미 있어야 합니다: 새 노드(또는 다른 노드)에서는 "
-            "마운트가 실패해 파드가 시작되지 않습니다",
-            "type: Directory needs the directory to exist on the node already: on a fresh (or another) "
-            "node the mount fails and the pod never starts",
-        )
-        if kind == "Directory"
-        else None,
-        final=True,
-    )
-
-
 def test_node_store_running(lab: LabContext) -> None:
     lab.require("Pod", STORE)
-    lab.eventually(lambda: ready_pod(lab, STORE))
+    lab.eventually(lambda: running(lab, STORE))
 
 
 def test_node_store_stays_on_its_node(lab: LabContext) -> None:
-    pod = lab.eventually(lambda: ready_pod(lab, STORE))
+    pod = lab.eventually(lambda: running(lab, STORE))
     subject = lab.subject("Pod", STORE)
     spec = pod.get("spec") or {}
     here = str(spec.get("nodeName") or "")
@@ -548,10 +380,13 @@ def test_node_store_file_on_node(lab: LabContext) -> None:
     subject = lab.subject("Pod", STORE)
 
     def written() -> tuple[Obj, list[FileSeen]]:
-        pod = ready_pod(lab, STORE)
+        pod = running(lab, STORE)
         started = started_at(pod, mount.container) or 0
         now, files = list_files(
-            lambda script: sh(lab, STORE, mount.container, script), mount.path, f"{subject} {mount.where()}"
+            lambda script: sh(lab, STORE, mount.container, script),
+            mount.path,
+            f"{subject} {mount.where()}",
+            MARKER,
         )
         fresh = [f for f in files if f.mtime >= started - SLACK]
         assert_that(
@@ -602,7 +437,7 @@ def marker_after_recreate(
 ) -> tuple[Mount, Obj, bool]:
     """Write a marker into the pod's volume, delete the pod, create it again from its spec:
     is the marker still there? Returns the mount, the volume and the answer."""
-    pod = lab.eventually(lambda: ready_pod(lab, name))
+    pod = lab.eventually(lambda: running(lab, name))
     subject = lab.subject("Pod", name)
     mount = lifetime_volume(pod, prefer, lab.param("host_dir"))
     if mount is None:
@@ -619,7 +454,7 @@ def marker_after_recreate(
     lab.delete_pod(pod, grace_seconds=1, same_node=same_node)
     lab.put_back(pod, node)  # on the same node for a hostPath: it is that node's directory
     old_uid = str(field(pod, "metadata.uid"))
-    lab.eventually(lambda: ready_pod(lab, name, old_uid))
+    lab.eventually(lambda: running(lab, name, old_uid))
     read = sh(lab, name, mount.container, f"cat {shlex.quote(marker)}")
     return mount, volume, read.code == 0 and read.stdout.strip() == token
 
@@ -629,7 +464,7 @@ def remove_marker(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mo
     commands, from the host folder of a hostPath. An emptyDir's marker went with the pod
     it was written in."""
     try:
-        wait_until(lambda: ready_pod(lab, name_of(pod)), 45)
+        wait_until(lambda: running(lab, name_of(pod)), 45)
         if sh(lab, name_of(pod), mount.container, f"rm -f {shlex.quote(marker)}").code == 0:
             return
     except KubelabError:
@@ -654,13 +489,6 @@ def clean_on_node(lab: LabContext, pod: Obj, volume: Obj, marker: str, mount: Mo
         return False
 
 
-def restart_count(pod: Obj, container: str) -> int:
-    for status in field(pod, "status.containerStatuses") or []:
-        if status.get("name") == container:
-            return int(status.get("restartCount") or 0)
-    return 0
-
-
 def other_name(image: str) -> str | None:
     """The same image under its other Docker Hub name (with or without docker.io/); None
     for an image of another registry. Changing a container's image is one of the few pod
@@ -682,7 +510,7 @@ def set_image(lab: LabContext, container: str, image: str) -> None:
 
 def restarted(lab: LabContext, container: str, uid: str, before: int) -> Obj:
     """The same pod, Ready again once the container has restarted (restartCount grew)."""
-    pod = ready_pod(lab, SHARED)
+    pod = running(lab, SHARED)
     subject = lab.subject("Pod", SHARED)
     assert_that(field(pod, "metadata.uid") == uid, subject, "the same pod", "another pod", final=True)
     count = restart_count(pod, container)
@@ -706,7 +534,7 @@ def put_back_image(lab: LabContext, container: str, image: str, uid: str) -> Non
 
 
 def test_emptydir_survives_container_restart(lab: LabContext) -> None:
-    pod = lab.eventually(lambda: ready_pod(lab, SHARED))
+    pod = lab.eventually(lambda: running(lab, SHARED))
     mount = require_shared(lab, pod)[-1]  # the reader, in the lab's pod
     subject = lab.subject("Pod", SHARED)
     where = f"{subject} container {mount.container}"
