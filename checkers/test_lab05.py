@@ -22,10 +22,8 @@ written since the pod started.
 
 from __future__ import annotations
 
-import posixpath
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,24 +35,23 @@ from kubelab.checks import (
     deleting,
     fail,
     field,
-    is_ready,
     name_of,
     owner_uid,
     pod_states,
+    ready_pod,
+    sh,
+    unscheduled_reason,
 )
-from kubelab.kube import ExecResult
 from kubelab.manifests import Obj
 from kubelab.selectors import node_fits
-from kubelab.settled import first_stuck
 from kubelab.text import Text
+from kubelab.volumes import Mount, claim_volumes, describe_volumes, epoch, list_files, mounts_of
 from kubelab.waiting import wait_until
 
 PVC_STATIC, PVC_DYNAMIC, POD = "pvc-static", "pvc-dynamic", "storage-user"
 CLAIMS = (PVC_STATIC, PVC_DYNAMIC)
 STANDARD = "standard"
 SIZE = "1Gi"
-HOSTPATH_TYPES = ("DirectoryOrCreate", "Directory", "")
-"""hostPath types that give the volume a directory (DirectoryOrCreate is the lab's)."""
 WEB_IMAGE = "kubelab/web:v1"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
@@ -112,53 +109,9 @@ def describe_pv(pv: Obj | None) -> str:
     return ", ".join(parts)
 
 
-def claim_volumes(pod: Obj) -> dict[str, str]:
-    """Volume name → claim name, for the pod's persistentVolumeClaim volumes."""
-    return {
-        str(v.get("name")): str(field(v, "persistentVolumeClaim.claimName"))
-        for v in field(pod, "spec.volumes") or []
-        if field(v, "persistentVolumeClaim.claimName")
-    }
-
-
-def describe_volumes(pod: Obj) -> str:
-    """e.g. "static (claim pvc-static) at app:/static; cache (emptyDir) not mounted"."""
-    parts = []
-    for volume in field(pod, "spec.volumes") or []:
-        name = str(volume.get("name"))
-        if name.startswith("kube-api-access-"):
-            continue  # the service account token Kubernetes adds to every pod
-        claim = field(volume, "persistentVolumeClaim.claimName")
-        kind = f"claim {claim}" if claim else next((k for k in volume if k != "name"), "?")
-        where = [
-            f"{c.get('name')}:{m.get('mountPath')}"
-            for c in field(pod, "spec.containers") or []
-            for m in c.get("volumeMounts") or []
-            if m.get("name") == name
-        ]
-        parts.append(f"{name} ({kind}) {'at ' + ', '.join(where) if where else 'not mounted'}")
-    return "; ".join(parts) or "no volumes"
-
-
 def pods_using(lab: LabContext, claim: str) -> list[Obj]:
     """The namespace's pods (not being deleted) with a volume that uses this claim."""
     return [p for p in lab.list("Pod") if not deleting(p) and claim in claim_volumes(p).values()]
-
-
-def unscheduled_reason(pod: Obj) -> str:
-    """Why the scheduler has not placed the pod yet (its PodScheduled condition), or ""."""
-    for condition in field(pod, "status.conditions") or []:
-        if condition.get("type") == "PodScheduled" and condition.get("status") != "True":
-            return str(condition.get("message") or condition.get("reason") or "not scheduled")
-    return "" if field(pod, "spec.nodeName") else "not scheduled yet"
-
-
-def epoch(value: Any) -> int | None:
-    if isinstance(value, datetime):
-        return int(value.timestamp())
-    if isinstance(value, str) and value:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
-    return None
 
 
 def wait_gone(lab: LabContext, kind: str, name: str, namespace: str | None, timeout: float = 90) -> None:
@@ -332,23 +285,14 @@ def pending_reason(lab: LabContext, pvc: Obj, *, look_at_others: bool = True) ->
 # --- the pod and its mounts --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Mount:
-    """Where a claim is mounted in the pod."""
-
-    container: str
-    path: str
-
-
 def claim_mounts(pod: Obj) -> dict[str, Mount]:
     """Claim name → its first mount in the pod's containers."""
     volumes = claim_volumes(pod)
     found: dict[str, Mount] = {}
-    for container in field(pod, "spec.containers") or []:
-        for mount in container.get("volumeMounts") or []:
-            claim = volumes.get(str(mount.get("name")))
-            if claim and claim not in found:
-                found[claim] = Mount(str(container.get("name")), str(mount.get("mountPath")))
+    for mount in mounts_of(pod):
+        claim = volumes.get(mount.volume)
+        if claim and claim not in found:
+            found[claim] = mount
     return found
 
 
@@ -372,69 +316,49 @@ def require_mounts(lab: LabContext, pod: Obj) -> dict[str, Mount]:
     return mounts
 
 
+def unscheduled(lab: LabContext, pod: Obj) -> tuple[Text | None, bool] | None:
+    """Why storage-user is not scheduled: the scheduler's message, and its claims that do
+    not exist or can never be bound (then waiting cannot help); None when it is scheduled."""
+    why = unscheduled_reason(pod)
+    if not why:
+        return None
+    claims = sorted(set(claim_volumes(pod).values()))
+    blocked = [
+        (claim, pending_reason(lab, pvc, look_at_others=False))
+        for claim in claims
+        if (pvc := lab.get("PersistentVolumeClaim", claim)) is not None
+        and field(pvc, "status.phase") != "Bound"
+    ]
+    stuck = [(claim, r) for claim, r in blocked if r.final]
+    missing = [c for c in claims if lab.get("PersistentVolumeClaim", c) is None]
+    shown, gone = stuck or blocked, ", ".join(missing)
+    detail = Text(
+        f'스케줄러: "{why}"'
+        + (f"; 없는 클레임: {gone}" if missing else "")
+        + "".join(f"; {c}: {r.text.ko}" for c, r in shown),
+        f'scheduler: "{why}"'
+        + (f"; claims that do not exist: {gone}" if missing else "")
+        + "".join(f"; {c}: {r.text.en}" for c, r in shown),
+    )
+    return detail, bool(stuck or missing)
+
+
 def running_pod(lab: LabContext, old_uid: str | None = None) -> Obj:
     """storage-user once it is Ready (and not the pod with old_uid); while it is not, why."""
-    pod = lab.require("Pod", POD)
-    subject = lab.subject("Pod", POD)
-    if old_uid is not None:
-        assert_that(
-            field(pod, "metadata.uid") != old_uid, subject, "a new pod (new UID)", "still the old pod"
-        )
-    if is_ready(pod):
-        return pod
-    why = unscheduled_reason(pod)
-    detail, final = None, False
-    if why:
-        blocked = [
-            (claim, pending_reason(lab, pvc, look_at_others=False))
-            for claim in sorted(set(claim_volumes(pod).values()))
-            if (pvc := lab.get("PersistentVolumeClaim", claim)) is not None
-            and field(pvc, "status.phase") != "Bound"
-        ]
-        stuck = [(claim, r) for claim, r in blocked if r.final]
-        missing = [
-            c for c in sorted(set(claim_volumes(pod).values())) if lab.get("PersistentVolumeClaim", c) is None
-        ]
-        final = bool(stuck or missing)
-        shown = stuck or blocked
-        gone = ", ".join(missing)
-        detail = Text(
-            f'스케줄러: "{why}"'
-            + (f"; 없는 클레임: {gone}" if missing else "")
-            + "".join(f"; {c}: {r.text.ko}" for c, r in shown),
-            f'scheduler: "{why}"'
-            + (f"; claims that do not exist: {gone}" if missing else "")
-            + "".join(f"; {c}: {r.text.en}" for c, r in shown),
-        )
-    else:
-        events = lab.kube.warning_events(pod)
-        if events:
-            detail = Text(f"최근 경고 이벤트: {events[-1]}", f"latest warning event: {events[-1]}")
-    fail(subject, "Running and Ready", pod_states([pod]), detail, final=final, settled=first_stuck([pod]))
-
-
-def in_pod(lab: LabContext, mount: Mount, script: str, *args: str) -> ExecResult:
-    """Run `sh -c script sh args…` in the container that has the mount."""
-    return lab.exec(POD, ["sh", "-c", script, "sh", *args], mount.container)
+    return ready_pod(lab, POD, old_uid, unscheduled)
 
 
 def fresh_files(lab: LabContext, pod: Obj, claim: str, mount: Mount) -> tuple[list[str], list[str], int]:
     """(files written since the pod started, all files) under the mount, the checker's
     own markers left out, and how many seconds ago the pod started."""
-    script = f'cd "$1" && date +%s && find . -type f ! -name "{MARKER}*" -exec stat -c "%Y %n" {{}} +'
-    done = in_pod(lab, mount, script, mount.path)
-    assert_that(
-        done.code == 0,
-        lab.subject("Pod", POD),
-        f"a listing of {mount.path} ({claim})",
-        f"exit {done.code}: {(done.stderr or done.stdout).strip()[:160]}",
+    now, files = list_files(
+        lambda script: lab.exec(POD, ["sh", "-c", script], mount.container),
+        mount.path,
+        f"{lab.subject('Pod', POD)} ({claim})",
+        MARKER,
     )
     started = epoch(field(pod, "status.startTime")) or 0
-    lines = done.stdout.splitlines()
-    now = int(lines[0]) if lines and lines[0].isdigit() else started
-    seen = [line.split(" ", 1) for line in lines[1:] if " " in line]
-    files = [(int(t), n.removeprefix("./")) for t, n in seen if t.isdigit()]
-    return [n for t, n in files if t >= started - SLACK], [n for _, n in files], now - started
+    return [f.rel for f in files if f.mtime >= started - SLACK], [f.rel for f in files], now - started
 
 
 # --- the checks --------------------------------------------------------------------------
@@ -472,64 +396,6 @@ def require_pv_static(lab: LabContext) -> Obj:
         final=True,
     )
     return pv
-
-
-def test_pv_static_is_retain_manual_hostpath(lab: LabContext) -> None:
-    pv_static = lab.param("pv_static")
-    host_dir = lab.param("host_dir")
-    pv = require_pv_static(lab)  # the learner creates it: there once applied
-    expected, found = [], []
-    details: list[Text] = []
-    capacity = field(pv, "spec.capacity.storage")
-    if quantity(capacity) != quantity(SIZE):
-        expected.append(f"capacity {SIZE}")
-        found.append(f"capacity {capacity}")
-    modes = field(pv, "spec.accessModes") or []
-    if "ReadWriteOnce" not in modes:
-        expected.append("access mode ReadWriteOnce")
-        found.append(f"access modes {','.join(modes) or 'none'}")
-    policy = field(pv, "spec.persistentVolumeReclaimPolicy")
-    if policy != "Retain":
-        expected.append("reclaim policy Retain")
-        found.append(f"reclaim policy {policy}")
-        details.append(
-            Text(
-                f"{policy}: 클레임이 지워지면 "
-                + (
-                    "쿠버네티스가 볼륨을 지우려 합니다: hostPath PV는 지울 수 없어 Failed가 되고 다시 "
-                    "바인딩되지 않습니다 (클라우드 디스크라면 데이터째 지워집니다)"
-                    if policy == "Delete"
-                    else "볼륨의 데이터를 지우고 다시 씁니다 (Recycle은 폐기 예정입니다)"
-                )
-                + ". Retain은 '죽어도 보유': 볼륨과 데이터를 남깁니다",
-                f"{policy}: when the claim is deleted Kubernetes "
-                + (
-                    "tries to delete the volume: a hostPath PV cannot be deleted, so it goes Failed and "
-                    "is never bound again (a cloud disk would be deleted, data and all)"
-                    if policy == "Delete"
-                    else "scrubs the volume's data for reuse (Recycle is deprecated)"
-                )
-                + ". Retain keeps the volume and its data",
-            )
-        )
-    cls = pv_class(pv)
-    if cls != lab.param("storage_class"):
-        expected.append(f"storageClassName {lab.param('storage_class')}")
-        found.append(f"storageClassName {cls or '(none)'}")
-    host = field(pv, "spec.hostPath") or {}
-    path, kind = str(host.get("path") or ""), str(host.get("type") or "")
-    if not host or posixpath.normpath(path or ".") != host_dir or kind not in HOSTPATH_TYPES:
-        expected.append(f"hostPath {host_dir}, type DirectoryOrCreate")
-        source = next((k for k in field(pv, "spec") or {} if k in ("hostPath", "local", "nfs", "csi")), None)
-        found.append(f"hostPath {path}, type {kind or '(none)'}" if host else f"source {source or 'none'}")
-    if expected:
-        fail(
-            pv_subject(pv_static),
-            ", ".join(expected),
-            ", ".join(found),
-            details[0] if details else None,
-            final=True,
-        )
 
 
 def test_pvc_static_bound_to_pv_static(lab: LabContext) -> None:
@@ -675,7 +541,7 @@ def test_data_survives_pod_recreation(lab: LabContext) -> None:
     marker = f"{MARKER}{token}"
     lab.defer(f"remove {marker} from the claims of {subject}", lambda: remove_markers(lab, mounts, marker))
     for claim, mount in mounts.items():
-        done = in_pod(lab, mount, 'echo "$2" > "$1/$3"', mount.path, f"{claim} {token}", marker)
+        done = sh(lab, POD, mount.container, 'echo "$2" > "$1/$3"', mount.path, f"{claim} {token}", marker)
         assert_that(
             done.code == 0,
             subject,
@@ -689,7 +555,7 @@ def test_data_survives_pod_recreation(lab: LabContext) -> None:
     lab.eventually(lambda: running_pod(lab, str(field(pod, "metadata.uid"))))
     read: dict[str, str] = {}
     for claim, mount in mounts.items():
-        done = in_pod(lab, mount, 'cat "$1/$2"', mount.path, marker)
+        done = sh(lab, POD, mount.container, 'cat "$1/$2"', mount.path, marker)
         read[claim] = done.stdout.strip() if done.code == 0 else f"(missing: {done.stderr.strip()[:80]})"
     lost = [c for c in mounts if read[c] != f"{c} {token}"]
     assert_that(
@@ -710,7 +576,7 @@ def remove_markers(lab: LabContext, mounts: dict[str, Any], marker: str) -> None
     is Ready (again)."""
     wait_until(lambda: running_pod(lab), 60)
     for claim, mount in mounts.items():
-        done = in_pod(lab, mount, 'rm -f "$1/$2"', mount.path, marker)
+        done = sh(lab, POD, mount.container, 'rm -f "$1/$2"', mount.path, marker)
         assert_that(
             done.code == 0, f"claim {claim}", f"{marker} removed", done.stderr.strip()[:160] or "no pod"
         )
