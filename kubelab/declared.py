@@ -388,7 +388,7 @@ def _can(lab: Look, want: Mapping[str, Any]) -> None:
     asks = [(a, True) for a in want["can"].get("may") or []] + [
         (a, False) for a in want["can"].get("may_not") or []
     ]
-    for text, allowed in asks:
+    for text, allowed in asks:  # polled: the authorizer follows new bindings a moment later
         attributes, said = parse_action(str(text), lab.namespace)
         review = {
             "apiVersion": "authorization.k8s.io/v1",
@@ -403,7 +403,6 @@ def _can(lab: Look, want: Mapping[str, Any]) -> None:
             who,
             f"{'may' if allowed else 'may not'} {said}",
             f"{'may' if got else 'may not'} {said}" + (f" ({reason})" if reason else ""),
-            final=True,  # RBAC is the answer's own objects: the API server answers at once
         )
 
 

@@ -209,8 +209,8 @@ def test_can_asks_the_api_server_for_each_action() -> None:
     assert review["user"] == user and f"system:serviceaccounts:{NS}" in review["groups"]
     assert review["resourceAttributes"] == {"verb": "list", "resource": "pods", "group": "", "namespace": ""}
     kube.allowed.add((user, "delete", "pods", NS))
-    failed = run(kube, {"can": reader}, timeout=30)
-    assert failed is not None and failed.final
+    failed = run(kube, {"can": reader})
+    assert failed is not None and not failed.final  # the authorizer may not have caught up yet
     assert failed.finding.expected == "may not delete pods" and failed.finding.found.startswith(
         "may delete pods"
     )
