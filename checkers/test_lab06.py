@@ -13,7 +13,17 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from kubelab.checks import LabContext, assert_that, deleting, fail, field, is_ready, name_of, pod_states
+from kubelab.checks import (
+    LabContext,
+    assert_that,
+    deleting,
+    fail,
+    field,
+    is_ready,
+    name_of,
+    pod_states,
+    why_not_ready,
+)
 from kubelab.kube import ExecResult, api_reason
 from kubelab.manifests import Obj
 from kubelab.settled import Unchanged, first_stuck
@@ -148,42 +158,6 @@ def web_pods(lab: LabContext) -> list[Web]:
         if nginx and not deleting(pod):
             found.append(Web(pod, nginx[0]))
     return sorted(found, key=lambda w: w.name)
-
-
-def mount_failure(lab: LabContext, pod: str) -> str:
-    """The latest FailedMount event's message for a pod, if any."""
-    events = lab.kube.resource("Event", "v1")
-    selector = f"involvedObject.name={pod},reason=FailedMount"
-    found = lab.kube.call(lambda: events.get(namespace=lab.namespace, field_selector=selector))
-    items = sorted(found.to_dict().get("items", []), key=lambda e: str(e.get("lastTimestamp") or ""))
-    return str(items[-1].get("message", "")).splitlines()[0][:200] if items else ""
-
-
-def why_not_ready(lab: LabContext, pods: list[Obj]) -> Text | None:
-    """What the kubelet says about pods that do not come up: the last lines a crashed
-    container logged, a container's waiting message, or a FailedMount event."""
-    for pod in pods:
-        name = name_of(pod)
-        for status in field(pod, "status.containerStatuses") or []:
-            crashed = field(status, "lastState.terminated") or field(status, "state.terminated")
-            logs = lab.last_words(name, str(status.get("name")), previous_first=True) if crashed else ""
-            if crashed and logs:
-                code = crashed.get("exitCode")
-                return Text(
-                    f"{name}의 컨테이너가 종료되었습니다 (exit {code}). 마지막 로그: {logs}",
-                    f"a container of {name} exited (exit {code}). Its last log: {logs}",
-                )
-            waiting = field(status, "state.waiting") or {}
-            if waiting.get("message"):
-                said = f"{name}: {waiting.get('reason')}: {str(waiting['message']).splitlines()[0][:200]}"
-                return Text(said, said)
-        mount = mount_failure(lab, name)
-        if mount:
-            return Text(
-                f"{name}: 볼륨을 마운트하지 못했습니다: {mount}",
-                f"{name}: a volume cannot be mounted: {mount}",
-            )
-    return None
 
 
 def container_ready(web: Web) -> bool:
@@ -333,27 +307,6 @@ def first_difference(have: str, want: str) -> str:
 
 
 # --- checks --------------------------------------------------------------------------
-
-
-def test_configmaps_exist(lab: LabContext) -> None:
-    def present() -> None:
-        nginx = configmap_data(lab, NGINX_CONFIG)
-        assert_that(
-            any(str(v).strip() for v in nginx.values()),
-            lab.subject("ConfigMap", NGINX_CONFIG),
-            "data holding nginx's default.conf",
-            "no data",
-        )
-        app = configmap_data(lab, APP_CONFIG)
-        assert_that(
-            "APP_MODE" in app,
-            lab.subject("ConfigMap", APP_CONFIG),
-            "the key APP_MODE in data",
-            f"keys: {', '.join(sorted(app)) or 'none'}",
-        )
-        lab.require("ConfigMap", APP_CONFIG_V1)
-
-    lab.eventually(present)
 
 
 def test_web_pod_ready(lab: LabContext) -> None:
