@@ -16,10 +16,6 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
-
-from kubelab import deadline
 from kubelab.checks import LabContext, assert_that, deleting, fail, field, is_ready, name_of
 from kubelab.manifests import Obj
 from kubelab.settled import BAD_CONFIG, CANNOT_PULL, CRASH_LOOP
@@ -124,16 +120,7 @@ def mounts(container: Obj) -> str:
 
 def first_log_line(lab: LabContext, pod: str, container: str) -> str:
     """The generator's first line says which interval it got."""
-    api = client.CoreV1Api(lab.kube.api)
-    try:
-        text = lab.kube.call(
-            lambda: api.read_namespaced_pod_log(
-                pod, lab.namespace, container=container, limit_bytes=300, _request_timeout=deadline.bound(10)
-            )
-        )
-    except ApiException:
-        return ""
-    lines = str(text or "").splitlines()
+    lines = lab.kube.logs(pod, lab.namespace, container, limit_bytes=300).splitlines()
     return lines[0].strip() if lines else ""
 
 
@@ -362,58 +349,6 @@ def entrypoint_kept(lab: LabContext, pod: str) -> tuple[FortunePod, str, Any]:
 
 def test_fortune_pod_runs(lab: LabContext) -> None:
     running(lab, FORTUNE)
-
-
-def test_interval_given_through_args(lab: LabContext) -> None:
-    _found, container, args = entrypoint_kept(lab, FORTUNE)
-    assert_that(
-        args == [WANTED_ARGS],
-        container,
-        f'args: ["{WANTED_ARGS}"]',
-        f"args: {as_json(args)}" if args is not None else "no args",
-        Text(
-            f'args가 없으면 이미지의 CMD ["{IMAGE_DEFAULT}"] 값이 쓰여 {IMAGE_DEFAULT}초마다 바뀝니다',
-            f'without args the image\'s CMD ["{IMAGE_DEFAULT}"] is used: a new page every {IMAGE_DEFAULT} s',
-        )
-        if args is None
-        else None,
-        final=True,
-    )
-
-
-def test_one_emptydir_shared(lab: LabContext) -> None:
-    found = fortune_pod(lab, FORTUNE)
-    subject = lab.subject("Pod", FORTUNE)
-    writes, serves = volume_at(found.generator, HTDOCS), volume_at(found.web, SERVED)
-    generator, web = found.generator.get("name"), found.web.get("name")
-    found_text = f"{generator} mounts {mounts(found.generator)}; {web} mounts {mounts(found.web)}"
-    assert_that(
-        writes is not None and serves is not None,
-        subject,
-        f"one volume, mounted at {HTDOCS} in the generator and at {SERVED} in the web server",
-        found_text,
-        final=True,
-    )
-    assert_that(
-        writes == serves,
-        subject,
-        "the same volume in both containers",
-        found_text,
-        Text(
-            f"생성기는 {writes} 볼륨에 쓰고 웹 서버는 {serves} 볼륨을 보여 줍니다: 서로 다른 볼륨입니다",
-            f"the generator writes into {writes} and the web server serves {serves}: two different folders",
-        ),
-        final=True,
-    )
-    volumes = {v.get("name"): v for v in field(found.pod, "spec.volumes") or []}
-    kind = ", ".join(k for k in volumes.get(writes, {}) if k != "name") or "?"
-    assert_that(
-        "emptyDir" in volumes.get(writes, {}),
-        f"{subject}, volume {writes}",
-        "an emptyDir (a folder that lives with the pod)",
-        kind,
-        final=True,
-    )
 
 
 def test_page_changes_every_2_seconds(lab: LabContext) -> None:
