@@ -72,6 +72,9 @@ class FakeKube:
     def list(self, kind, namespace=None, selector=""):
         return []
 
+    def is_namespaced(self, kind, api_version=None):
+        return True
+
 
 @pytest.fixture(scope="session")
 def kubelab_kube():
