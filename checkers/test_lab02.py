@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from urllib.parse import urlsplit
@@ -19,7 +18,7 @@ from kubelab.checks import (
     pod_states,
 )
 from kubelab.manifests import Obj
-from kubelab.probes import HttpAnswer, http_get
+from kubelab.probes import HttpAnswer, http_get, web_said
 from kubelab.selectors import matches, to_query
 from kubelab.settled import Unchanged, first_stuck
 from kubelab.text import Text
@@ -55,14 +54,6 @@ def endpoint_pods(lab: LabContext) -> set[str]:
     return names
 
 
-def who_answered(answer: HttpAnswer) -> str:
-    """The pod name the web image puts in its answer."""
-    try:
-        return str(json.loads(answer.body)["pod"])
-    except (ValueError, KeyError, TypeError):
-        return f"(not the web image: {answer.body.strip()[:40]!r})"
-
-
 def releases_of(lab: LabContext, names: set[str]) -> str:
     """e.g. "2 have release=west, 2 have release=east"."""
     pods = {name_of(p): p for p in lab.list("Pod", EVA)}
@@ -86,76 +77,6 @@ def nodeport_url(lab: LabContext) -> tuple[str, str]:
     )
     url = lab.node_url(node_port)
     return url, f"Service {lab.namespace}/{SERVICE} at {url}"
-
-
-def test_two_groups_of_two_pods(lab: LabContext) -> None:
-    def groups() -> None:
-        for selector in (WEST, EAST):
-            pods = live_pods(lab, selector)
-            ready = [p for p in pods if is_ready(p)]
-            assert_that(
-                len(ready) == 2 and len(pods) == 2,
-                f"pods {selector} in {lab.namespace}",
-                "2 Ready pods",
-                f"{len(ready)} Ready of {len(pods)} ({pod_states(pods)})",
-                settled=first_stuck(pods),
-            )
-
-    lab.eventually(groups)
-
-
-def port_rows(svc: Obj) -> str:
-    """e.g. "port 80 → targetPort 80, nodePort 30080"."""
-    rows = [
-        f"port {p.get('port')} → targetPort {p.get('targetPort', p.get('port'))}"
-        + (f", nodePort {p['nodePort']}" if p.get("nodePort") else "")
-        for p in field(svc, "spec.ports") or []
-    ]
-    return "; ".join(rows) or "no ports"
-
-
-def test_service_is_nodeport(lab: LabContext) -> None:
-    """The type and the node port only: what reaching it from outside uses."""
-    node_port = lab.param("node_port")
-    svc = lab.require("Service", SERVICE)
-    subject = lab.subject("Service", SERVICE)
-    kind = field(svc, "spec.type")
-    assert_that(
-        kind == "NodePort",
-        subject,
-        "spec.type: NodePort",
-        f"spec.type: {kind}",
-        Text(
-            "ClusterIP는 클러스터 안에서만 쓸 수 있습니다: 노트북에서는 연결되지 않습니다",
-            "a ClusterIP is reachable only inside the cluster: your laptop cannot connect to it",
-        )
-        if kind == "ClusterIP"
-        else None,
-    )
-    assert_that(
-        any(p.get("nodePort") == node_port for p in field(svc, "spec.ports") or []),
-        subject,
-        f"nodePort: {node_port}",
-        port_rows(svc),
-    )
-
-
-def test_service_port_is_80(lab: LabContext) -> None:
-    """The Service's own port, what a client inside the cluster asks (http://eva is :80),
-    and where it forwards to: the pods' port 80."""
-    svc = lab.require("Service", SERVICE)
-    ports = field(svc, "spec.ports") or []
-    assert_that(
-        any(p.get("port") == 80 and p.get("targetPort", 80) == 80 for p in ports),
-        lab.subject("Service", SERVICE),
-        "port 80 → targetPort 80",
-        port_rows(svc),
-        Text(
-            "port는 서비스의 포트(클라이언트가 묻는 포트), targetPort는 파드의 포트(웹 서버는 80)입니다",
-            "port is the Service's own port (what clients ask), "
-            "targetPort the pods' (the web server listens on 80)",
-        ),
-    )
 
 
 def west_only_selector(lab: LabContext) -> str:
@@ -229,7 +150,7 @@ def test_host_reaches_west_pods_only(lab: LabContext) -> None:
                 failed[0].describe(),
                 settled=failure_settled(lab, steady, failed[0].describe()),
             )
-        pods = Counter(who_answered(a) for a in answers)
+        pods = Counter(web_said(a.body, "pod") for a in answers)
         seen = ", ".join(f"{name} ×{n}" for name, n in sorted(pods.items()))
         west, east = ready_names(lab, WEST), {name_of(p) for p in lab.list("Pod", EAST)}
         assert_that(
@@ -251,7 +172,7 @@ def asked_from_inside(lab: LabContext, pod: str, curl: list[str], subject: str, 
     if done.code != 0:
         failure = f"curl exit {done.code} {done.stderr.strip()}"
         fail(subject, "an answer", failure, settled=failure_settled(lab, steady, failure))
-    said = who_answered(HttpAnswer(subject, 200, {}, done.stdout, done.stderr))
+    said = web_said(done.stdout, "pod")
     behind = endpoint_pods(lab)
     assert_that(
         said in behind,
