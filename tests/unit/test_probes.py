@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kubelab.probes import http_get
+from kubelab.probes import http_get, web_said
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -85,3 +85,10 @@ def test_the_environments_proxy_is_not_used(server: str, monkeypatch: pytest.Mon
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
     assert http_get(server + "/").status == 200
+
+
+def test_web_said_reads_the_web_images_answer_or_names_what_answered() -> None:
+    assert web_said('{"pod": "eva-west-1", "version": "v1"}', "pod") == "eva-west-1"
+    assert web_said('{"pod": "eva-west-1", "version": "v1"}', "version") == "v1"
+    assert web_said("<html>nginx</html>", "pod") == "(not the web image: '<html>nginx</html>')"
+    assert web_said('{"other": 1}', "pod").startswith("(not the web image")
