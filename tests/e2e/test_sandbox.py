@@ -546,3 +546,104 @@ def test_two_thousand_processes_in_one_pod_stop_at_its_limit(box: sandbox.Sandbo
     finally:
         kube.delete("Pod", "forker", box.namespace, grace_seconds=0)
         kube.delete("Pod", "after", box.namespace, grace_seconds=0)
+
+
+@pytest.fixture(scope="module")
+def box09(kube: Kube) -> Iterator[sandbox.Sandbox]:
+    """A sandbox of lab 09, whose answers make Roles, RoleBindings, ClusterRoles and
+    ClusterRoleBindings, with RBAC's bind and escalate (lab.yaml `sandbox: verbs`)."""
+    yield from opened(kube, "09")
+
+
+RBAC_V1 = "rbac.authorization.k8s.io/v1"
+
+
+def binding(kind: str, name: str, subject: dict[str, Any], role: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": RBAC_V1,
+        "kind": kind,
+        "metadata": {"name": name},
+        "subjects": [subject],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role[0], "name": role[1]},
+    }
+
+
+def account(name: str, namespace: str) -> dict[str, Any]:
+    return {"kind": "ServiceAccount", "name": name, "namespace": namespace}
+
+
+def test_what_an_rbac_lab_grants_stays_inside_its_sandbox(box09: sandbox.Sandbox, kube: Kube) -> None:
+    """Each allowance of lab 09's sandbox (bind, escalate, ClusterRole, ClusterRoleBinding)
+    against its escape: a binding reaches only accounts of its own namespace that nobody can
+    act as (never kubelab-answer, a user, a group, another namespace's account), cluster-wide
+    objects carry the sandbox's name and bind only its own roles, no role is aggregated into
+    the built-in ones, the sandbox's own Role stays kubelab's, and no token is made."""
+    ns = box09.namespace
+    mine = account("pod-reader", ns)
+    everything = {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}
+    binds_only = "an answer binds only ServiceAccounts of " + ns
+    for subject in (
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane"},
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": f"system:serviceaccounts:{ns}"},
+        account(sandbox.ANSWER, ns),
+        account("default", "default"),
+    ):
+        said = refused(box09, binding("RoleBinding", "escape", subject, ("ClusterRole", "cluster-admin")))
+        assert binds_only in said, (subject, said)
+    role = {
+        "apiVersion": RBAC_V1,
+        "kind": "Role",
+        "metadata": {"name": sandbox.ANSWER},
+        "rules": [everything],
+    }
+    with pytest.raises(ApiException) as caught:
+        box09.kube.patch("Role", sandbox.ANSWER, ns, {"rules": [everything]}, merge=True)
+    assert "kubelab-answer) are kubelab's" in api_reason(caught.value)
+    assert "are kubelab's" in refused(box09, {**role, "metadata": {"name": f"{sandbox.ANSWER}-x"}})
+    own = f"reader-{ns}"
+    assert "is named <name>-" in refused(
+        box09, binding("ClusterRoleBinding", "reader", mine, ("ClusterRole", own)), ""
+    )
+    for subject, role_name, said in (
+        (mine, "cluster-admin", "binds only a ClusterRole of this sandbox"),
+        (account("pod-reader", "default"), own, binds_only),
+        (account(sandbox.ANSWER, ns), own, binds_only),
+    ):
+        assert said in refused(
+            box09, binding("ClusterRoleBinding", own, subject, ("ClusterRole", role_name)), ""
+        )
+    aggregated = {
+        "apiVersion": RBAC_V1,
+        "kind": "ClusterRole",
+        "metadata": {"name": own, "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
+        "rules": [everything],
+    }
+    assert "not aggregated into another role" in refused(box09, aggregated, "")
+    with pytest.raises(ApiException) as caught:  # a built-in role: not the answer's to change
+        box09.kube.patch("ClusterRole", "view", None, {"rules": [everything]}, merge=True)
+    assert caught.value.status == 403
+    # what the allowances are for: a ClusterRole of everything, bound cluster-wide to an
+    # account of the sandbox, is accepted, and the account's power is never usable
+    made = []
+    try:
+        plain = {**aggregated, "metadata": {"name": own}}
+        made.append(("ClusterRole", box09.kube.create(plain)))
+        made.append(
+            (
+                "ClusterRoleBinding",
+                box09.kube.create(binding("ClusterRoleBinding", own, mine, ("ClusterRole", own))),
+            )
+        )
+        sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "pod-reader"}}
+        box09.kube.create(sa, ns)
+        with pytest.raises(ApiException) as caught:
+            box09.kube.token(ns, "pod-reader", 600)
+        assert caught.value.status == 403
+        assert refused(box09, pod("as-pod-reader")).startswith("403")  # lab 09 makes no pods
+        token_pod = pod("as-pod-reader", serviceAccountName="pod-reader", automountServiceAccountToken=True)
+        with pytest.raises(ApiException) as caught:  # nor does anyone else there, with a token
+            kube.create(token_pod, ns)
+        assert "no ServiceAccount token in a pod" in api_reason(caught.value)
+    finally:
+        for kind, obj in made:
+            kube.delete(kind, obj["metadata"]["name"])
