@@ -36,7 +36,10 @@ def test_lint_finds_what_is_wrong_with_a_broken_lab(lab_root: Path) -> None:
     assert "kind Service does not belong" in problems
     assert "instructions (en) missing" in problems
     assert "declares unknown check no_such_check" in problems
-    assert "test_dev_pod_stays_unselected in test_lab01.py: check dev_pod_stays_unselected is not declared" in problems
+    assert (
+        "test_dev_pod_stays_unselected in test_lab01.py: check dev_pod_stays_unselected is not declared"
+        in problems
+    )
     assert "check replicaset_exists needs three_pods_ready, which is not a check before it" in problems
 
 
