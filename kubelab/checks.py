@@ -279,14 +279,20 @@ class LabContext:
         not), unless `wait` (an object the cluster makes, or one the check put back)."""
         obj = self.get(kind, name)
         if obj is None:
+            namespaced = self.kube.is_namespaced(kind)
             present = ", ".join(name_of(o) for o in self.list(kind)) or "none"
             fail(
-                self.subject(kind, name),
+                self.subject(kind, name) if namespaced else f"{kind} {name}",
                 "exists",
                 "not found",
                 Text(
                     f"네임스페이스 {self.namespace}에 있는 {kind}: {present}",
                     f"{kind} objects in namespace {self.namespace}: {present}",
+                )
+                if namespaced
+                else Text(
+                    f"{kind}에는 네임스페이스가 없습니다. 클러스터의 {kind}: {present}",
+                    f"a {kind} has no namespace. {kind} objects in the cluster: {present}",
                 ),
                 final=not wait,
                 missing=True,

@@ -185,24 +185,7 @@ class Look:
 
     def require(self, kind: str, name: str) -> Obj:
         found = self.get(kind, name)
-        if found is not None:
-            return found
-        if self.kube.is_namespaced(kind):
-            return self.lab.require(kind, name)
-        from kubelab.checks import fail, name_of
-
-        present = ", ".join(name_of(o) for o in self.list(kind)) or "none"
-        fail(
-            self.subject(kind, name),
-            "exists",
-            "not found",
-            Text(
-                f"{kind}에는 네임스페이스가 없습니다. 클러스터의 {kind}: {present}",
-                f"a {kind} has no namespace. {kind} objects in the cluster: {present}",
-            ),
-            final=True,
-            missing=True,
-        )
+        return found if found is not None else self.lab.require(kind, name)
 
 
 # --- the three forms ------------------------------------------------------------------

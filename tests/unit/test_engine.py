@@ -33,6 +33,9 @@ class FakeKube:
     def list(self, kind: str, namespace: str | None = None, selector: str = "") -> list[Any]:
         return []
 
+    def is_namespaced(self, kind: str) -> bool:
+        return True
+
 
 @pytest.fixture
 def demo_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> labspec.Lab:

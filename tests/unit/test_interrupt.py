@@ -67,6 +67,9 @@ class FakeKube:
     def list(self, kind, namespace=None, selector=""):
         return []
 
+    def is_namespaced(self, kind):
+        return True
+
 
 interrupts.install()
 card = engine.run_in_process(FakeKube(), labspec.find_lab("99"), "en")
