@@ -123,6 +123,10 @@ def up(
     problems = tuple(line for state, line in done if state == "problem")
     out.mkdir(parents=True, exist_ok=True)
     broken = {line.split(":", 1)[0] for line in problems}
+    for lab in labs:  # before any student's credential is handed out
+        first = next((s for s in all_seats if s.lab.id == lab.id and s.namespace not in broken), None)
+        if first is not None:
+            sandbox.wait_rbac_enforced(kube, first.lab)
     written: list[Path] = []
     for student in roster:
         mine = [s for s in all_seats if s.student == student and s.namespace not in broken]

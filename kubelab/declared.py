@@ -68,6 +68,10 @@ class _Functions(jp_functions.Functions):  # type: ignore[misc]
 
     @jp_functions.signature({"types": ["object", "null"]}, {"types": ["object", "null"]})  # type: ignore[untyped-decorator]
     def _func_selects(self, selector: Any, labels: Any) -> bool:
+        """Does a selector choose these labels: a LabelSelector (matchLabels,
+        matchExpressions) or a plain map of labels (a Service's spec.selector)."""
+        if selector and not {"matchLabels", "matchExpressions"} & set(selector):
+            selector = {"matchLabels": selector}
         return bool(selector) and matches(selector, labels or {})
 
     @jp_functions.signature({"types": ["string"]})  # type: ignore[untyped-decorator]
@@ -85,9 +89,24 @@ class _Functions(jp_functions.Functions):  # type: ignore[misc]
 OPTIONS = jmespath.Options(custom_functions=_Functions())
 
 
+@dataclass(frozen=True)
+class Unevaluated:
+    """An expression that could not be evaluated on this object (length(null), …): a
+    mismatch the learner is told about, never an error of the check."""
+
+    error: str
+
+    def __str__(self) -> str:
+        return f"(could not evaluate: {self.error})"
+
+
 def search(expression: str, data: Any) -> Any:
-    """A JMESPath expression's value on `data` (kubelab's functions included)."""
-    return jmespath.search(expression, data, options=OPTIONS)
+    """A JMESPath expression's value on `data` (kubelab's functions included); Unevaluated
+    when the live object's types do not fit the expression."""
+    try:
+        return jmespath.search(expression, data, options=OPTIONS)
+    except jmespath.exceptions.JMESPathError as e:
+        return Unevaluated(" ".join(str(e).split())[:200])
 
 
 @dataclass(frozen=True)
@@ -208,7 +227,7 @@ def _object(lab: Look, want: Mapping[str, Any]) -> None:
         selector = str(spec.get("selector", ""))
         objects = [o for o in lab.list(kind, selector) if not deleting(o)]
         subject = f"{kind} in {lab.namespace} with labels {selector or '(any)'}"
-        count = want.get("count", 0 if want.get("absent") else None)
+        count = want.get("count", 0 if want.get("absent") else {"min": 1})  # none at all passes nothing
         if count is not None:
             names = ", ".join(name_of(o) for o in objects) or "none"
             assert_that(
@@ -429,6 +448,14 @@ def checker(expect: Sequence[Mapping[str, Any]]) -> Callable[[LabContext], None]
     return check
 
 
+FORM_KEYS = {
+    "object": {"object", "has", "absent", "count", "final", "expected", "found", "detail"},
+    "pods": {"pods", "count", "final", *POD_STATES},
+    "can": {"can"},
+}
+"""The keys each form reads (the schema allows any of them on any item)."""
+
+
 def problems(expect: Sequence[Mapping[str, Any]]) -> list[str]:
     """What is wrong with a check's declaration, found without a cluster: its forms, its
     JMESPath expressions, its `can` actions."""
@@ -439,6 +466,11 @@ def problems(expect: Sequence[Mapping[str, Any]]) -> list[str]:
         except LabContentError as e:
             found.append(f"expect[{n}]: {e.en}")
             continue
+        stray = sorted(set(want) - FORM_KEYS[form])
+        if stray:
+            found.append(
+                f"expect[{n}]: {', '.join(stray)}: not a key of the {form} form (it would be ignored)"
+            )
         if form == "can":
             for action in [*(want["can"].get("may") or []), *(want["can"].get("may_not") or [])]:
                 try:
@@ -453,6 +485,11 @@ def problems(expect: Sequence[Mapping[str, Any]]) -> list[str]:
         for expression in expressions:
             try:
                 jmespath.compile(expression)
+                jmespath.search(expression, {}, options=OPTIONS)  # an unknown function, a wrong arity
+            except (jmespath.exceptions.UnknownFunctionError, jmespath.exceptions.ArityError) as e:
+                found.append(f"expect[{n}]: {expression!r}: {e}")
+            except jmespath.exceptions.JMESPathTypeError:
+                pass  # an empty object's types, not the live one's
             except jmespath.exceptions.JMESPathError as e:
                 found.append(f"expect[{n}]: not a JMESPath expression: {expression!r} ({e})")
     return found

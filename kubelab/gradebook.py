@@ -169,9 +169,10 @@ def feedback(lab: Lab, grade: Grade) -> str:
             lines += _block(result.message)
     elif grade.status == "graded":
         lines += ["", "모든 검사를 통과했습니다 / every check passed"]
-    known = [w for w in lab.wrong if grade.card and grade.card.fails_like(w.fails, w.passes)]
+    graded = grade.status == "graded" and grade.card is not None and not grade.card.error
+    known = [w for w in lab.wrong if graded and grade.card and grade.card.fails_like(w.fails, w.passes)]
     if known:
-        lines += ["", "## 같은 검사에서 실패하는 알려진 실수 / known mistakes that fail the same way", ""]
+        lines += ["", "## 이런 실수일 수 있습니다 / it may be one of these known mistakes", ""]
         lines += [f"- {w.why.ko} / {w.why.en} (`{w.name}`)" for w in known]
     return "\n".join(lines) + "\n"
 

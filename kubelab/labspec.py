@@ -97,7 +97,8 @@ class WrongAnswer:
         """The base's files this answer keeps as they are."""
         if self.base is None:
             return ()
-        changed = {p.name for p in self.dir.iterdir()} | set(self.drop)
+        own = {p.name for p in self.dir.iterdir()} if self.dir.is_dir() else set()
+        changed = own | set(self.drop)
         return tuple(p for p in manifests.manifest_files([self.base]) if p.name not in changed)
 
 

@@ -123,7 +123,7 @@ def repeated_parameters(lab: Lab) -> Iterator[str]:
     """Places that write a per-answer parameter's default instead of `{{ name }}`."""
     unique = [p for p in lab.params.values() if p.unique]
     texts = [lab.folder / lab.instructions.ko, lab.folder / lab.instructions.en]
-    for folder in (lab.starter, lab.solution, *(w.dir for w in lab.wrong)):
+    for folder in (lab.starter, lab.solution, *(w.dir for w in lab.wrong if w.dir.is_dir())):
         texts += manifests.manifest_files([folder])
     lines = [(path, n, line) for path in texts for n, line in enumerate(_read_lines(path), start=1)]
     in_params = False
@@ -189,7 +189,12 @@ def lab_problems(lab: Lab) -> Iterator[str]:
         for passing in wrong.passes:
             if passing not in {c.id for c in lab.checks} or passing == wrong.fails:
                 yield f"{where}: wrong answer {wrong.name}: passes {passing}, not another check of the lab"
-        yield from manifest_problems(wrong.dir, lab, wrong=True, content=True)
+        if wrong.base is not None:
+            base = {f.name for f in manifests.manifest_files([wrong.base])}
+            for dropped in sorted(set(wrong.drop) - base):
+                yield f"{where}: wrong answer {wrong.name} drops {dropped}, which the solution does not have"
+        if wrong.dir.is_dir() or wrong.base is None or not wrong.drop:
+            yield from manifest_problems(wrong.dir, lab, wrong=True, content=True)
     yield from manifest_problems(lab.starter, lab, content=True)
     yield from manifest_problems(lab.solution, lab, content=True)
     yield from repeated_parameters(lab)

@@ -93,6 +93,11 @@ class LabChecks(pytest.File):
 
     def collect(self) -> list[pytest.Item]:
         run = self.config.stash[RUN_KEY]
+        if run.lab is not None and run.lab.id != self.lab_id:  # one run writes one lab's scorecard
+            run.usage = (
+                run.usage or f"one lab a run: {run.lab.id} and {self.lab_id} were given (use --lab NN)"
+            )
+            return []
         try:
             lab = run.lab = run.lab or _lab_for_answer(self.config, self.lab_id)
             functions = engine.checkers(lab)

@@ -52,8 +52,8 @@ CLUSTER_SCOPED_POLICED = ("PersistentVolume", "ClusterRole", "ClusterRoleBinding
 names to the sandbox's and what they hold inside it (manifests/sandbox-policy.yaml)."""
 RBAC = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
-"""Cluster-scoped kinds an answer may create: each has an admission policy of its own."""
-POLICY_VERSION = 3
+"""Kinds of RBAC object a lab may let its answers make (rule 6 of the policy holds them)."""
+POLICY_VERSION = 4
 """Raised with every change of manifests/sandbox-policy.yaml (see ensure_policies)."""
 POLICY_VERSION_KEY = "kubelab.dev/policy-version"
 POLICY_WAIT = 30.0
@@ -372,11 +372,22 @@ def _claim(
     box = Sandbox(answer, slot, kube.impersonating(answer_user(namespace)))
     if first and "PersistentVolume" in answer.kinds:
         _wait_enforced(box.kube, "", [_volume_probe(namespace)])
-    if "RoleBinding" in answer.kinds and f"{kube.cluster_id()} {RBAC}" not in _enforced:
-        _wait_enforced(box.kube, namespace, [_binding_probe()])
-        _enforced.add(f"{kube.cluster_id()} {RBAC}")
+    wait_rbac_enforced(kube, answer)
     _enforced.add(kube.cluster_id())
     return box
+
+
+def wait_rbac_enforced(kube: Kube, answer: Lab) -> None:
+    """Before an answer of a lab that makes RBAC objects is applied (or a class seat's
+    credential handed out), the RBAC policy (rule 6) is in force: until then, bind and
+    escalate would reach kubelab-answer itself. Probed as the answer's kubelab-answer,
+    once per cluster and process."""
+    probe = _rbac_probe(answer)
+    if probe is None or f"{kube.cluster_id()} {RBAC}" in _enforced:
+        return
+    where = answer.answer_namespace if probe["kind"].startswith("Role") else ""
+    _wait_enforced(kube.impersonating(answer_user(answer.answer_namespace)), where, [probe])
+    _enforced.add(f"{kube.cluster_id()} {RBAC}")
 
 
 def namespace_body(
@@ -484,16 +495,20 @@ def _volume_probe(namespace: str) -> Obj:
     }
 
 
-def _binding_probe() -> Obj:
-    """A RoleBinding the RBAC policy refuses (it binds a user; to the answer's own Role,
-    so no escalation check refuses it first)."""
-    return {
-        "apiVersion": f"{RBAC}/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": "kubelab-policy-probe"},
-        "subjects": [{"apiGroup": RBAC, "kind": "User", "name": "kubelab-policy-probe"}],
-        "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": ANSWER},
-    }
+def _rbac_probe(answer: Lab) -> Obj | None:
+    """An RBAC object of one of the lab's kinds that the RBAC policy refuses (named as the
+    sandbox's own are, or binding a user), granting nothing, so no escalation check refuses
+    it first; None when the lab's answers make no RBAC object."""
+    kind = next((k for k in RBAC_KINDS if k in answer.kinds), None)
+    if kind is None:
+        return None
+    probe: Obj = {"apiVersion": f"{RBAC}/v1", "kind": kind, "metadata": {"name": f"{ANSWER}-policy-probe"}}
+    if kind in ("Role", "ClusterRole"):
+        return {**probe, "rules": []}
+    own = "Role" if kind == "RoleBinding" else "ClusterRole"
+    name = ANSWER if own == "Role" else f"{ANSWER}-{answer.answer_namespace}"
+    user = {"apiGroup": RBAC, "kind": "User", "name": "kubelab-policy-probe"}
+    return {**probe, "subjects": [user], "roleRef": {"apiGroup": RBAC, "kind": own, "name": name}}
 
 
 def _forget_node_folder(kube: Kube, namespace: str, cleanup: Cleanup) -> None:

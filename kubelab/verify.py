@@ -47,12 +47,13 @@ class Variant:
     base_files: tuple[Path, ...] = ()
     """Files of the solution a wrong answer written as a change of it keeps (its `base`)."""
     why: Text | None = None
-    """Why a wrong answer is wrong (lab.yaml), said when it is not judged as expected."""
+    """Why a wrong answer is wrong (lab.yaml), said under its line."""
 
     @property
     def files(self) -> list[Path]:
         """The answer's manifest files: what it keeps of its base, then its own."""
-        return [*self.base_files, *manifests.manifest_files([self.folder])]
+        own = manifests.manifest_files([self.folder]) if self.folder.is_dir() or not self.base_files else []
+        return [*self.base_files, *own]
 
 
 @dataclass(frozen=True)

@@ -319,3 +319,36 @@ def test_found_may_label_each_expression_it_shows() -> None:
     assert failed is not None and failed.finding.found == "replicas: 1, labels: {app: web}"
     assert declared.problems([want]) == []
     assert declared.problems([{**want, "found": {"bad": "spec.[["}}]) != []
+
+
+def test_an_expression_the_live_object_does_not_fit_is_a_mismatch_not_an_error() -> None:
+    """length(null) on a pod with no volumes: the learner reads why, the check does not crash."""
+    bare = {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
+    failed = run(
+        FakeKube(bare),
+        {"object": {"kind": "Pod", "name": "p"}, "has": {"(length(spec.volumes) > `0`)": True}},
+    )
+    assert failed is not None and "could not evaluate" in failed.finding.found
+
+
+def test_a_selector_that_picks_nothing_does_not_pass_by_default() -> None:
+    assert (
+        run(FakeKube(), {"object": {"kind": "Pod", "selector": "app=web"}, "has": {"kind": "Pod"}})
+        is not None
+    )
+    assert run(FakeKube(), {"object": {"kind": "Pod", "selector": "app=web"}, "count": 0}) is None
+
+
+def test_selects_reads_a_services_plain_selector_as_equality() -> None:
+    service = {"spec": {"selector": {"app": "web"}}}
+    assert declared.compare({"(selects(spec.selector, {app: 'web', x: 'y'}))": True}, service) is None
+    assert declared.compare({"(selects(spec.selector, {app: 'other'}))": False}, service) is None
+
+
+def test_lint_finds_unknown_functions_wrong_arity_and_keys_another_form_reads() -> None:
+    pod = {"kind": "Pod", "name": "a"}
+    assert declared.problems([{"object": pod, "has": {"(nosuch(spec))": 1}}]) != []
+    assert declared.problems([{"object": pod, "has": {"(quantity('1', '2'))": 1}}]) != []
+    stray = declared.problems([{"object": pod, "ready": True}])
+    assert stray and "ready: not a key of the object form" in stray[0]
+    assert declared.problems([{"pods": {"selector": "a=b"}, "ready": True, "count": 2}]) == []

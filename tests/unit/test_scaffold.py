@@ -51,22 +51,35 @@ def test_a_taken_number_or_a_bad_name_is_refused_and_nothing_is_written(root: Pa
 
 def test_a_wrong_answer_written_as_a_change_of_the_solution(root: Path) -> None:
     folder = scaffold.new_lab("90", "hello")
-    (folder / "solution" / "configmap.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {a: b}\n"
-    )
+    extra = (folder / "solution" / "deployment.yaml").read_text().replace("name: hello\n", "name: extra\n", 1)
+    (folder / "solution" / "extra.yaml").write_text(extra)
     yaml_path = folder / "lab.yaml"
     yaml_path.write_text(
         yaml_path.read_text().replace(
             "  - dir: wrong/three-replicas\n",
-            "  - dir: wrong/three-replicas\n    base: solution\n    drop: [gone.yaml]\n",
+            "  - dir: wrong/three-replicas\n    base: solution\n",
         )
     )
     lab = labspec.find_lab("90")
     three = next(v for v in verify.variants(lab) if v.name == "wrong/three-replicas")
-    # the solution's deployment.yaml is replaced by the answer's; its configmap.yaml is kept
+    # the solution's deployment.yaml is replaced by the answer's; its extra.yaml is kept
     assert [p.relative_to(folder).as_posix() for p in three.files] == [
-        "solution/configmap.yaml",
+        "solution/extra.yaml",
         "wrong/three-replicas/deployment.yaml",
     ]
     whole = next(v for v in verify.variants(lab) if v.name == "wrong/selector-typo")
     assert [p.relative_to(folder).as_posix() for p in whole.files] == ["wrong/selector-typo/deployment.yaml"]
+    # an answer that only leaves a file out needs no folder of its own
+    yaml_path.write_text(
+        yaml_path.read_text().replace(
+            "  - dir: wrong/selector-typo\n",
+            "  - dir: wrong/no-extra\n    base: solution\n    drop: [extra.yaml]\n",
+        )
+    )
+    lab = labspec.find_lab("90")
+    assert list(lint.lab_problems(lab)) == []
+    left_out = next(v for v in verify.variants(lab) if v.name == "wrong/no-extra")
+    assert [p.relative_to(folder).as_posix() for p in left_out.files] == ["solution/deployment.yaml"]
+    yaml_path.write_text(yaml_path.read_text().replace("drop: [extra.yaml]", "drop: [nosuch.yaml]"))
+    problems = list(lint.lab_problems(labspec.find_lab("90")))
+    assert any("drops nosuch.yaml, which the solution does not have" in p for p in problems)
