@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -245,10 +244,11 @@ def seconds(value: float) -> str:
 
 
 def page_rhythm(lab: LabContext, found: FortunePod, interval: float, hint: Callable[[], Text | None]) -> None:
-    """Sample the served page until INTERVALS rewrites were seen, then judge the median."""
+    """Sample the served page until INTERVALS rewrites were seen, then judge the interval
+    (the shortest gap between two rewrites seen)."""
     subject = f"the page served by {lab.subject('Pod', found.name)} (container {found.web.get('name')})"
     band = f"{FASTEST * interval:.1f}–{SLOWEST * interval:.1f} s"
-    wanted = f"a new page about every {seconds(interval)} (median {band})"
+    wanted = f"a new page about every {seconds(interval)} ({band})"
     stall = SLOWEST * interval + max(2.0, interval / 2)
     volume = volume_at(found.generator, HTDOCS)
     mount = mount_of(found.web, volume) if volume else None
@@ -306,12 +306,15 @@ def page_rhythm(lab: LabContext, found: FortunePod, interval: float, hint: Calla
             ),
             final=True,
         )
-        median = statistics.median(gaps)
+        # a gap between two rewrites seen is the interval, or a multiple of it when a
+        # rewrite came and went between two looks (an exec takes seconds on a busy
+        # machine): the shortest gap is the interval
+        shortest = min(gaps)
         assert_that(
-            FASTEST * interval <= median <= SLOWEST * interval,
+            FASTEST * interval <= shortest <= SLOWEST * interval,
             subject,
             wanted,
-            f"a new page every {seconds(median)} (median of {', '.join(seconds(g) for g in gaps)})",
+            f"a new page every {seconds(shortest)} (the shortest of {', '.join(seconds(g) for g in gaps)})",
             hint(),
             final=True,
         )
