@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 from kubelab.checks import (
     LabContext,
     assert_that,
-    deleting,
     fail,
     field,
     is_ready,
@@ -35,12 +34,8 @@ endpoints controller and kube-proxy (each within a second or two, more on a busy
 machine) have done all they will do."""
 
 
-def live_pods(lab: LabContext, selector: str) -> list[Obj]:
-    return [p for p in lab.list("Pod", selector) if not deleting(p)]
-
-
 def ready_names(lab: LabContext, selector: str) -> set[str]:
-    return {name_of(p) for p in live_pods(lab, selector) if is_ready(p)}
+    return {name_of(p) for p in lab.live_pods(selector) if is_ready(p)}
 
 
 def endpoint_pods(lab: LabContext) -> set[str]:
@@ -104,7 +99,7 @@ def test_endpoints_are_exactly_the_west_pods(lab: LabContext) -> None:
         west, endpoints = ready_names(lab, WEST), endpoint_pods(lab)
         if len(west) == 2 and endpoints == west:
             return
-        pods = live_pods(lab, EVA)
+        pods = lab.live_pods(EVA)
         settled = steady.see((frozenset(endpoints), frozenset(west))) and all(is_ready(p) for p in pods)
         fail(
             lab.subject("Service", SERVICE),
@@ -184,7 +179,7 @@ def asked_from_inside(lab: LabContext, pod: str, curl: list[str], subject: str, 
 
 def test_cluster_ip_and_dns_answer_inside(lab: LabContext) -> None:
     lab.require("Service", SERVICE)
-    pods = [p for p in live_pods(lab, EVA) if is_ready(p)]
+    pods = [p for p in lab.live_pods(EVA) if is_ready(p)]
     assert_that(bool(pods), f"pods {EVA} in {lab.namespace}", "a Ready pod to ask from", "none", final=True)
     client = name_of(sorted(pods, key=name_of)[-1])
     subject = f"http://{SERVICE} from pod {client}"
@@ -267,7 +262,7 @@ def test_access_survives_pod_death(lab: LabContext) -> None:
     url, subject = nodeport_url(lab)
 
     def two_west() -> list[Obj]:
-        west = [p for p in live_pods(lab, WEST) if is_ready(p)]
+        west = [p for p in lab.live_pods(WEST) if is_ready(p)]
         assert_that(len(west) == 2, f"pods {WEST}", "2 Ready", pod_states(west))
         return west
 
@@ -318,7 +313,7 @@ def node_addresses(lab: LabContext) -> dict[str, str]:
 def test_every_node_answers(lab: LabContext) -> None:
     node_port = lab.param("node_port")
     nodeport_url(lab)  # a NodePort on the lab's port, or a final failure
-    pods = [p for p in live_pods(lab, WEST) if is_ready(p)]
+    pods = [p for p in lab.live_pods(WEST) if is_ready(p)]
     assert_that(bool(pods), f"pods {WEST} in {lab.namespace}", "a Ready pod to ask from", "none", final=True)
     client = name_of(sorted(pods, key=name_of)[0])
     nodes = node_addresses(lab)

@@ -17,7 +17,7 @@ from typing import Any
 
 from kubelab.checks import LabContext, assert_that, deleting, fail, field, is_ready, name_of, pod_states
 from kubelab.manifests import Obj
-from kubelab.settled import first_stuck
+from kubelab.settled import first_stuck, restarts
 from kubelab.text import Text
 from kubelab.waiting import timeout_scale
 
@@ -39,14 +39,6 @@ PROBE_DEFAULTS = {"periodSeconds": 10, "failureThreshold": 3, "timeoutSeconds": 
 
 
 # --- what the pods say ------------------------------------------------------------------
-
-
-def live_pods(lab: LabContext, selector: str) -> list[Obj]:
-    return [p for p in lab.list("Pod", selector) if not deleting(p)]
-
-
-def restarts(pod: Obj) -> int:
-    return sum(int(s.get("restartCount") or 0) for s in field(pod, "status.containerStatuses") or [])
 
 
 def prober(pod: Obj, kind: str) -> tuple[str, Mapping[str, Any]] | None:
@@ -170,7 +162,7 @@ def put_back(lab: LabContext, pod: str, container: str, path: str) -> None:
 
 def test_readiness_takes_pod_out_and_back(lab: LabContext) -> None:
     def chosen() -> Obj:
-        pods = live_pods(lab, WEB)
+        pods = lab.live_pods(WEB)
         ends = endpoints(lab)
         serving = sorted((p for p in pods if is_ready(p) and ends.get(name_of(p))), key=name_of)
         assert_that(
@@ -273,7 +265,7 @@ def restarted_when_stuck(lab: LabContext, selector: str, ready_again: bool) -> O
     first_restarts: dict[str, int] = {}
 
     def steady() -> tuple[Obj, str, float]:
-        pods = live_pods(lab, selector)
+        pods = lab.live_pods(selector)
         for p in pods:
             first_restarts.setdefault(name_of(p), restarts(p))
         subject = f"pods {selector} in {lab.namespace}"

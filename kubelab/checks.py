@@ -9,6 +9,7 @@ cluster to get somewhere goes through `lab.eventually(...)`: never sleep.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -272,6 +273,10 @@ class LabContext:
 
     def list(self, kind: str, selector: str = "") -> list[Obj]:
         return self.kube.list(kind, self.namespace, selector)
+
+    def live_pods(self, selector: str = "") -> builtins.list[Obj]:
+        """The pods a label selector picks that are not being deleted."""
+        return [p for p in self.list("Pod", selector) if not deleting(p)]
 
     def require(self, kind: str, name: str, wait: bool = False) -> Obj:
         """The object, or a failure that lists what of that kind does exist. The failure

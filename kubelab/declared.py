@@ -43,7 +43,7 @@ from jmespath import functions as jp_functions
 from kubelab.capacity import quantity as parse_quantity
 from kubelab.errors import CheckFailed, LabContentError
 from kubelab.selectors import matches
-from kubelab.settled import deleting, first_stuck, is_ready
+from kubelab.settled import deleting, first_stuck, is_ready, restarts
 from kubelab.text import Text
 
 if TYPE_CHECKING:
@@ -285,17 +285,11 @@ def _waiting(pod: Obj) -> list[str]:
     return [str((s.get("state") or {}).get("waiting", {}).get("reason") or "") for s in statuses]
 
 
-def _restarts(pod: Obj) -> int:
-    return sum(
-        int(s.get("restartCount") or 0) for s in (pod.get("status") or {}).get("containerStatuses") or []
-    )
-
-
 POD_STATES: dict[str, Callable[[Obj], Any]] = {
     "ready": is_ready,
     "phase": lambda p: (p.get("status") or {}).get("phase"),
     "qos": lambda p: (p.get("status") or {}).get("qosClass"),
-    "restarts": _restarts,
+    "restarts": restarts,
     "terminated": _last_terminated,
     "waiting": _waiting,
 }

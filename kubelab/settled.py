@@ -121,6 +121,13 @@ def is_ready(pod: Mapping[str, Any]) -> bool:
     return ready and status.get("phase") == "Running" and not deleting(pod)
 
 
+def restarts(pod: Mapping[str, Any]) -> int:
+    """How many times the pod's containers have restarted, together (RESTARTS)."""
+    return sum(
+        int(s.get("restartCount") or 0) for s in (pod.get("status") or {}).get("containerStatuses") or []
+    )
+
+
 def pods_settled(pods: Iterable[Mapping[str, Any]]) -> bool:
     """Every pod is Ready, stuck, or finished (Succeeded/Failed), and none is going away."""
     for pod in pods:
