@@ -14,6 +14,15 @@ from tests.unit.fakes import FakeKube
 REAL_ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def no_cluster(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never reach a cluster, even on a machine where one runs: the usual
+    kubeconfig lookup finds a file that does not exist (a test that needs a cluster's
+    answers uses a fake one; one that reaches out by mistake fails here as it would on CI)."""
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path_factory.getbasetemp() / "no-cluster" / "kubeconfig"))
+    monkeypatch.delenv("KUBELAB_KUBECONFIG", raising=False)
+
+
 @pytest.fixture
 def lab_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A copy of labs/, checkers/, images/, manifests/ and ci/versions.env as KUBELAB_ROOT."""

@@ -88,7 +88,7 @@ def write_demo_repo(root: Path, lab_yaml: str = DEMO_LAB, checker: str = CHECKER
     (root / "labs" / "99-demo" / "lab.yaml").write_text(lab_yaml, encoding="utf-8")
     (root / "checkers").mkdir()
     (root / "checkers" / "test_lab99.py").write_text(checker, encoding="utf-8")
-    (root / "checkers" / "conftest.py").write_text(CONFTEST, encoding="utf-8")
+    (root / "conftest.py").write_text(CONFTEST, encoding="utf-8")  # for labs/ and checkers/ alike
     (root / "ci").mkdir()
     (root / "ci" / "versions.env").write_text(
         (Path(__file__).parents[2] / "ci" / "versions.env").read_text(), encoding="utf-8"
@@ -214,7 +214,7 @@ def test_a_fault_of_the_cluster_is_not_the_learners_failure(
     stops there, says it was the environment (exit code 3 in the JSON), and still undoes
     what the check did."""
     (demo.path / "checkers" / "test_lab99.py").write_text(FAULTY, encoding="utf-8")
-    conftest = demo.path / "checkers" / "conftest.py"
+    conftest = demo.path / "conftest.py"
     conftest.write_text(
         conftest.read_text().replace("self.color = color", "self.color = color\n        self.faults = []")
     )
@@ -288,7 +288,6 @@ def test_a_check_written_as_data_runs_from_lab_yaml(
     """A lab.yaml is collected as its lab's checks: the data check and the code check run
     in lab.yaml's order and fail alike (expected, found, hint)."""
     root = write_demo_repo(pytester.path, DECLARED, CHECKER.split("\n\ndef test_color_is_blue")[0] + "\n")
-    (root / "conftest.py").write_text((root / "checkers" / "conftest.py").read_text())
     monkeypatch.setenv("KUBELAB_ROOT", str(root))
     repo.versions.cache_clear()
     out = root / "out.json"
