@@ -120,42 +120,6 @@ def web_container(pod: Obj) -> str | None:
     return None
 
 
-def pull_problems(container: Obj) -> list[str]:
-    """Why a container's image would not run from the copy loaded into the node: no version
-    tag (none, or :latest), or a pull policy that asks the registry first."""
-    name, image = container.get("name"), str(container.get("image", ""))
-    last = image.rsplit("/", 1)[-1]
-    tag = last.split(":", 1)[1] if ":" in last else None
-    unpinned = "@" not in image and tag in (None, "latest")
-    policy = container.get("imagePullPolicy") or ("Always" if unpinned else "IfNotPresent")
-    problems = (
-        [f"{name}: image {image} has " + ("no tag" if tag is None else "the tag :latest")] if unpinned else []
-    )
-    if policy not in ("IfNotPresent", "Never"):
-        problems.append(f"{name}: imagePullPolicy {policy}")
-    return problems
-
-
-def test_image_has_version_tag_and_local_pull_policy(lab: LabContext) -> None:
-    dep = lab.require("Deployment", DEPLOYMENT)
-    problems = [p for c in containers(dep) for p in pull_problems(c)]
-    assert_that(
-        not problems,
-        lab.subject("Deployment", DEPLOYMENT),
-        "every container: a version tag, imagePullPolicy IfNotPresent or Never",
-        "; ".join(problems),
-        Text(
-            "이 클러스터의 이미지는 노드에만 있습니다: Always(:latest의 기본값)이면 kubelet이 노드의 사본을 "
-            "쓰기 전에 레지스트리(docker.io)에 물어야 하는데, 거기에는 이 이미지가 없어 받기가 실패합니다 "
-            "(ErrImagePull)",
-            "this cluster's images are only in the node: with Always (a :latest tag's default) the kubelet "
-            "must ask the registry (docker.io) before it may use the node's copy, and the pull fails "
-            "(ErrImagePull)",
-        ),
-        final=True,
-    )
-
-
 def test_four_replicas_available_on_v1(lab: LabContext) -> None:
     dep = lab.require("Deployment", DEPLOYMENT)
     subject = lab.subject("Deployment", DEPLOYMENT)
