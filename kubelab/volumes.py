@@ -68,6 +68,17 @@ def claim_volumes(pod: Obj) -> dict[str, str]:
     }
 
 
+def claim_mounts(pod: Obj) -> dict[str, Mount]:
+    """Claim name → where it is mounted first, container by container."""
+    volumes = claim_volumes(pod)
+    found: dict[str, Mount] = {}
+    for mount in mounts_of(pod):
+        claim = volumes.get(mount.volume)
+        if claim and claim not in found:
+            found[claim] = mount
+    return found
+
+
 def describe_volumes(pod: Obj) -> str:
     """e.g. "cache (emptyDir) in writer:/cache, reader:/cache; store (hostPath /data/x,
     type (none)) not mounted; static (claim pvc-static) in app:/static"."""

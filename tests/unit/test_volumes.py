@@ -68,3 +68,11 @@ def test_files_listed_in_a_container() -> None:
     assert volumes.describe_files(files, now).startswith("log (12 bytes, written 10 s ago)")
     with pytest.raises(CheckFailed):
         volumes.list_files(lambda script: ExecResult(1, "", "no such dir"), "/x", "Pod ns/p", ".kubelab-")
+
+
+def test_claim_mounts_gives_each_claims_first_mount() -> None:
+    two = pod()
+    two["spec"]["containers"][1]["volumeMounts"].append({"name": "data", "mountPath": "/data"})
+    two["spec"]["containers"].append({"name": "late", "volumeMounts": [{"name": "data", "mountPath": "/d2"}]})
+    assert volumes.claim_mounts(two) == {"pvc-a": volumes.Mount("reader", "data", "/data")}
+    assert volumes.claim_mounts(pod()) == {}  # a claim's volume that is not mounted
