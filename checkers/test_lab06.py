@@ -1,44 +1,40 @@
-"""Lab 06 — ConfigMap mounts. Titles, points and hints: labs/06-configmaps/lab.yaml."""
+"""Lab 06 — ConfigMap mounts. Titles, points and hints: labs/06-configmaps/lab.yaml.
+
+The checks that look inside the container are here; app_config_v1_is_immutable is data
+(lab.yaml). Reading the pod spec (which ConfigMap key gives a file, where an env var comes
+from) is kubelab.configs; doing things in the container is kubelab.containers.
+"""
 
 from __future__ import annotations
 
 import base64
-import binascii
-import copy
-import posixpath
 import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
-from kubelab.checks import (
-    LabContext,
-    assert_that,
-    deleting,
-    fail,
-    field,
-    is_ready,
-    name_of,
-    pod_states,
-    why_not_ready,
+from kubelab.checks import LabContext, assert_that, fail, field
+from kubelab.configs import (
+    FileSource,
+    describe_env,
+    describe_mounts,
+    env_entry,
+    file_sources,
+    first_difference,
+    gives_env,
+    put_back,
+    secret_value,
+    set_data,
 )
-from kubelab.kube import ExecResult, api_reason
+from kubelab.containers import PodContainer, curl_inside, read_file, ready_running_image, require_env
 from kubelab.manifests import Obj
-from kubelab.settled import Unchanged, first_stuck
+from kubelab.settled import Unchanged
 from kubelab.text import Text
 
 NGINX_IMAGE = "kubelab/nginx:v1"
-NGINX_CONFIG, APP_CONFIG, APP_CONFIG_V1 = "nginx-config", "app-config", "app-config-v1"
+NGINX_CONFIG, APP_CONFIG = "nginx-config", "app-config"
 APP_SECRET, PASSWORD_KEY, PASSWORD = "app-secret", "DB_PASSWORD", "s3cr3t"
 CONF_DIR = "/etc/nginx/conf.d"
 CONF_FILE = f"{CONF_DIR}/default.conf"
 IMAGE_DEFAULT_MARK = "kubelab/nginx: serve files"
 """A line of the image's own default.conf (images/nginx/default.conf): nothing was mounted."""
-SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-FIELD_MANAGER = "kubelab-check"
-"""Who the API server records for the checker's own changes (put back afterwards)."""
 
 NOT_MOUNTED = Text(
     f"파일이 이미지에 들어 있던 default.conf 그대로입니다: {CONF_DIR}/ 에 아무것도 마운트되지 않았습니다",
@@ -88,10 +84,6 @@ ENCODED_TWICE = Text(
     "the value is base64-encoded twice: under stringData write the value as it is; "
     "base64 goes under data only",
 )
-NOT_IMMUTABLE = Text(
-    "immutable이 없으면 누구나(실수한 애플리케이션도) 이 컨피그맵을 바꿀 수 있습니다",
-    "without immutable anyone (a buggy application too) can change this ConfigMap",
-)
 NOTHING_TO_FOLLOW = Text(
     "바뀌지 않는(immutable) 컨피그맵은 따라갈 변경이 없습니다",
     "an immutable ConfigMap never changes, so there is nothing to follow",
@@ -116,194 +108,36 @@ def env_read_at_start(namespace: str) -> Text:
     )
 
 
-# --- the learner's web pods ----------------------------------------------------------
+# --- the learner's web pods, and how default.conf gets into them ------------------------
 
 
-@dataclass(frozen=True)
-class Web:
-    """A pod running the lab's nginx image, and the container that runs it."""
-
-    pod: Obj
-    container: Obj
-
-    @property
-    def name(self) -> str:
-        return name_of(self.pod)
-
-    @property
-    def container_name(self) -> str:
-        return str(self.container.get("name"))
-
-    def subject(self, lab: LabContext) -> str:
-        return f"{lab.subject('Pod', self.name)} (container {self.container_name})"
+def ready_web_pods(lab: LabContext) -> list[PodContainer]:
+    """The Ready pods running the lab's nginx image (at least one), waiting for the
+    check's timeout. nginx reads its configuration as it starts: one crash is the
+    answer's doing, so a single restart settles it."""
+    return ready_running_image(lab, NGINX_IMAGE, crashes=1)
 
 
-def run_in(lab: LabContext, web: Web, command: list[str]) -> ExecResult:
-    """kubectl exec into the nginx container; a container that is gone or not running
-    (restarting, replaced) is a mismatch worth waiting for, not an error."""
-    try:
-        return lab.exec(web.name, command, web.container_name)
-    except (ApiException, ValueError) as e:
-        reason = (api_reason(e) if isinstance(e, ApiException) else str(e)).splitlines()[0][:160]
-        fail(
-            web.subject(lab), "a running container to exec into", f"{' '.join(command[:2])} failed: {reason}"
-        )
-
-
-def web_pods(lab: LabContext) -> list[Web]:
-    """Pods (not being deleted) with a container running kubelab/nginx:v1."""
-    found = []
-    for pod in lab.list("Pod"):
-        nginx = [c for c in field(pod, "spec.containers") or [] if c.get("image") == NGINX_IMAGE]
-        if nginx and not deleting(pod):
-            found.append(Web(pod, nginx[0]))
-    return sorted(found, key=lambda w: w.name)
-
-
-def container_ready(web: Web) -> bool:
-    statuses = field(web.pod, "status.containerStatuses") or []
-    return any(s.get("name") == web.container_name and s.get("ready") for s in statuses)
-
-
-def ready_web_pods(lab: LabContext) -> list[Web]:
-    """The Ready web pods (at least one), waiting for the check's timeout."""
-    subject = f"pods running {NGINX_IMAGE} in {lab.namespace}"
-
-    def ready() -> list[Web]:
-        webs = web_pods(lab)
-        if not webs:
-            running = {
-                str(c.get("image")) for p in lab.list("Pod") for c in field(p, "spec.containers") or []
-            }
-            fail(
-                subject,
-                "a Ready pod (from a Deployment or your own pod)",
-                f"no pod runs {NGINX_IMAGE} (images running: {', '.join(sorted(running)) or 'none'})",
-            )
-        good = [w for w in webs if is_ready(w.pod) and container_ready(w)]
-        if not good:
-            pods = [w.pod for w in webs]
-            # nginx reads its configuration as it starts: one crash is the answer's doing
-            fail(
-                subject,
-                "a Ready pod",
-                pod_states(pods),
-                why_not_ready(lab, pods),
-                settled=first_stuck(pods, 1),
-            )
-        return good
-
-    return lab.eventually(ready)
-
-
-# --- how default.conf gets into the container ---------------------------------------
-
-
-@dataclass(frozen=True)
-class ConfMount:
-    """Where /etc/nginx/conf.d/default.conf comes from in one container."""
-
-    key: str
-    """The key of nginx-config whose value is the file."""
-    sub_path: str | None
-    """Set when the file is mounted on its own with subPath (it never follows)."""
-    described: str
-    """The mount, in a few words."""
-
-
-def _norm(path: str) -> str:
-    return posixpath.normpath(path) if path else path
-
-
-def _configmap_sources(volume: Obj) -> Iterator[Obj]:
-    """The configMap sources of a volume (a configMap volume, or a projected one)."""
-    if volume.get("configMap"):
-        yield volume["configMap"]
-    for source in field(volume, "projected.sources") or []:
-        if source.get("configMap"):
-            yield source["configMap"]
-
-
-def _key_for(source: Obj, path: str) -> str | None:
-    """The key a configMap source puts at `path` inside its volume."""
-    items = source.get("items")
-    if items:
-        return next((str(i.get("key")) for i in items if _norm(str(i.get("path"))) == path), None)
-    return path if "/" not in path else None
-
-
-def _describe(mount: Obj, volume: Obj) -> str:
-    names = [str(s.get("name")) for s in _configmap_sources(volume)]
-    origin = f"ConfigMap {', '.join(names)}" if names else "a volume that is not a ConfigMap"
-    sub = f", subPath {mount['subPath']}" if mount.get("subPath") else ""
-    return f"{mount.get('mountPath')} ← {origin}{sub}"
-
-
-def own_mounts(web: Web) -> list[Obj]:
-    """The container's volume mounts, without the service account token Kubernetes adds."""
-    mounts = web.container.get("volumeMounts") or []
-    return [m for m in mounts if not str(m.get("mountPath", "")).startswith(SERVICE_ACCOUNT_DIR)]
-
-
-def conf_mount(web: Web) -> ConfMount | None:
-    """How nginx-config's file lands on /etc/nginx/conf.d/default.conf, or None."""
-    volumes = {v.get("name"): v for v in field(web.pod, "spec.volumes") or []}
-    for mount in own_mounts(web):
-        mount_path, sub = _norm(str(mount.get("mountPath", ""))), mount.get("subPath")
-        if mount_path == CONF_DIR and not sub:
-            path = "default.conf"
-        elif mount_path == CONF_FILE and sub:
-            path = _norm(str(sub))
-        else:
-            continue
-        volume = volumes.get(mount.get("name")) or {}
-        for source in _configmap_sources(volume):
-            key = _key_for(source, path)
-            if source.get("name") == NGINX_CONFIG and key:
-                return ConfMount(key, str(sub) if sub else None, _describe(mount, volume))
-    return None
-
-
-def require_conf_mount(lab: LabContext, web: Web) -> ConfMount:
-    found = conf_mount(web)
-    if found is None:
-        volumes = {v.get("name"): v for v in field(web.pod, "spec.volumes") or []}
-        mounts = [_describe(m, volumes.get(m.get("name")) or {}) for m in own_mounts(web)]
+def require_conf_mount(lab: LabContext, web: PodContainer) -> FileSource:
+    """How nginx-config's key lands on /etc/nginx/conf.d/default.conf in the container;
+    a failure listing the container's mounts when it does not."""
+    found = [s for s in file_sources(web.pod, web.container_name, CONF_FILE) if s.configmap == NGINX_CONFIG]
+    if not found:
         fail(
             web.subject(lab),
             f"the ConfigMap {NGINX_CONFIG} mounted so that it gives {CONF_FILE}",
-            "volumeMounts: " + ("; ".join(mounts) or "none"),
+            "volumeMounts: " + describe_mounts(web.pod, web.container_name),
             Text(
                 f"볼륨은 configMap {NGINX_CONFIG}, 마운트 위치는 {CONF_DIR}/ 디렉터리여야 합니다",
                 f"the volume must be configMap {NGINX_CONFIG}, mounted on {CONF_DIR}/",
             ),
             final=True,
         )
-    return found
-
-
-def read_conf(lab: LabContext, web: Web) -> str:
-    done = run_in(lab, web, ["cat", CONF_FILE])
-    assert_that(
-        done.code == 0,
-        web.subject(lab),
-        f"a readable {CONF_FILE}",
-        f"cat exit {done.code}: {done.stderr.strip()[:200]}",
-    )
-    return done.stdout
+    return found[0]
 
 
 def configmap_data(lab: LabContext, name: str) -> dict[str, str]:
     return dict(field(lab.require("ConfigMap", name), "data") or {})
-
-
-def first_difference(have: str, want: str) -> str:
-    """Where two texts first differ, in a few words."""
-    have_lines, want_lines = have.splitlines(), want.splitlines()
-    for number, (a, b) in enumerate(zip(have_lines, want_lines, strict=False), start=1):
-        if a != b:
-            return f"line {number} is {a.strip()[:60]!r} (in the ConfigMap: {b.strip()[:60]!r})"
-    return f"{len(have_lines)} lines (in the ConfigMap: {len(want_lines)})"
 
 
 # --- checks --------------------------------------------------------------------------
@@ -319,58 +153,29 @@ def test_config_file_mounted(lab: LabContext) -> None:
     def same() -> None:
         data = configmap_data(lab, NGINX_CONFIG)
         for web in webs:
-            mount = require_conf_mount(lab, web)
-            want = data.get(mount.key)
+            source = require_conf_mount(lab, web)
+            want = data.get(source.key)
             assert_that(
                 want is not None,
                 lab.subject("ConfigMap", NGINX_CONFIG),
-                f"the key {mount.key} (mounted as {CONF_FILE})",
+                f"the key {source.key} (mounted as {CONF_FILE})",
                 f"keys: {', '.join(sorted(data)) or 'none'}",
                 final=True,
             )
-            have = read_conf(lab, web)
+            have = read_file(lab, web, CONF_FILE)
             if have != want:
                 lagging = Text(
-                    LAGGING.ko + (f"; {SUBPATH_NEVER_FOLLOWS.ko}" if mount.sub_path else ""),
-                    LAGGING.en + (f"; {SUBPATH_NEVER_FOLLOWS.en}" if mount.sub_path else ""),
+                    LAGGING.ko + (f"; {SUBPATH_NEVER_FOLLOWS.ko}" if source.mount.sub_path else ""),
+                    LAGGING.en + (f"; {SUBPATH_NEVER_FOLLOWS.en}" if source.mount.sub_path else ""),
                 )
                 fail(
                     web.subject(lab),
-                    f"{CONF_FILE} = data[{mount.key}] of ConfigMap {NGINX_CONFIG}",
+                    f"{CONF_FILE} = data[{source.key}] of ConfigMap {NGINX_CONFIG}",
                     f"a different file: {first_difference(have, str(want))}",
                     NOT_MOUNTED if IMAGE_DEFAULT_MARK in have else lagging,
                 )
 
     lab.eventually(same)
-
-
-@dataclass(frozen=True)
-class Curl:
-    """An HTTP answer as curl -si printed it."""
-
-    status: str
-    headers: dict[str, str]
-    """Header names in lower case."""
-    body: str
-
-
-def curl_inside(lab: LabContext, web: Web, path: str) -> Curl:
-    """curl -si http://localhost<path> in the container, parsed."""
-    url = f"http://localhost{path}"
-    done = run_in(lab, web, ["curl", "-si", "-m", "3", url])
-    assert_that(
-        done.code == 0,
-        web.subject(lab),
-        f"an answer from nginx to curl {url}",
-        f"curl exit {done.code}: {(done.stderr.strip() or done.stdout.strip())[:200]}",
-    )
-    head, _, body = done.stdout.replace("\r\n", "\n").partition("\n\n")
-    status, *lines = head.splitlines() or [""]
-    headers = {}
-    for line in lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return Curl(status.strip(), headers, body)
 
 
 def test_nginx_serves_healthz_and_header(lab: LabContext) -> None:
@@ -379,9 +184,9 @@ def test_nginx_serves_healthz_and_header(lab: LabContext) -> None:
     def serves() -> None:
         for web in webs:
             answer = curl_inside(lab, web, "/healthz")
-            conf = read_conf(lab, web)
+            conf = read_file(lab, web, CONF_FILE)
             subject = f"http://localhost/healthz in {web.subject(lab)}"
-            ok = " 200" in answer.status
+            ok = answer.status == 200
             if "/healthz" in conf:
                 why = nginx_read_at_start(lab.namespace)
             else:
@@ -390,7 +195,7 @@ def test_nginx_serves_healthz_and_header(lab: LabContext) -> None:
                 ok and answer.body.strip() == "ok",
                 subject,
                 "HTTP 200 with the body ok",
-                f"{answer.status or 'no status line'}"
+                (f"HTTP {answer.status}" if answer.status else "no status line")
                 + (f", body {answer.body.strip()[:40]!r}" if ok else ""),
                 why,
                 final=True,
@@ -408,59 +213,6 @@ def test_nginx_serves_healthz_and_header(lab: LabContext) -> None:
     lab.eventually(serves)
 
 
-def app_mode_source(container: Obj) -> str | None:
-    """How the spec gives APP_MODE to the container from app-config, or None when it
-    does not (an env entry of that name wins over envFrom)."""
-    for entry in container.get("env") or []:
-        if entry.get("name") == "APP_MODE":
-            ref = field(entry, "valueFrom.configMapKeyRef") or {}
-            if ref.get("name") == APP_CONFIG and ref.get("key") == "APP_MODE":
-                return "env valueFrom.configMapKeyRef"
-            return None
-    for source in container.get("envFrom") or []:
-        if field(source, "configMapRef.name") == APP_CONFIG and not source.get("prefix"):
-            return "envFrom configMapRef"
-    return None
-
-
-def describe_env(container: Obj, name: str) -> str:
-    """How the spec sets the variable `name`, in a few words."""
-    for entry in container.get("env") or []:
-        if entry.get("name") == name:
-            if "value" in entry:
-                return f"env {name} with value {entry['value']!r} written in the pod spec"
-            return f"env {name} from {entry.get('valueFrom')}"
-    if container.get("envFrom"):
-        return f"no env {name}; envFrom {container.get('envFrom')}"
-    return f"no env {name} and no envFrom"
-
-
-def require_env(lab: LabContext, web: Web, name: str, want: str, still: Unchanged) -> None:
-    """The running container's variable `name` is `want`. A running container's environment
-    never changes: the same wrong value in the same container run (printenv answered: 0 set,
-    1 not set) for a few looks stays until the container starts again."""
-    done = run_in(lab, web, ["printenv", name])
-    have = done.stdout.removesuffix("\n") if done.code == 0 else None
-    if have == want:
-        return
-    now = lab.get("Pod", name_of(web.pod))
-    run = [
-        s.get("containerID")
-        for s in field(now, "status.containerStatuses") or []
-        if s.get("name") == web.container.get("name")
-    ]
-    quiet = done.code in (0, 1) and still.see((tuple(run), have))
-    fail(
-        web.subject(lab),
-        f"{name}={want} in the container",
-        f"{name}={have if have == have.strip() else repr(have)}"
-        if have is not None
-        else f"{name} is not set in the container",
-        env_read_at_start(lab.namespace),
-        settled=still.reason(Text(f"컨테이너의 {name}", f"the container's {name}")) if quiet else None,
-    )
-
-
 def test_app_mode_from_configmap(lab: LabContext) -> None:
     webs = ready_web_pods(lab)
 
@@ -474,53 +226,19 @@ def test_app_mode_from_configmap(lab: LabContext) -> None:
             f"keys: {', '.join(sorted(app)) or 'none'}",
         )
         for web in webs:
-            literal = any(
-                e.get("name") == "APP_MODE" and "value" in e for e in web.container.get("env") or []
-            )
+            literal = "value" in (env_entry(web.container, "APP_MODE") or {})
             assert_that(
-                app_mode_source(web.container) is not None,
+                gives_env(web.container, "APP_MODE", "ConfigMap", APP_CONFIG, "APP_MODE"),
                 web.subject(lab),
                 f"APP_MODE from ConfigMap {APP_CONFIG} (env valueFrom.configMapKeyRef, or envFrom)",
                 describe_env(web.container, "APP_MODE"),
                 LITERAL_VALUE if literal else None,
                 final=True,
             )
-            require_env(lab, web, "APP_MODE", str(want), same_env)
+            require_env(lab, web, "APP_MODE", str(want), same_env, env_read_at_start(lab.namespace))
 
     same_env = Unchanged(seconds=3, rounds=3)
     lab.eventually(from_configmap)
-
-
-def test_app_config_v1_is_immutable(lab: LabContext) -> None:
-    cm = lab.eventually(lambda: lab.require("ConfigMap", APP_CONFIG_V1, wait=True))
-    subject = lab.subject("ConfigMap", APP_CONFIG_V1)
-    immutable = field(cm, "immutable")
-    assert_that(
-        immutable is True,
-        subject,
-        "immutable: true",
-        f"immutable: {str(immutable).lower() if immutable is not None else '(not set)'}",
-        NOT_IMMUTABLE,
-        final=True,
-    )
-    # A dry run: the API server validates the change (and must refuse it) but never stores it.
-    probe = {"data": {"kubelab-probe": secrets.token_hex(4)}}
-    try:
-        lab.kube.patch("ConfigMap", APP_CONFIG_V1, lab.namespace, probe, merge=True, dry_run=True)
-    except ApiException as e:
-        assert_that(
-            e.status == 422 and "immutable" in api_reason(e),
-            subject,
-            "the API server refuses a change: field is immutable",
-            f"refused for another reason: HTTP {e.status} {api_reason(e)}",
-        )
-        return
-    fail(subject, "the API server refuses a change to its data", "the change was accepted (dry run)")
-
-
-def set_data(lab: LabContext, name: str, data: dict[str, str]) -> None:
-    """Change some keys of a ConfigMap's data (a JSON merge patch: nothing else is touched)."""
-    lab.kube.patch("ConfigMap", name, lab.namespace, {"data": data}, merge=True)
 
 
 def with_line(text: str, line: str) -> str:
@@ -528,32 +246,19 @@ def with_line(text: str, line: str) -> str:
     return text + ("\n" if text and not text.endswith("\n") else "") + line + "\n"
 
 
-def restore(lab: LabContext, original: Obj) -> None:
-    """Put a ConfigMap back exactly as it was: its data first, then its field ownership
-    (managedFields), so the learner's next kubectl apply --server-side sees no conflict."""
-    res = lab.kube.resource("ConfigMap", "v1")
-    body: dict[str, Any] = copy.deepcopy(original)
-    for _ in range(2):
-        current = lab.get("ConfigMap", name_of(original))
-        if current is None:
-            return  # deleted meanwhile: nothing to put back
-        body["metadata"]["resourceVersion"] = field(current, "metadata.resourceVersion")
-        lab.kube.call(lambda: res.replace(body=body, namespace=lab.namespace, field_manager=FIELD_MANAGER))
-
-
 def test_mounted_file_follows_configmap(lab: LabContext) -> None:
     webs = ready_web_pods(lab)
-    mounts = {web.name: require_conf_mount(lab, web) for web in webs}
+    sources = {web.name: require_conf_mount(lab, web) for web in webs}
     for web in webs:  # a subPath mount is a copy made once: it never follows, so no waiting
         assert_that(
-            not mounts[web.name].sub_path,
+            not sources[web.name].mount.sub_path,
             web.subject(lab),
             f"{CONF_FILE} that follows the ConfigMap (a mount of the volume, not a subPath)",
-            f"mounted with subPath (mount: {mounts[web.name].described})",
+            f"mounted with subPath (mount: {sources[web.name].described})",
             SUBPATH_NEVER_FOLLOWS,
             final=True,
         )
-    keys = sorted({m.key for m in mounts.values()})
+    keys = sorted({m.key for m in sources.values()})
     original = lab.require("ConfigMap", NGINX_CONFIG)
     subject = lab.subject("ConfigMap", NGINX_CONFIG)
     assert_that(
@@ -566,18 +271,18 @@ def test_mounted_file_follows_configmap(lab: LabContext) -> None:
     )
     mark = f"# kubelab check {secrets.token_hex(4)}: this line is taken out again"
     data = original.get("data") or {}
-    lab.defer(f"put {subject} back as it was before the check", lambda: restore(lab, original))
+    lab.defer(f"put {subject} back as it was before the check", lambda: put_back(lab, original))
     set_data(lab, NGINX_CONFIG, {key: with_line(str(data.get(key, "")), mark) for key in keys})
 
     def followed() -> None:
         for web in webs:
-            mount = mounts[web.name]
+            source = sources[web.name]
             assert_that(
-                mark in read_conf(lab, web),
+                mark in read_file(lab, web, CONF_FILE),
                 web.subject(lab),
-                f"{CONF_FILE} follows the ConfigMap (the line {mark!r} appended to data[{mount.key}])",
-                f"the file is unchanged (mount: {mount.described})",
-                SUBPATH_NEVER_FOLLOWS if mount.sub_path else KUBELET_SYNC,
+                f"{CONF_FILE} follows the ConfigMap (the line {mark!r} appended to data[{source.key}])",
+                f"the file is unchanged (mount: {source.described})",
+                SUBPATH_NEVER_FOLLOWS if source.mount.sub_path else KUBELET_SYNC,
             )
 
     lab.eventually(followed)
@@ -595,11 +300,7 @@ def secret_password(lab: LabContext) -> None:
         f"keys: {', '.join(sorted(data)) or 'none'}",
         final=True,
     )
-    encoded = str(data[PASSWORD_KEY])
-    try:
-        value: str | None = base64.b64decode(encoded, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        value = None
+    value = secret_value(secret, PASSWORD_KEY)
     wanted = base64.b64encode(PASSWORD.encode()).decode()
     why = None
     if value is not None and value.rstrip("\n") == PASSWORD:
@@ -610,46 +311,36 @@ def secret_password(lab: LabContext) -> None:
         value == PASSWORD,
         subject,
         f"data.{PASSWORD_KEY}: {wanted} (base64 of {PASSWORD})",
-        f"data.{PASSWORD_KEY}: {encoded} (decoded: {value!r})",
+        f"data.{PASSWORD_KEY}: {data[PASSWORD_KEY]} (decoded: {value!r})",
         why,
         final=True,
     )
 
 
-def password_source(container: Obj) -> tuple[bool, Text | None]:
-    """Whether the spec gives DB_PASSWORD from app-secret, and why not when it is a
-    typical mistake (an env entry of that name wins over envFrom)."""
-    for entry in container.get("env") or []:
-        if entry.get("name") == PASSWORD_KEY:
-            ref = field(entry, "valueFrom.secretKeyRef") or {}
-            if ref.get("name") == APP_SECRET and ref.get("key") == PASSWORD_KEY:
-                return True, None
-            if field(entry, "valueFrom.configMapKeyRef"):
-                return False, PASSWORD_IN_CONFIGMAP
-            return False, PASSWORD_WRITTEN_IN if "value" in entry else None
-    for source in container.get("envFrom") or []:
-        if field(source, "secretRef.name") == APP_SECRET and not source.get("prefix"):
-            return True, None
-    return False, None
+def password_mistake(container: Obj) -> Text | None:
+    """Why the spec does not give DB_PASSWORD from the Secret, when it is a typical mistake."""
+    entry = env_entry(container, PASSWORD_KEY) or {}
+    if field(entry, "valueFrom.configMapKeyRef"):
+        return PASSWORD_IN_CONFIGMAP
+    return PASSWORD_WRITTEN_IN if "value" in entry else None
 
 
 def test_db_password_from_secret(lab: LabContext) -> None:
     webs = ready_web_pods(lab)
     secret_password(lab)
     for web in webs:
-        given, why = password_source(web.container)
         assert_that(
-            given,
+            gives_env(web.container, PASSWORD_KEY, "Secret", APP_SECRET, PASSWORD_KEY),
             web.subject(lab),
             f"{PASSWORD_KEY} from Secret {APP_SECRET} (env valueFrom.secretKeyRef, or envFrom secretRef)",
             describe_env(web.container, PASSWORD_KEY),
-            why,
+            password_mistake(web.container),
             final=True,
         )
     same_env = Unchanged(seconds=3, rounds=3)
 
     def every_web() -> None:
         for web in webs:
-            require_env(lab, web, PASSWORD_KEY, PASSWORD, same_env)
+            require_env(lab, web, PASSWORD_KEY, PASSWORD, same_env, env_read_at_start(lab.namespace))
 
     lab.eventually(every_web)
