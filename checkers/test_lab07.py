@@ -1,5 +1,8 @@
 """Lab 07 — fortuneloop args. Titles, points and hints: labs/07-fortune-args/lab.yaml.
 
+What only reads the pods' specs is data there (interval_given_through_args,
+one_emptydir_shared, configmap_feeds_the_interval); the checks here run the pods.
+
 The pages' rhythm is measured, not read from the spec: the checker asks the web container
 for its page and for the page file's modification time (nanoseconds) about every half
 second, and takes the median time between two writes it saw.
@@ -8,7 +11,6 @@ second, and takes the median time between two writes it saw.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -333,23 +335,6 @@ def interval_said(lab: LabContext, found: FortunePod) -> Text | None:
 # --- the checks ----------------------------------------------------------------------------
 
 
-def entrypoint_kept(lab: LabContext, pod: str) -> tuple[FortunePod, str, Any]:
-    """The pod's generator, its name for messages and its args, once it is sure the
-    generator keeps the image's ENTRYPOINT (no `command`); a final failure otherwise."""
-    found = fortune_pod(lab, pod)
-    container = f"{lab.subject('Pod', pod)}, container {found.generator.get('name')}"
-    command = found.generator.get("command")
-    assert_that(
-        not command,
-        container,
-        "no command: the image's ENTRYPOINT fortuneloop.sh is kept",
-        f"command: {as_json(command)}",
-        crash_diagnosis(found.generator),
-        final=True,
-    )
-    return found, container, found.generator.get("args")
-
-
 def test_fortune_pod_runs(lab: LabContext) -> None:
     running(lab, FORTUNE)
 
@@ -398,66 +383,6 @@ def test_web_mount_is_read_only(lab: LabContext) -> None:
             "the web server can change the pages it serves: give its mount readOnly: true",
         )
         if wrote
-        else None,
-        final=True,
-    )
-
-
-def env_source(container: Obj) -> tuple[str | None, str]:
-    """The variable that carries fortune-config's interval key, and what the env says."""
-    for env in container.get("env") or []:
-        ref = field(env, "valueFrom.configMapKeyRef") or {}
-        if ref.get("name") == CONFIG_MAP and ref.get("key") == KEY:
-            return str(env.get("name")), f"env {env.get('name')} from ConfigMap {CONFIG_MAP} key {KEY}"
-    for source in container.get("envFrom") or []:
-        if field(source, "configMapRef.name") == CONFIG_MAP:
-            name = f"{source.get('prefix') or ''}{KEY}"
-            return name, f"envFrom ConfigMap {CONFIG_MAP} (variable {name})"
-    shown = [
-        f"{e.get('name')}={e['value']!r}" if "value" in e else f"{e.get('name')} from {e.get('valueFrom')}"
-        for e in container.get("env") or []
-    ]
-    return None, f"env: {', '.join(shown)}" if shown else "no env"
-
-
-def test_configmap_feeds_the_interval(lab: LabContext) -> None:
-    config = lab.require("ConfigMap", CONFIG_MAP)
-    value = str(field(config, f"data.{KEY}", "")).strip()
-    assert_that(
-        value == WANTED_CONFIG,
-        lab.subject("ConfigMap", CONFIG_MAP),
-        f'data.{KEY}: "{WANTED_CONFIG}"',
-        f"data: {field(config, 'data') or 'none'}",
-        final=True,
-    )
-    found, container, args = entrypoint_kept(lab, FORTUNE_ENV)
-    variable, env = env_source(found.generator)
-    assert_that(
-        variable is not None,
-        container,
-        f"an environment variable from ConfigMap {CONFIG_MAP}, key {KEY} (valueFrom.configMapKeyRef)",
-        env,
-        Text(
-            f"args에 적은 {as_json(args)} 값은 파드에 고정된 값입니다: 컨피그맵을 바꿔도 따라오지 않습니다",
-            f"args {as_json(args)} is written in the pod: it does not follow the ConfigMap",
-        )
-        if args and "$" not in "".join(map(str, args))
-        else None,
-        final=True,
-    )
-    shell_style = [a for a in args or [] if re.search(r"\$[A-Za-z_{]", str(a))]
-    assert_that(
-        args == [f"$({variable})"],
-        container,
-        f'args: ["$({variable})"] (Kubernetes puts the value of {variable} there)',
-        f"args: {as_json(args)}" if args is not None else "no args",
-        Text(
-            f"쿠버네티스는 $({variable}) 형태만 바꿔 넣습니다. "
-            f"셸이 없으니 {shell_style[0]} 같은 글자는 그대로 전달됩니다",
-            f"Kubernetes expands only the $({variable}) form; "
-            f"there is no shell, so {shell_style[0]} is passed as it is",
-        )
-        if shell_style
         else None,
         final=True,
     )
