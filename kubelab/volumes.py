@@ -1,18 +1,21 @@
 """A pod's volumes as a checker reads them: which volume is mounted where in which
-container, what kind of volume it is, and how to tell the learner in a few words; when a
-container started and what files it wrote since (for checks that look at files)."""
+container (and which one containers share), what kind of volume it is, how to tell the
+learner in a few words, and why the kubelet will not mount a hostPath; when a container
+started and what files it wrote since (for checks that look at files)."""
 
 from __future__ import annotations
 
+import posixpath
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kubelab.checks import assert_that, field
+from kubelab.checks import LabContext, assert_that, field
 from kubelab.kube import ExecResult
 from kubelab.manifests import Obj
+from kubelab.text import Text
 
 TOKEN_PREFIX = "kube-api-access-"
 """The service-account token volume Kubernetes adds to every pod (not the learner's)."""
@@ -59,6 +62,48 @@ def volume_type(volume: Obj | None) -> str:
     return kinds[0] if kinds else "?"
 
 
+def shared_mounts(pod: Obj) -> list[Mount]:
+    """The mounts of the volume mounted in the most containers (at least two), the first
+    one in each container; [] when no volume is shared."""
+    mounts = mounts_of(pod)
+    best: list[Mount] = []
+    for name in volumes_of(pod):
+        first_per_container: dict[str, Mount] = {}
+        for mount in mounts:
+            if mount.volume == name:
+                first_per_container.setdefault(mount.container, mount)
+        if len(first_per_container) >= 2 and len(first_per_container) > len(best):
+            best = list(first_per_container.values())
+    return best
+
+
+def in_container(mount: Mount, volume_rel: str) -> str | None:
+    """Where a path relative to the volume is inside this mount's container; None when
+    the mount's subPath leaves it out."""
+    if mount.sub_path:
+        prefix = mount.sub_path.strip("/") + "/"
+        if not volume_rel.startswith(prefix):
+            return None
+        volume_rel = volume_rel[len(prefix) :]
+    return posixpath.join(mount.path, volume_rel)
+
+
+def in_volume(mount: Mount, container_rel: str) -> str:
+    """A path relative to the mount point, as a path relative to the volume."""
+    return posixpath.join(mount.sub_path.strip("/"), container_rel) if mount.sub_path else container_rel
+
+
+def hostpath_mounts(pod: Obj, directory: str) -> list[Mount]:
+    """The mounts of a hostPath volume of the node's `directory` (however its path is
+    written: /data/x/ and /data//x are /data/x)."""
+    volumes = volumes_of(pod)
+    return [
+        m
+        for m in mounts_of(pod)
+        if posixpath.normpath(str(field(volumes.get(m.volume), "hostPath.path") or "/-")) == directory
+    ]
+
+
 def claim_volumes(pod: Obj) -> dict[str, str]:
     """Volume name → claim name, for the pod's persistentVolumeClaim volumes."""
     return {
@@ -94,6 +139,32 @@ def describe_volumes(pod: Obj) -> str:
         where = ", ".join(m.where() for m in mounts if m.volume == name)
         parts.append(f"{name} ({kind}) " + (f"in {where}" if where else "not mounted"))
     return "; ".join(parts) or "no volumes"
+
+
+HOSTPATH_TYPE_CHECK = "hostPath type check"
+"""Words of the kubelet's FailedMount when a hostPath's `type` does not fit the node's path."""
+
+
+def hostpath_type_refused(events: Sequence[str]) -> Text | None:
+    """Why the kubelet will not mount a hostPath, from a pod's Warning events ("Reason:
+    message"): its type check failed (type: Directory of a missing directory, …). The
+    kubelet keeps retrying, but only someone making the directory can mend it."""
+    refused = [e for e in events if e.startswith("FailedMount") and HOSTPATH_TYPE_CHECK in e]
+    if not refused:
+        return None
+    return Text(
+        f"{refused[-1][:200]}: 노드에 그 디렉터리가 없어 kubelet이 hostPath를 마운트하지 않습니다 "
+        "(type: Directory는 만들지 않습니다; DirectoryOrCreate는 만듭니다)",
+        f"{refused[-1][:200]}: the node has no such directory, so the kubelet will not mount the "
+        "hostPath (type: Directory does not make it; DirectoryOrCreate does)",
+    )
+
+
+def hostpath_refused(lab: LabContext, pod: Obj) -> tuple[Text, bool] | None:
+    """A diagnosis for kubelab.checks.ready_pod: a hostPath the kubelet refuses to mount
+    is final (hostpath_type_refused); otherwise None (the pod's latest warning is said)."""
+    why = hostpath_type_refused(lab.kube.warning_events(pod))
+    return (why, True) if why is not None else None
 
 
 def epoch(value: Any) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -76,3 +77,49 @@ def test_claim_mounts_gives_each_claims_first_mount() -> None:
     two["spec"]["containers"].append({"name": "late", "volumeMounts": [{"name": "data", "mountPath": "/d2"}]})
     assert volumes.claim_mounts(two) == {"pvc-a": volumes.Mount("reader", "data", "/data")}
     assert volumes.claim_mounts(pod()) == {}  # a claim's volume that is not mounted
+
+
+def test_the_volume_most_containers_share_one_mount_each() -> None:
+    assert volumes.shared_mounts(pod()) == [
+        volumes.Mount("writer", "cache", "/cache"),
+        volumes.Mount("reader", "cache", "/c", "s"),
+    ]
+    own = pod()
+    own["spec"]["containers"][1]["volumeMounts"] = [{"name": "store", "mountPath": "/cache"}]
+    assert volumes.shared_mounts(own) == []  # each container its own volume: nothing shared
+    twice = pod()
+    twice["spec"]["containers"][0]["volumeMounts"].append({"name": "cache", "mountPath": "/again"})
+    assert [m.path for m in volumes.shared_mounts(twice)] == ["/cache", "/c"]  # the first in each
+
+
+def test_paths_between_a_volume_and_a_subpath_mount() -> None:
+    whole, part = volumes.Mount("writer", "cache", "/cache"), volumes.Mount("reader", "cache", "/c", "s/")
+    assert volumes.in_container(whole, "s/log") == "/cache/s/log"
+    assert volumes.in_container(part, "s/log") == "/c/log"
+    assert volumes.in_container(part, "log") is None  # the subPath leaves it out
+    assert volumes.in_volume(part, "log") == "s/log"
+    assert volumes.in_volume(whole, "log") == "log"
+
+
+def test_hostpath_mounts_of_a_directory_however_written() -> None:
+    store = pod()
+    store["spec"]["volumes"][1]["hostPath"]["path"] = "/data//x/"
+    store["spec"]["containers"][0]["volumeMounts"].append({"name": "store", "mountPath": "/store"})
+    assert volumes.hostpath_mounts(store, "/data/x") == [volumes.Mount("writer", "store", "/store")]
+    assert volumes.hostpath_mounts(store, "/data/y") == []
+    assert volumes.hostpath_mounts(pod(), "/data/x") == []  # there, but not mounted
+
+
+def test_a_hostpath_whose_type_check_failed_is_final() -> None:
+    refused = (
+        "FailedScheduling: 0/3 nodes are available",
+        'FailedMount: MountVolume.SetUp failed for volume "store" : hostPath type check failed: '
+        "/data/x is not a directory",
+    )
+    why = volumes.hostpath_type_refused(refused)
+    assert why is not None and "hostPath type check failed" in why.en and "DirectoryOrCreate" in why.en
+    assert volumes.hostpath_type_refused(("FailedMount: timed out waiting for the condition",)) is None
+
+    lab = SimpleNamespace(kube=SimpleNamespace(warning_events=lambda pod: refused))
+    said = volumes.hostpath_refused(lab, pod())  # type: ignore[arg-type]
+    assert said is not None and said[1] is True
