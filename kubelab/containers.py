@@ -1,7 +1,8 @@
 """A container of the learner's pods, found by the image it runs, and what a check does
 inside it: run a command, read a file, ask a server over HTTP with curl, read an
-environment variable. A lab that names its image, not its labels, finds the learner's
-pods this way whether a Deployment or the learner made them.
+environment variable; why a container does not run (a hopeless wait, an ended run, a
+configuration it lacks) and the first line it logged. A lab that names its image, not its
+labels, finds the learner's pods this way whether a Deployment or the learner made them.
 
 Inside a container, a container that is gone or not running (restarting, replaced) is a
 mismatch the check waits out, never an error of the check.
@@ -9,6 +10,7 @@ mismatch the check waits out, never an error of the check.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from kubernetes.client.exceptions import ApiException
@@ -182,3 +184,55 @@ def require_env(
         detail,
         settled=still.reason(Text(f"컨테이너의 {name}", f"the container's {name}")) if quiet else None,
     )
+
+
+# --- why a container does not run ------------------------------------------------------
+
+
+def statuses(pod: Obj, container: str | None = None) -> list[Obj]:
+    """The pod's container statuses (only the one named `container`, if given)."""
+    found = field(pod, "status.containerStatuses") or []
+    return [s for s in found if container is None or s.get("name") == container]
+
+
+def cannot_run(
+    lab: LabContext, pod: Obj, hopeless: Collection[str], container: str | None = None
+) -> str | None:
+    """Why a container of the pod (or the one named `container`) cannot run, in a line, or
+    None: it waits for a reason in `hopeless` (those the lab knows waiting will not mend),
+    or a run of it ended (for a container meant to keep running, that is a crash). Says
+    the reason, the exit code, the runtime's own words and the container's last log lines."""
+    for status in statuses(pod, container):
+        state, last = status.get("state") or {}, status.get("lastState") or {}
+        waiting, ended = state.get("waiting") or {}, state.get("terminated") or last.get("terminated")
+        reason = waiting.get("reason")
+        if reason not in hopeless and not ended:
+            continue
+        why = (ended or {}).get("message") or waiting.get("message") or ""
+        why = why[why.find("exec:") :] if "exec:" in why else why  # the runtime's own words
+        exit_code = (ended or {}).get("exitCode")
+        said = lab.last_words(name_of(pod), status["name"])
+        parts = [
+            f"container {status['name']}: {reason or (ended or {}).get('reason', 'terminated')}",
+            f"exit code {exit_code}" if exit_code is not None else "",
+            why.strip()[:200],
+            f"its log: {said[:300]}" if said else "",
+        ]
+        return "; ".join(p for p in parts if p)
+    return None
+
+
+def config_error(pod: Obj, container: str | None = None) -> str | None:
+    """A container the kubelet cannot create for want of what its spec names (a ConfigMap,
+    a Secret, a key): CreateContainerConfigError and the kubelet's words, or None."""
+    for status in statuses(pod, container):
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") == "CreateContainerConfigError":
+            return f"container {status['name']}: CreateContainerConfigError: {waiting.get('message', '')}"
+    return None
+
+
+def first_log_line(lab: LabContext, pod: str, container: str) -> str:
+    """The first line the container logged (a program that says how it was started), or ""."""
+    lines = lab.kube.logs(pod, lab.namespace, container, limit_bytes=300).splitlines()
+    return lines[0].strip() if lines else ""

@@ -153,3 +153,59 @@ def test_an_env_var_in_the_running_container() -> None:
     assert wrong.final  # the same value in the same container run: settled
     unset = failure(lambda: containers.require_env(lab, web, "C", "x", Unchanged(60)))  # type: ignore[arg-type]
     assert unset.finding.found == "C is not set in the container" and not unset.final
+
+
+# --- why a container does not run -------------------------------------------------------
+
+HOPELESS = frozenset({"ErrImageNeverPull", "CrashLoopBackOff", "StartError"})
+
+
+def test_a_container_that_started_and_waits_for_nothing_hopeless_can_run() -> None:
+    lab = FakeLab()
+    waiting = pod("web", ready=False, state={"waiting": {"reason": "ContainerCreating"}})
+    assert containers.cannot_run(lab, pod("web"), HOPELESS) is None  # type: ignore[arg-type]
+    assert containers.cannot_run(lab, waiting, HOPELESS) is None  # type: ignore[arg-type]
+
+
+def test_a_crashed_container_says_its_reason_exit_code_the_runtimes_words_and_its_log() -> None:
+    ended = {
+        "reason": "StartError",
+        "exitCode": 128,
+        "message": 'failed to create task: exec: "2": executable file not found in $PATH',
+    }
+    crashed = pod(
+        "web", ready=False, state={"waiting": {"reason": "CrashLoopBackOff"}}, lastState={"terminated": ended}
+    )
+    said = containers.cannot_run(FakeLab(), crashed, HOPELESS)  # type: ignore[arg-type]
+    assert said == (
+        "container nginx: CrashLoopBackOff; exit code 128; "
+        'exec: "2": executable file not found in $PATH; '
+        "its log: nginx: [emerg] open() /etc/nginx/nginx.conf failed"
+    )
+    assert containers.cannot_run(FakeLab(), crashed, HOPELESS, "other") is None  # type: ignore[arg-type]
+
+
+def test_a_container_without_its_configmap_is_a_config_error() -> None:
+    message = 'configmap "fortune-config" not found'
+    waiting = pod(
+        "web", ready=False, state={"waiting": {"reason": "CreateContainerConfigError", "message": message}}
+    )
+    assert containers.config_error(waiting) == f"container nginx: CreateContainerConfigError: {message}"
+    assert containers.config_error(waiting, "other") is None
+    assert containers.config_error(pod("web")) is None
+    assert containers.cannot_run(FakeLab(), waiting, HOPELESS) is None  # type: ignore[arg-type]
+
+
+def test_the_first_line_a_container_logged() -> None:
+    class Logs:
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+        def logs(self, pod: str, namespace: str, container: str, limit_bytes: int) -> str:
+            return self.text
+
+    lab = FakeLab()
+    lab.kube = Logs("  fortuneloop: every 2 s\nwriting\n")  # type: ignore[assignment]
+    assert containers.first_log_line(lab, "fortune", "gen") == "fortuneloop: every 2 s"  # type: ignore[arg-type]
+    lab.kube = Logs("")  # type: ignore[assignment]
+    assert containers.first_log_line(lab, "fortune", "gen") == ""  # type: ignore[arg-type]
