@@ -1,8 +1,9 @@
-"""Lab 01's drain check, as data: how a node is closed to the copy, and what names a node."""
+"""Where a pod template may run, as a drain sees it (kubelab.placement): how a node is
+closed to a copy, what names a node, what narrows its nodes; without a cluster."""
 
 from __future__ import annotations
 
-from checkers.test_lab01 import closed_to, pinned_by_name, pinned_where_one_node_is
+from kubelab.placement import closed_to, pinned_by_name, pinned_where_one_node_is, tie
 
 NOT_W1 = {"key": "metadata.name", "operator": "NotIn", "values": ["w1"]}
 
@@ -57,3 +58,14 @@ def test_what_names_a_node() -> None:
     assert not pinned_by_name(zoned)  # a zone may have many nodes: the scheduler's fit decides
     assert pinned_where_one_node_is(zoned) == "nodeSelector topology.kubernetes.io/zone=ap-northeast-2a"
     assert not pinned_where_one_node_is({"nodeSelector": {"disktype": "ssd"}})
+
+
+def test_what_ties_a_template_said_for_the_learner() -> None:
+    assert tie({"nodeName": "w1"}) == "spec.nodeName: w1"
+    assert tie({"nodeSelector": {"disktype": "ssd", "gpu": "no"}}) == "nodeSelector disktype=ssd,gpu=no"
+    required = {"nodeSelectorTerms": [{"matchExpressions": [{"key": "a", "operator": "Exists"}]}]}
+    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": required}}
+    assert tie({"nodeSelector": {"disktype": "ssd"}, "affinity": affinity}) == (
+        "nodeSelector disktype=ssd, a required node affinity"
+    )
+    assert tie({}) == "taints it does not tolerate"
