@@ -33,6 +33,12 @@ CLASS = "class"
 cleanup removes it."""
 HOST_ROOT = "kubelab.dev/host-root"
 """Annotation of a sandbox namespace: the node folder its hostPaths must be right under."""
+POD_REQUESTS = "kubelab.dev/pod-requests"
+"""Annotation of a sandbox whose lab lets its pods keep their own requests (Lab.own_requests):
+the most one pod may ask for, and how many such pods (`cpu=50m,memory=67108864,pods=5`)."""
+LARGEST_NODE = "kubelab.dev/largest-node"
+"""Beside POD_REQUESTS: the most CPU and memory one node has; a pod that asks for more is
+admitted whatever POD_REQUESTS says (it can never run)."""
 STEP_TIMEOUT = 300.0
 """Seconds one kubectl step of a variant may take."""
 

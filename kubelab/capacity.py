@@ -12,7 +12,8 @@ So every sandbox *reserves* its share before it is opened, and its quota is that
   template's requests, times its replicas and one more, a Deployment's twice and one
   more, the LimitRange's default for a container that names none), never less than FLOOR
   (room for any lab's right answer and the checks' own pods) and never more than half
-  what the cluster can give;
+  what the cluster can give; for a lab whose pods keep their own requests (lab 10), that
+  many pods times the most one may ask for (`share`);
 - a sandbox counts twice its share: a check may run a copy of the answer in a scratch
   namespace of its own, fenced by the same quota (kubelab.checks);
 - a sandbox is admitted only when the nodes' allocatable capacity, less what every pod
@@ -133,6 +134,9 @@ CEILING = Resources(cpu=2000, memory=2 * 2**30, pods=20)
 """The most share one answer may have (the quota's values before shares existed)."""
 CHECK_PODS = 2
 """Pods the checks may run in a sandbox besides the answer's (a client, a reader)."""
+OWN_REQUESTS_CAP = Resources(cpu=200, memory=256 * 2**20, pods=10)
+"""The most a lab may let one pod of its answers ask for when the answers' pods keep their
+own requests (lab.yaml `sandbox: resources`), and how many such pods at most."""
 
 _QUANTITY = re.compile(r"([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?")
 _SUFFIX = {
@@ -325,7 +329,8 @@ class Room:
 def room(kube: Kube) -> Room:
     """The nodes' allocatable capacity, what pods outside the sandboxes take of it, and what
     the sandboxes reserved (a sandbox with no reservation counts its pods)."""
-    nodes = [n for n in kube.list("Node") if _usable(n)]
+    every = kube.list("Node")
+    nodes = [n for n in every if _usable(n)]
     names = {str(n["metadata"]["name"]) for n in nodes}
     allocatable = sum((_allocatable(n) for n in nodes), Resources())
     now = sum((_allocatable(n) for n in nodes if _schedulable(n)), Resources())
@@ -345,14 +350,16 @@ def room(kube: Kube) -> Room:
             fenced[name] = Resources()  # within its sandbox's reservation
     taken = Resources()
     busy: set[str] = set()
+    largest = _largest(every)
     for pod in kube.list("Pod"):
         namespace = str(pod["metadata"].get("namespace"))
         node = (pod.get("spec") or {}).get("nodeName")
         if node and node not in names:
             continue
         busy.add(namespace)
-        if fenced.get(namespace) is None:
-            taken += _holds(pod)
+        holds = _holds(pod)
+        if fenced.get(namespace) is None and (node or not never_scheduled(holds, largest)):
+            taken += holds  # a pod no node can take (lab 10's `cpu: "64"`) holds nothing
     reserved = Resources()
     for name, share in fenced.items():  # a sandbox going with no pod left holds nothing
         if share is not None and (name in busy or name not in going):
@@ -360,14 +367,41 @@ def room(kube: Kube) -> Room:
     return Room(allocatable, allocatable - taken, now - taken, reserved)
 
 
-def share(kube: Kube, docs: Iterable[Document], steps: Iterable[Sequence[str]] = ()) -> Resources:
+def share(
+    kube: Kube, docs: Iterable[Document], steps: Iterable[Sequence[str]] = (), own: Resources | None = None
+) -> Resources:
     """An answer's share: what its manifests (and steps) ask for, at least FLOOR, at most
-    CEILING and half of what the cluster can give answers at all."""
+    CEILING and half of what the cluster can give answers at all. For a lab whose answers'
+    pods keep their own requests (`own`: the most one pod may ask for, and how many such
+    pods), the CPU and memory are that many times that much, whatever the manifests say
+    (a pod that asks for more than any node has holds nothing: it stays Pending)."""
     half = Resources(*(n // SCRATCH_COPIES for n in room(kube).steady.fields()))
     high = Resources(
         *(max(f, min(c, h)) for f, c, h in zip(FLOOR.fields(), CEILING.fields(), half.fields(), strict=True))
     )
-    return needs(docs, steps).clamp(FLOOR, high)
+    usual = needs(docs, steps).clamp(FLOOR, high)
+    if own is None:
+        return usual
+    # as many pods may ask for nothing as ask (kubelab.sandbox.fences), and the checks' own
+    return Resources(own.cpu * own.pods, own.memory * own.pods, max(usual.pods, 2 * own.pods + CHECK_PODS))
+
+
+def largest_node(kube: Kube) -> Resources:
+    """The most CPU, the most memory and the most pods any one node can give (each may be
+    another node's; cordoned and tainted nodes too, as a toleration or a nodeName may reach
+    them): a pod that asks for more of one can never run. On a cluster whose nodes grow on
+    demand (an autoscaler that makes bigger nodes) it might, one day."""
+    return _largest(kube.list("Node"))
+
+
+def _largest(nodes: Iterable[Obj]) -> Resources:
+    found = [_allocatable(n).fields() for n in nodes]
+    return Resources(*(max((f[i] for f in found), default=0) for i in range(3)))
+
+
+def never_scheduled(asked: Resources, largest: Resources) -> bool:
+    """Does a pod that asks for this fit on no node, however empty (Pending for good)?"""
+    return asked.cpu > largest.cpu or asked.memory > largest.memory
 
 
 def jobs(kube: Kube) -> int:
@@ -495,8 +529,12 @@ ROOM = re.compile(r"Insufficient (cpu|memory)|Too many pods")
 def starved(kube: Kube, namespace: str) -> str | None:
     """A pod of this namespace that the scheduler left Pending for want of CPU, memory or
     pods (not for a rule the answer itself set, such as a node selector, nor a resource
-    no share holds, such as a GPU), said in one line; else None."""
+    no share holds, such as a GPU, nor more than any node has: lab 10's `cpu: "64"`), said
+    in one line; else None."""
+    largest = largest_node(kube)
     for pod in kube.list("Pod", namespace):
+        if largest.cpu and never_scheduled(_holds(pod), largest):
+            continue  # the answer asked for it: no room on any cluster of these nodes
         for condition in (pod.get("status") or {}).get("conditions") or []:
             said = str(condition.get("message") or "")
             if condition.get("reason") == "Unschedulable" and ROOM.search(said):

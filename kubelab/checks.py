@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 from kubelab import ownership
-from kubelab.apply import HOST_ROOT, SANDBOX_LABEL
+from kubelab.apply import HOST_ROOT, LARGEST_NODE, POD_REQUESTS, SANDBOX_LABEL
 from kubelab.cleanup import Cleanup
 from kubelab.cluster import KIND_CONTEXT, mapped_node_ports
 from kubelab.errors import CheckFailed, Finding, NotPermitted
@@ -30,6 +30,8 @@ from kubelab.settled import is_ready as is_ready
 from kubelab.text import Text
 from kubelab.waiting import wait_until
 
+SCRATCH_KEEPS = (HOST_ROOT, POD_REQUESTS, LARGEST_NODE)
+"""A sandbox's annotations its checks' scratch namespaces carry too (its pod rules hold there)."""
 GONE_WAIT = 120.0
 """Seconds to wait for a deleted pod to be gone before it is created again."""
 
@@ -358,7 +360,7 @@ class LabContext:
             like = {
                 "metadata": {
                     "labels": {SANDBOX_LABEL: "scratch"},
-                    "annotations": {k: v for k, v in annotations.items() if k == HOST_ROOT},
+                    "annotations": {k: v for k, v in annotations.items() if k in SCRATCH_KEEPS},
                 }
             }
         owned = ownership.scratch_namespace(self.kube, self.lab.namespace, self.lab.id, purpose, like)

@@ -112,7 +112,10 @@ def up(
     sandbox.ensure_policies(kube)
     ranges = isolation.pod_ranges(kube)
     classes = ",".join(sandbox.provisioning_classes(kube))
-    shares = {lab.id: capacity.share(kube, lab.manifests(lab.solution), lab.solution_steps) for lab in labs}
+    shares = {
+        lab.id: capacity.share(kube, lab.manifests(lab.solution), lab.solution_steps, lab.own_requests)
+        for lab in labs
+    }
     all_seats, lost = place_ports(kube, crs, all_seats)
     ours = {o.uid for o in ownership.recorded(kube)}  # read once, not once a seat
     with ThreadPoolExecutor(JOBS, thread_name_prefix="seats") as pool:
@@ -215,7 +218,11 @@ def _furnish(
         if live is None:
             labels = {COURSE_LABEL: label_value(crs.id)}
             body = sandbox.namespace_body(
-                seat.lab, classes, share, labels, {STUDENT_ANNOTATION: seat.student}
+                seat.lab,
+                classes,
+                share,
+                labels,
+                {STUDENT_ANNOTATION: seat.student, **sandbox.requests_fence(kube, seat.lab)},
             )
             ownership.create(kube, body, seat.lab.id, PURPOSE)
             state = "made"

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from kubelab import manifests, params, repo
+from kubelab.capacity import OWN_REQUESTS_CAP, Resources, cpu_millis, memory_bytes
 from kubelab.errors import InputError, LabContentError
 from kubelab.manifests import Document
 from kubelab.params import Param, Value
@@ -135,6 +136,12 @@ class Lab:
     """RBAC verbs an answer's sandbox holds beyond the lab's kinds (lab.yaml `sandbox:
     verbs`): `bind` and `escalate` on the roles it makes, for a lab that teaches RBAC
     (kubelab.sandbox; the admission policy keeps what they grant inside the sandbox)."""
+    own_requests: Resources | None = None
+    """lab.yaml `sandbox: resources`: the answers' pods keep the requests and limits they
+    give (none added, so one that gives none is BestEffort); at most `pods` of them ask
+    for CPU or memory, each for at most `cpu` and `memory` in all, unless it asks for more
+    than any node has (admitted, and Pending for good). None: the sandbox's defaults and
+    quota (kubelab.sandbox)."""
     values: Mapping[str, Value] = field(default_factory=dict)
     """Each parameter's value in this copy of the lab, and `namespace`."""
     source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -205,6 +212,25 @@ def _schema_bytes() -> bytes:
 def _schema() -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(_schema_bytes())
     return loaded
+
+
+def _own_requests(lab_id: str, said: Mapping[str, Any] | None) -> Resources | None:
+    """lab.yaml `sandbox: resources: {per_pod: {cpu, memory}, pods}` (the schema holds its
+    shape), within kubelab's caps."""
+    if said is None:
+        return None
+    per_pod = said["per_pod"]
+    try:
+        own = Resources(cpu_millis(per_pod["cpu"]), memory_bytes(per_pod["memory"]), int(said["pods"]))
+    except (ValueError, TypeError) as e:
+        raise LabContentError(f"lab {lab_id}: sandbox.resources: not a quantity ({e})") from e
+    cap = OWN_REQUESTS_CAP
+    if not (0 < own.cpu <= cap.cpu and 0 < own.memory <= cap.memory and 0 < own.pods <= cap.pods):
+        raise LabContentError(
+            f"lab {lab_id}: sandbox.resources may let at most {cap.pods} pods ask for at most "
+            f"{cap.cpu}m CPU and {cap.memory // 2**20}Mi memory each"
+        )
+    return own
 
 
 def _text(data: dict[str, str]) -> Text:
@@ -300,6 +326,7 @@ def _build(folder: Path, source: Mapping[str, Any], values: Mapping[str, Value])
         kinds=tuple(data["kinds"]),
         step_verbs=tuple(data.get("step_verbs") or ()),
         sandbox_verbs=tuple((data.get("sandbox") or {}).get("verbs") or ()),
+        own_requests=_own_requests(data["id"], (data.get("sandbox") or {}).get("resources")),
         instructions=Text(ko=data["instructions"]["ko"], en=data["instructions"]["en"]),
         starter=folder / data["starter"],
         solution=folder / data["solution"],

@@ -8,6 +8,8 @@ An answer kubelab applies (a verify variant now, a student's submission later) g
   recorded as kubelab's, with the node ports it may use in an annotation;
 - the lab's parameters with the sandbox's own unique values (kubelab.params);
 - a ResourceQuota and a LimitRange (so 10 000 ConfigMaps or a memory hog are refused);
+  for a lab whose pods keep their own requests (lab 10), no CPU or memory default and a
+  cap on what one pod asks for instead (`fences`, rule 7 of the policy);
 - a NetworkPolicy: no pod of another sandbox reaches its pods (kubelab.isolation, proven
   on the cluster before a sandbox relies on it);
 - a ServiceAccount `kubelab-answer` whose Role allows only the lab's kinds there (and a
@@ -43,6 +45,8 @@ SANDBOX = apply.SANDBOX_LABEL
 NODE_PORTS = "kubelab.dev/node-ports"
 HOST_ROOT = apply.HOST_ROOT
 STORAGE_CLASSES = "kubelab.dev/storage-classes"
+POD_REQUESTS = apply.POD_REQUESTS
+LARGEST_NODE = apply.LARGEST_NODE
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
 ANSWER = "kubelab-answer"
 """The ServiceAccount an answer is applied as."""
@@ -53,7 +57,7 @@ names to the sandbox's and what they hold inside it (manifests/sandbox-policy.ya
 RBAC = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
 """Kinds of RBAC object a lab may let its answers make (rule 6 of the policy holds them)."""
-POLICY_VERSION = 4
+POLICY_VERSION = 5
 """Raised with every change of manifests/sandbox-policy.yaml (see ensure_policies)."""
 POLICY_VERSION_KEY = "kubelab.dev/policy-version"
 POLICY_WAIT = 30.0
@@ -68,6 +72,8 @@ RELEASED_KINDS = ("Pod", "PersistentVolumeClaim")
 """Kinds a sandbox's controllers make from the answer's templates (finalizers and all),
 besides the lab's own kinds."""
 
+COMPUTE = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
+"""A quota's CPU and memory entries: a pod that does not name each of them is refused."""
 QUOTA = {
     "count/configmaps": "30",
     "count/secrets": "10",
@@ -298,7 +304,7 @@ def open_sandbox(
     the run's, not the answer's time."""
     ensure_policies(kube)
     isolation.require(kube)
-    want = capacity.share(kube, docs, steps)
+    want = capacity.share(kube, docs, steps, lab.own_requests)
     if namespace is not None:
         _wait_while_terminating(kube, namespace, lab)
         box = _claim(kube, lab.with_values(namespace, chosen), 0, cleanup, purpose, want)
@@ -354,7 +360,9 @@ def _claim(
     """Create the answer's namespace (once the cluster has room for its share) and furnish
     it; None when the namespace exists."""
     namespace = answer.answer_namespace
-    body = namespace_body(answer, ",".join(provisioning_classes(kube)), want)
+    body = namespace_body(
+        answer, ",".join(provisioning_classes(kube)), want, annotations=requests_fence(kube, answer)
+    )
     try:
         owned = capacity.admitted(kube, want, lambda: ownership.create(kube, body, answer.id, purpose))
     except InputError:
@@ -416,6 +424,20 @@ def namespace_body(
             },
         },
     }
+
+
+def requests_fence(kube: Kube, lab: Lab) -> dict[str, str]:
+    """The annotations a sandbox (or seat) of a lab whose pods keep their own requests
+    carries for the admission policy (rule 7): none for any other lab."""
+    if lab.own_requests is None:
+        return {}
+    largest = capacity.largest_node(kube)
+    if not (largest.cpu and largest.memory):
+        raise EnvironmentProblem(
+            "the cluster has no node with CPU and memory to give: no sandbox can be opened",
+            "CPU와 메모리를 줄 노드가 클러스터에 없습니다: 샌드박스를 열 수 없습니다",
+        )
+    return {POD_REQUESTS: lab.own_requests.annotation(), LARGEST_NODE: largest.annotation()}
 
 
 def recorded_ports(namespace: Obj) -> tuple[int, ...]:
@@ -627,14 +649,48 @@ def _resource_rules(kube: Kube, lab: Lab) -> tuple[list[Obj], list[Obj]]:
     return namespaced, cluster_scoped
 
 
-def fences(lab_id: str, purpose: str, want: capacity.Resources, pod_ranges: list[str]) -> list[Obj]:
+def fences(
+    lab_id: str,
+    purpose: str,
+    want: capacity.Resources,
+    pod_ranges: list[str],
+    own: capacity.Resources | None = None,
+) -> list[Obj]:
     """The quota (`want` is the answer's share of the cluster), the container limits and
     the network policy (kubelab.isolation; `pod_ranges`: the pod network's) of a sandbox,
-    and of a check's scratch namespace beside it."""
+    and of a check's scratch namespace beside it.
+
+    When the lab's pods keep their own requests (`own`, Lab.own_requests), the LimitRange
+    adds and caps only ephemeral storage (a container that asks for no CPU or memory stays
+    BestEffort), the quota counts pods but no CPU or memory (a quota of those refuses every
+    pod that does not name them all), a second quota lets `own.pods` pods ask for any and
+    a third as many ask for none (they take no room, but no limit holds what they use: the
+    kernel kills them first when a node's memory runs short); what one pod may ask for is
+    the admission policy's (rule 7, POD_REQUESTS)."""
     labels = ownership.ownership(lab_id, purpose)
+    hard = {**QUOTA, **want.quota()}
+    limits = LIMITS
+    extra: list[Obj] = []
+    if own is not None:
+        hard = {k: v for k, v in hard.items() if k not in COMPUTE}
+        limits = {key: {"ephemeral-storage": values["ephemeral-storage"]} for key, values in LIMITS.items()}
+        extra = [
+            _obj(
+                "v1",
+                "ResourceQuota",
+                f"{ANSWER}-{name}",
+                labels,
+                spec={"hard": {"pods": str(pods)}, "scopes": [scope]},
+            )
+            for name, scope, pods in (
+                ("requests", "NotBestEffort", own.pods),
+                ("best-effort", "BestEffort", own.pods),
+            )
+        ]
     return [
-        _obj("v1", "ResourceQuota", ANSWER, labels, spec={"hard": {**QUOTA, **want.quota()}}),
-        _obj("v1", "LimitRange", ANSWER, labels, spec={"limits": [{"type": "Container", **LIMITS}]}),
+        _obj("v1", "ResourceQuota", ANSWER, labels, spec={"hard": hard}),
+        *extra,
+        _obj("v1", "LimitRange", ANSWER, labels, spec={"limits": [{"type": "Container", **limits}]}),
         ownership.labelled(isolation.policy(pod_ranges), labels),
     ]
 
@@ -644,11 +700,13 @@ def fence_like(kube: Kube, sandbox: str, namespace: str, lab_id: str, purpose: s
     answer's pods there is held by the answer's own share)."""
     no_token(kube, namespace)
     live = kube.get("Namespace", sandbox)
-    said = ((live or {}).get("metadata") or {}).get("annotations", {}).get(capacity.RESERVED)
+    annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+    said = annotations.get(capacity.RESERVED)
     want = capacity.Resources.parse(said) if said else None
     if want is None:
         return  # not a sandbox with a share (an older kubelab's): nothing to copy
-    for obj in fences(lab_id, purpose, want, isolation.pod_ranges(kube)):
+    own = capacity.Resources.parse(annotations[POD_REQUESTS]) if POD_REQUESTS in annotations else None
+    for obj in fences(lab_id, purpose, want, isolation.pod_ranges(kube), own):
         kube.create(obj, namespace)
     _wait_quota_counted(kube, namespace)
 
@@ -671,13 +729,15 @@ def no_token(kube: Kube, namespace: str) -> None:
 
 
 def _wait_quota_counted(kube: Kube, namespace: str) -> None:
-    """Until the quota controller has counted the new quota: before, the API server
-    refuses every pod of the namespace ("status unknown for quota")."""
+    """Until the quota controller has counted every new quota of the namespace: before,
+    the API server may refuse the namespace's pods ("status unknown for quota"), or let
+    through what a quota not yet counted would hold (a sandbox's second quota)."""
 
     def counted() -> None:
-        quota = kube.get("ResourceQuota", ANSWER, namespace) or {}
-        if not (quota.get("status") or {}).get("hard"):
-            raise CheckFailed(Finding(f"ResourceQuota {namespace}/{ANSWER}", "counted", "not yet"))
+        quotas = {str(q["metadata"]["name"]): q for q in kube.list("ResourceQuota", namespace)}
+        for name in sorted({ANSWER, *quotas}):
+            if not ((quotas.get(name) or {}).get("status") or {}).get("hard"):
+                raise CheckFailed(Finding(f"ResourceQuota {namespace}/{name}", "counted", "not yet"))
 
     try:
         wait_until(counted, QUOTA_WAIT, interval=0.2)
@@ -699,7 +759,7 @@ def seat_objects(
     if purpose == apply.CLASS:
         namespaced.append(IN_PODS)
     return [
-        *fences(lab.id, purpose, want, pod_ranges),
+        *fences(lab.id, purpose, want, pod_ranges, lab.own_requests),
         answer_account(lab.id, purpose),
         _obj("rbac.authorization.k8s.io/v1", "Role", ANSWER, labels, rules=namespaced),
         _obj(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from kubelab import cluster, labspec, ownership, sandbox
+from kubelab import capacity, cluster, labspec, ownership, sandbox
 from kubelab.cleanup import Cleanup
 from kubelab.errors import CheckFailed, Finding
 from kubelab.kube import Kube, api_reason
@@ -647,3 +647,81 @@ def test_what_an_rbac_lab_grants_stays_inside_its_sandbox(box09: sandbox.Sandbox
     finally:
         for kind, obj in made:
             kube.delete(kind, obj["metadata"]["name"])
+
+
+@pytest.fixture(scope="module")
+def box10(kube: Kube) -> Iterator[sandbox.Sandbox]:
+    """A sandbox of lab 10, whose answers' pods keep their own requests and limits (lab.yaml
+    `sandbox: resources`: no defaults, at most five pods that ask, 50m and 64Mi each)."""
+    yield from opened(kube, "10")
+
+
+def asking(name: str, cpu: str | None = None, memory: str | None = None, **spec: Any) -> dict[str, Any]:
+    requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
+    return pod(name, container={"resources": {"requests": requests}} if requests else {}, **spec)
+
+
+def test_pods_that_keep_their_own_requests_never_crowd_out_a_neighbour(
+    box10: sandbox.Sandbox, kube: Kube
+) -> None:
+    """Lab 10's allowance against its escape: a pod that asks for nothing stays BestEffort (no
+    default is added) and one that asks for more than any node has is admitted to stay
+    Pending — but a pod that could run may ask for at most 50m and 64Mi in all (its
+    containers and init containers together, no pod-level resources), at most five pods
+    may ask and five ask for nothing, and the usual sandboxes still refuse what lab 10's
+    allows. The quotas hold from the first pod on (each was counted before the sandbox
+    opened)."""
+    ns = box10.namespace
+    largest = capacity.largest_node(kube)
+    made: list[str] = []
+    try:
+        box10.kube.create(asking("nothing"), ns)
+        made.append("nothing")
+        assert running(kube, "nothing", ns)["status"]["qosClass"] == "BestEffort"
+        over = "may ask for at most 50m CPU and 64Mi memory in all"
+        assert over in refused(box10, asking("half-a-node", cpu="500m"))
+        assert over in refused(box10, asking("just-under", cpu=f"{largest.cpu}m"))  # fits the largest node
+        assert over in refused(box10, asking("much-memory", memory="1Gi"))
+        two = asking("two-containers", cpu="30m")
+        two["spec"]["containers"].append({**two["spec"]["containers"][0], "name": "d"})
+        assert over in refused(box10, two)  # 30m + 30m
+        pod_level = asking("pod-level")
+        pod_level["spec"]["resources"] = {"requests": {"cpu": "1", "memory": "1Gi"}}
+        assert "no pod-level resources here" in refused(box10, pod_level)
+        limits_only = pod("limits-only", container={"resources": {"limits": {"cpu": "500m"}}})
+        assert over in refused(box10, limits_only)  # its requests are its limits
+        init = asking("big-init", cpu="10m")
+        init["spec"]["initContainers"] = [
+            {
+                "name": "i",
+                "image": "kubelab/web:v1",
+                "command": ["true"],
+                "resources": {"requests": {"cpu": "1"}},
+            }
+        ]
+        assert over in refused(box10, init)
+        # a pod no node can hold: admitted, Pending for good, holding nothing
+        for name, cpu, memory in (("huge", "64", None), ("vast", None, "1Ti")):
+            box10.kube.create(asking(name, cpu=cpu, memory=memory), ns)
+            made.append(name)
+        for name in ("huge", "vast"):
+            live = kube.get("Pod", name, ns) or {}
+            assert not (live.get("spec") or {}).get("nodeName"), live
+        for i in range(3):  # five pods ask now: the fifth was the last
+            box10.kube.create(asking(f"small-{i}", cpu="10m", memory="16Mi"), ns)
+            made.append(f"small-{i}")
+        said = refused(box10, asking("sixth", cpu="10m"))
+        assert "exceeded quota" in said and "kubelab-answer-requests" in said, said
+        for i in range(1, 5):  # ask for nothing: take no room, five at most
+            box10.kube.create(asking(f"idle-{i}"), ns)
+            made.append(f"idle-{i}")
+        said = refused(box10, asking("idle-5"))
+        assert "exceeded quota" in said and "kubelab-answer-best-effort" in said, said
+    finally:
+        for name in made:
+            kube.delete("Pod", name, ns, grace_seconds=0)
+
+
+def test_a_usual_sandbox_still_refuses_a_pod_that_asks_for_more_than_a_node(box06: sandbox.Sandbox) -> None:
+    said = refused(box06, asking("huge", cpu="64"))
+    assert said[:3] in ("403", "422"), said  # the LimitRange's default limit (500m) is below 64

@@ -183,6 +183,13 @@ def test_a_pod_left_pending_for_want_of_room_is_told_apart(tmp_path: Path) -> No
     assert "Insufficient cpu" in (capacity.starved(cluster, "ns") or "")  # type: ignore[arg-type]
     cluster.items["Pod"] = [pending("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity")]
     assert capacity.starved(cluster, "ns") is None  # type: ignore[arg-type]
+    # lab 10's `cpu: "64"`: the answer asked for more than any node has, not the cluster's fault
+    huge = pending("0/1 nodes are available: 1 Insufficient cpu.")
+    huge["spec"] = {"containers": [container(requests={"cpu": "64"})]}
+    cluster = Cluster([node("n1")], [], [huge], tmp_path)
+    assert capacity.starved(cluster, "ns") is None  # type: ignore[arg-type]
+    huge["spec"] = {"containers": [container(requests={"cpu": "1500m"})]}  # would fit an empty node
+    assert "Insufficient cpu" in (capacity.starved(cluster, "ns") or "")  # type: ignore[arg-type]
 
 
 def test_a_cluster_too_small_for_any_answer_is_said_at_once(tmp_path: Path) -> None:
@@ -247,3 +254,35 @@ def test_a_node_that_is_not_ready_gives_nothing_now_but_is_not_too_small(tmp_pat
     assert capacity.share(cluster, []) == FLOOR  # type: ignore[arg-type]
     with pytest.raises(EnvironmentProblem, match="no room on the cluster"):
         capacity.admitted(cluster, FLOOR, lambda: "never", wait=1)  # type: ignore[arg-type]
+
+
+def unscheduled(ns: str, cpu: str) -> dict[str, Any]:
+    found = pod(ns, cpu, phase="Pending")
+    del found["spec"]["nodeName"]
+    return found
+
+
+def test_a_pod_no_node_can_ever_take_holds_nothing(tmp_path: Path) -> None:
+    """Lab 10's `cpu: "64"` in a learner's own namespace (or a class seat) stays Pending
+    for good: it takes no room from the answers; one that waits for room does."""
+    cluster = Cluster(
+        [node("n1"), node("n2", cpu="4")],
+        [namespace("lab-10")],
+        [unscheduled("lab-10", "64"), unscheduled("lab-10", "3")],
+        tmp_path,
+    )
+    assert capacity.largest_node(cluster) == Resources(4000, 8 * 2**30, 110)  # type: ignore[arg-type]
+    seen = capacity.room(cluster)  # type: ignore[arg-type]
+    assert seen.capacity == Resources(6000 - 3000, 16 * 2**30 - 100 * MI, 220 - 1)
+    assert capacity.never_scheduled(Resources(64000, 0), Resources(4000, 8 * 2**30))
+    assert capacity.never_scheduled(Resources(0, 9 * 2**30), Resources(4000, 8 * 2**30))
+    assert not capacity.never_scheduled(Resources(4000, 8 * 2**30), Resources(4000, 8 * 2**30))
+
+
+def test_a_lab_whose_pods_keep_their_own_requests_has_that_many_times_that_much(tmp_path: Path) -> None:
+    cluster = Cluster([node("n1")], [], [], tmp_path)
+    own = Resources(50, 64 * MI, 5)
+    huge = deployment(1, container(requests={"cpu": "64"}))
+    # the manifests' 64 CPUs count for nothing: five pods of at most 50m and 64Mi
+    # pods: five that ask, five that do not, the checks' own
+    assert capacity.share(cluster, [huge], own=own) == Resources(250, 320 * MI, 12)  # type: ignore[arg-type]
