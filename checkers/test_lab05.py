@@ -17,7 +17,7 @@ The scratch PV, namespace and node directory are removed in a `finally`.
 A learner may check several answers one after another against the same node directory
 (parameter host_dir), so nothing relies on it being empty: the checker's markers are unique
 (`.kubelab-<random>`) and removed afterwards, and "the pod wrote a file" means a file
-written since the pod started.
+written since its container started.
 """
 
 from __future__ import annotations
@@ -29,17 +29,14 @@ from kubelab.checks import LabContext, assert_that, fail, field, name_of, owner_
 from kubelab.manifests import Obj
 from kubelab.scratch import finished, one_shot_pod, wait_gone
 from kubelab.text import Text
-from kubelab.volumes import Mount, claim_mounts, describe_volumes, epoch, list_files
+from kubelab.volumefiles import files_since_start, marker_name
+from kubelab.volumes import Mount, claim_mounts, describe_volumes, started_at
 from kubelab.waiting import wait_until
 
 PVC_STATIC, PVC_DYNAMIC, POD = "pvc-static", "pvc-dynamic", "storage-user"
 CLAIMS = (PVC_STATIC, PVC_DYNAMIC)
 STANDARD = "standard"
 SIZE = "1Gi"
-MARKER = ".kubelab-"
-"""Name prefix of the checker's marker files (left out when looking at the learner's)."""
-SLACK = 2
-"""Seconds of leeway between a pod's start time (whole seconds) and a file's mtime."""
 WRITE_WITHIN = 20
 """Seconds after its start by which storage-user should have written its files."""
 
@@ -48,10 +45,6 @@ def meant(lab: LabContext) -> dict[str, str]:
     """The volume the lab means for each claim: pvc-static's is pv-static, whatever the
     claim's class (so a Pending pvc-static is told why pv-static does not fit)."""
     return {PVC_STATIC: lab.param("pv_static")}
-
-
-def pv_subject(name: str) -> str:
-    return f"PersistentVolume {name}"
 
 
 # --- the pod and its mounts --------------------------------------------------------------
@@ -83,19 +76,6 @@ def running_pod(lab: LabContext, old_uid: str | None = None) -> Obj:
     return ready_pod(lab, POD, old_uid, lambda lab, pod: claims.unscheduled(lab, pod, meant(lab)))
 
 
-def fresh_files(lab: LabContext, pod: Obj, claim: str, mount: Mount) -> tuple[list[str], list[str], int]:
-    """(files written since the pod started, all files) under the mount, the checker's
-    own markers left out, and how many seconds ago the pod started."""
-    now, files = list_files(
-        lambda script: lab.exec(POD, ["sh", "-c", script], mount.container),
-        mount.path,
-        f"{lab.subject('Pod', POD)} ({claim})",
-        MARKER,
-    )
-    started = epoch(field(pod, "status.startTime")) or 0
-    return [f.rel for f in files if f.mtime >= started - SLACK], [f.rel for f in files], now - started
-
-
 # --- the checks --------------------------------------------------------------------------
 
 
@@ -106,7 +86,7 @@ def require_pv_static(lab: LabContext) -> Obj:
     ns, claim, _ = claims.claim_ref(pv)
     assert_that(
         not claim or ns == lab.namespace,
-        pv_subject(pv_static),
+        lab.subject("PersistentVolume", pv_static),
         f"free, or held for a claim in namespace {lab.namespace}",
         f"held for claim {ns}/{claim}",
         Text(
@@ -202,13 +182,14 @@ def test_storage_user_writes_to_both_claims(lab: LabContext) -> None:
     def wrote() -> None:
         pod = running_pod(lab)
         for claim, mount in mounts.items():
-            fresh, files, age = fresh_files(lab, pod, claim, mount)
+            now, files, fresh = files_since_start(lab, pod, mount)
+            age = now - (started_at(pod, mount.container) or 0)
             assert_that(
                 bool(fresh),
                 lab.subject("Pod", POD),
                 f"a file it wrote in {mount.path} (claim {claim})",
-                f"no file written since the pod started {age} s ago; "
-                f"files there: {', '.join(files[:5]) or 'none'}",
+                f"no file written since its container started {age} s ago; "
+                f"files there: {', '.join(f.rel for f in files[:5]) or 'none'}",
                 Text(
                     f"컨테이너의 명령이 {mount.path} 아래에 파일을 쓰게 하세요 "
                     f"(예: echo hello >> {mount.path}/hello.txt)",
@@ -226,7 +207,7 @@ def test_data_survives_pod_recreation(lab: LabContext) -> None:
     mounts = require_mounts(lab, lab.require("Pod", POD))
     pod = lab.eventually(lambda: running_pod(lab))
     token = secrets.token_hex(4)
-    marker = f"{MARKER}{token}"
+    marker = marker_name()
     lab.defer(f"remove {marker} from the claims of {subject}", lambda: remove_markers(lab, mounts, marker))
     for claim, mount in mounts.items():
         done = sh(lab, POD, mount.container, 'echo "$2" > "$1/$3"', mount.path, f"{claim} {token}", marker)
@@ -274,7 +255,7 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
     pv_static = lab.param("pv_static")
     host_dir = lab.param("host_dir")
     original = require_pv_static(lab)
-    subject = pv_subject(pv_static)
+    subject = lab.subject("PersistentVolume", pv_static)
     assert_that(
         bool(field(original, "spec.hostPath")),
         subject,
@@ -292,7 +273,7 @@ def test_retain_keeps_released_volume_and_data(lab: LabContext) -> None:
     folder = own_folder or f"{host_dir}/{directory}"
     mounted, inside = (own_folder, ".") if own_folder else (host_dir, directory)
     scratch = lab.scratch_namespace("retain")
-    copy_subject = f"{pv_subject(copy_name)} (a copy of {pv_static})"
+    copy_subject = f"{lab.subject('PersistentVolume', copy_name)} (a copy of {pv_static})"
     body, claim = claims.prebound_copy(original, copy_name, folder, scratch, "claim", SIZE)
     lab.create_scratch(body, "scratch")
     lab.kube.apply(claim, scratch)
@@ -410,7 +391,7 @@ def reader_pod(mounted: str, inside: str, node: str) -> Obj:
 def test_pv_static_in_zone(lab: LabContext) -> None:
     pv = require_pv_static(lab)
     zone = lab.param("zone")
-    subject = pv_subject(name_of(pv))
+    subject = lab.subject("PersistentVolume", name_of(pv))
     assert_that(
         bool(field(pv, "spec.nodeAffinity.required.nodeSelectorTerms")),
         subject,
@@ -460,7 +441,7 @@ def test_dynamic_volume_made_on_the_pods_node(lab: LabContext) -> None:
         fits = [name_of(n) for n in claims.nodes_for(pv, lab.kube.list("Node"))]
         assert_that(
             node in fits and bool(field(pv, "spec.nodeAffinity.required.nodeSelectorTerms")),
-            pv_subject(volume),
+            lab.subject("PersistentVolume", volume),
             f"made where the pod that uses it landed ({node}): a node affinity that fits it",
             f"fits {', '.join(fits) or 'no node'}",
         )

@@ -18,7 +18,7 @@ from kubelab.manifests import Obj
 from kubelab.rhythm import page_rhythm
 from kubelab.settled import BAD_CONFIG, CANNOT_PULL, CRASH_LOOP
 from kubelab.text import Text
-from kubelab.volumes import describe_volumes, mounts_of
+from kubelab.volumes import describe_volumes, mount_at, mounts_of
 
 FORTUNE, FORTUNE_ENV, CONFIG_MAP, KEY = "fortune", "fortune-env", "fortune-config", "interval"
 GENERATOR_IMAGE, WEB_IMAGE = "kubelab/fortune:", "kubelab/nginx:"
@@ -86,16 +86,11 @@ def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def mount_at(container: Obj, path: str) -> Obj | None:
-    """The container's volume mount at `path` (with or without a trailing slash)."""
-    mounts = container.get("volumeMounts") or []
-    return next((m for m in mounts if str(m.get("mountPath", "")).rstrip("/") == path), None)
-
-
 def served_folder(found: FortunePod) -> str:
     """Where the web container has the pages: its mount of the volume the generator writes
     into at HTDOCS (SERVED when it mounts no such volume)."""
-    volume = (mount_at(found.generator, HTDOCS) or {}).get("name")
+    writes = mount_at(found.pod, str(found.generator.get("name")), HTDOCS)
+    volume = writes.volume if writes else None
     web = str(found.web.get("name"))
     there = [m.path for m in mounts_of(found.pod) if m.container == web and m.volume == volume]
     return (there[0] if there else SERVED).rstrip("/")
@@ -174,10 +169,11 @@ def test_web_mount_is_read_only(lab: LabContext) -> None:
     found = fortune_pod(lab, FORTUNE)
     found = running(lab, FORTUNE, only=str(found.web.get("name")))
     subject = f"{lab.subject('Pod', FORTUNE)}, container {found.web.get('name')}"
-    mount = mount_at(found.web, SERVED)
+    mount = mount_at(found.pod, str(found.web.get("name")), SERVED)
     found_mounts = describe_volumes(found.pod)
     assert_that(mount is not None, subject, f"a volume mounted at {SERVED}", found_mounts, final=True)
-    volume, read_only = (mount or {}).get("name"), bool((mount or {}).get("readOnly"))
+    assert mount is not None
+    volume, read_only = mount.volume, mount.read_only
     probe = f"{SERVED}/.kubelab-write-test"
     container = str(found.web.get("name"))
 

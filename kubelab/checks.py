@@ -30,6 +30,10 @@ from kubelab.settled import is_ready as is_ready
 from kubelab.text import Text
 from kubelab.waiting import wait_until
 
+CLUSTER_SCOPED = frozenset(
+    {"Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding"}
+)
+"""Kinds of the labs' objects that belong to no namespace."""
 SCRATCH_KEEPS = (HOST_ROOT, POD_REQUESTS, LARGEST_NODE)
 """A sandbox's annotations its checks' scratch namespaces carry too (its pod rules hold there)."""
 GONE_WAIT = 120.0
@@ -268,7 +272,8 @@ class LabContext:
         return self.lab.param(name)
 
     def subject(self, kind: str, name: str) -> str:
-        return f"{kind} {self.namespace}/{name}"
+        """How a failure names an object: `Kind namespace/name`, a cluster's `Kind name`."""
+        return f"{kind} {name}" if kind in CLUSTER_SCOPED else f"{kind} {self.namespace}/{name}"
 
     def get(self, kind: str, name: str) -> Obj | None:
         return self.kube.get(kind, name, self.namespace)

@@ -34,6 +34,7 @@ class Mount:
     volume: str
     path: str
     sub_path: str = ""
+    read_only: bool = False
 
     def where(self) -> str:
         return f"{self.container}:{self.path}"
@@ -42,11 +43,22 @@ class Mount:
 def mounts_of(pod: Obj) -> list[Mount]:
     """The learner's volume mounts, container by container."""
     found = [
-        Mount(str(c.get("name")), str(m.get("name")), str(m.get("mountPath")), str(m.get("subPath") or ""))
+        Mount(
+            str(c.get("name")),
+            str(m.get("name")),
+            str(m.get("mountPath")),
+            str(m.get("subPath") or ""),
+            bool(m.get("readOnly")),
+        )
         for c in field(pod, "spec.containers") or []
         for m in c.get("volumeMounts") or []
     ]
     return [m for m in found if not injected(m.volume)]
+
+
+def mount_at(pod: Obj, container: str, path: str) -> Mount | None:
+    """The container's mount at `path` (written with or without a trailing slash)."""
+    return next((m for m in mounts_of(pod) if m.container == container and m.path.rstrip("/") == path), None)
 
 
 def volumes_of(pod: Obj) -> dict[str, Obj]:

@@ -123,3 +123,17 @@ def test_a_hostpath_whose_type_check_failed_is_final() -> None:
     lab = SimpleNamespace(kube=SimpleNamespace(warning_events=lambda pod: refused))
     said = volumes.hostpath_refused(lab, pod())  # type: ignore[arg-type]
     assert said is not None and said[1] is True
+
+
+def test_a_mount_is_found_at_its_path_with_or_without_a_slash_and_says_if_read_only() -> None:
+    pod = {
+        "spec": {
+            "containers": [
+                {"name": "web", "volumeMounts": [{"name": "html", "mountPath": "/srv/", "readOnly": True}]},
+                {"name": "gen", "volumeMounts": [{"name": "html", "mountPath": "/out"}]},
+            ]
+        }
+    }
+    assert volumes.mount_at(pod, "web", "/srv") == volumes.Mount("web", "html", "/srv/", "", True)
+    assert volumes.mount_at(pod, "gen", "/out") == volumes.Mount("gen", "html", "/out")
+    assert volumes.mount_at(pod, "web", "/out") is None
