@@ -442,6 +442,9 @@ def checker(expect: Sequence[Mapping[str, Any]]) -> Callable[[LabContext], None]
     return check
 
 
+OWNS_NO_PODS = ("Deployment", "CronJob")
+"""Kinds whose pods belong to an object they made (a ReplicaSet, a Job), so `pods: owner:`
+would pick none of them."""
 FORM_KEYS = {
     "object": {"object", "has", "absent", "count", "final", "expected", "found", "detail"},
     "pods": {"pods", "count", "final", *POD_STATES},
@@ -464,6 +467,12 @@ def problems(expect: Sequence[Mapping[str, Any]]) -> list[str]:
         if stray:
             found.append(
                 f"expect[{n}]: {', '.join(stray)}: not a key of the {form} form (it would be ignored)"
+            )
+        owner = (want.get("pods") or {}).get("owner") if form == "pods" else None
+        if isinstance(owner, Mapping) and owner.get("kind") in OWNS_NO_PODS:
+            found.append(
+                f"expect[{n}]: owner {owner['kind']}: it owns no pod directly (its ReplicaSet does); "
+                "select its pods by label"
             )
         if form == "can":
             for action in [*(want["can"].get("may") or []), *(want["can"].get("may_not") or [])]:

@@ -248,6 +248,12 @@ def test_lint_finds_a_broken_declaration_without_a_cluster() -> None:
         "has": {"spec": {"(length(containers))": 1}},
     }
     assert declared.problems([good, {"can": {"as": {"user": "u"}, "may": ["get pods in x"]}}]) == []
+    # a Deployment's pods are its ReplicaSet's: `owner: Deployment` would pick none
+    said = declared.problems([{"pods": {"owner": {"kind": "Deployment", "name": "web"}}, "ready": True}])
+    assert said and "select its pods by label" in said[0]
+    assert (
+        declared.problems([{"pods": {"owner": {"kind": "ReplicaSet", "name": "web"}}, "ready": True}]) == []
+    )
 
 
 def test_an_expression_names_a_lab_parameter_with_param() -> None:
