@@ -271,11 +271,21 @@ def _count_text(want: Any) -> str:
 
 
 def _last_terminated(pod: Obj) -> list[str]:
+    """Each container's termination reasons, now and last time. A SIGKILL (exit 137) of a
+    container that has a memory limit and no probe to kill it is the kernel's OOM kill,
+    whatever the runtime said: under load it can miss the cgroup's OOM event and say Error."""
     reasons = []
+    specs = {c.get("name"): c for c in (pod.get("spec") or {}).get("containers") or []}
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        spec = specs.get(status.get("name")) or {}
+        by_memory = bool(((spec.get("resources") or {}).get("limits") or {}).get("memory")) and not (
+            spec.get("livenessProbe") or spec.get("startupProbe")
+        )
         for state in ("state", "lastState"):
             done = (status.get(state) or {}).get("terminated") or {}
-            if done.get("reason"):
+            if done.get("reason") == "Error" and done.get("exitCode") == 137 and by_memory:
+                reasons.append("OOMKilled")
+            elif done.get("reason"):
                 reasons.append(str(done["reason"]))
     return reasons
 

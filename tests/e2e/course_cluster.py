@@ -34,10 +34,11 @@ from kubelab import cluster, images, labspec, repo, tools
 NAME = "kubelab-course-e2e"
 """The cluster's name (kind's; kubelab's own is `kubelab`)."""
 VERIFY_LIMIT = 1800.0
-JOBS = 6
+JOBS = 4
 """Answers verified at once. Each kind node reports the host's cores as its own, so
-kubelab would take three times the room there is (10 at a time, beside the e2e's other
-tests on kubelab's cluster: a rollout and a subPath mount took minutes, and failed)."""
+kubelab would take three times the room there is (10 at a time beside the e2e's other
+tests on kubelab's cluster: a rollout and a subPath mount took minutes, and failed; at 6
+a rollout's sample went unanswered)."""
 TIMES = "course cluster:"
 """The last line's start: how long each part took (the e2e shows it)."""
 GO_WAIT = 3600.0

@@ -358,3 +358,21 @@ def test_lint_finds_unknown_functions_wrong_arity_and_keys_another_form_reads() 
     stray = declared.problems([{"object": pod, "ready": True}])
     assert stray and "ready: not a key of the object form" in stray[0]
     assert declared.problems([{"pods": {"selector": "a=b"}, "ready": True, "count": 2}]) == []
+
+
+def test_a_sigkill_under_a_memory_limit_is_the_oom_kill_the_runtime_missed() -> None:
+    def pod(limits: dict[str, str], probe: bool = False) -> dict[str, object]:
+        container: dict[str, object] = {"name": "eat", "resources": {"limits": limits}}
+        if probe:
+            container["livenessProbe"] = {"exec": {"command": ["true"]}}
+        killed = {"terminated": {"reason": "Error", "exitCode": 137}}
+        return {
+            "spec": {"containers": [container]},
+            "status": {"containerStatuses": [{"name": "eat", "lastState": killed}]},
+        }
+
+    assert declared.POD_STATES["terminated"](pod({"memory": "16Mi"})) == ["OOMKilled"]
+    assert declared.POD_STATES["terminated"](pod({"cpu": "1"})) == ["Error"]  # no memory limit
+    assert declared.POD_STATES["terminated"](pod({"memory": "16Mi"}, probe=True)) == [
+        "Error"
+    ]  # a probe may kill
