@@ -332,11 +332,14 @@ def _pods(lab: Look, want: Mapping[str, Any]) -> None:
     asked = ", ".join(f"{k}: {shown(v)}" for k, v in states.items())
     count = want.get("count", {"min": 1})
     wants_running = states.get("ready") is True or states.get("phase") == "Running"
+    one = "name" in spec and "count" not in want  # a pod by its name: say its state, not a count
     assert_that(
         _count_ok(count, len(fitting)) and len(fitting) == len(pods),
         subject,
-        f"{_count_text(count)} pods" + (f", each {asked}" if asked else ""),
-        f"{len(fitting)} of {len(pods)} so ({_pod_facts(pods, states)})",
+        asked if one and asked else f"{_count_text(count)} pods" + (f", each {asked}" if asked else ""),
+        _pod_facts(pods, states)
+        if one and pods
+        else f"{len(fitting)} of {len(pods)} so ({_pod_facts(pods, states)})",
         final=bool(want.get("final", False)),
         settled=first_stuck(pods) if wants_running else None,
     )
