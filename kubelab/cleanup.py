@@ -7,6 +7,11 @@ passed, failed, out of time, or interrupted with Ctrl-C. Undo steps run in rever
 (the last thing done is undone first), each under a fresh deadline of its own; then the
 objects kubelab created are removed together, namespaces first.
 
+When the cluster stops answering, the rest is given up at once (each try would take its
+full bound): after an undo the cluster did not answer (and, when the caller asks, before
+the first), the API server's readiness decides, and what is left is said as leftovers
+that `kubelab cleanup` removes later.
+
 Cleanup is best effort and never the verdict: an undo that fails or runs out of time
 becomes a leftover — one line naming what stayed and why — which the scorecard and the
 CLI list, instead of an error that would replace the check's result.
@@ -17,11 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kubelab import deadline, interrupts, ownership
-from kubelab.errors import CheckFailed, KubelabError
+from kubelab.errors import CheckFailed, ClusterUnavailable, KubelabError
 from kubelab.kube import Kube
 
 STEP_SECONDS = 60.0
 """Seconds one undo step may take."""
+DOWN = "the cluster did not answer; `kubelab cleanup` removes it"
+"""Why what is left was not undone, when the cluster is down."""
 NOTICE = "kubelab: cleaning up what this run created (Ctrl-C again is ignored until it is done)"
 
 
@@ -61,11 +68,17 @@ class Cleanup:
         self.leftovers += [f"{what}: {why}" for what in pending]
         return self.leftovers
 
-    def run(self) -> list[str]:
+    def run(self, ask_first: bool = False) -> list[str]:
         """Undo everything, shielded from Ctrl-C; returns the leftovers (also kept in
-        `self.leftovers`, for a caller that an interrupt after the cleanup reaches)."""
+        `self.leftovers`, for a caller that an interrupt after the cleanup reaches). Once
+        an undo finds the cluster down, the rest is abandoned (DOWN), not tried; with
+        `ask_first` (the caller has reason to doubt the cluster), the API server is asked
+        before anything is tried (an undo of the machine's own is then abandoned too)."""
         with interrupts.shielded(NOTICE), deadline.fresh(self.TOTAL_SECONDS):
-            self._undo(self._steps)
+            if self._pending() and ask_first and not self.kube.healthy():
+                return self.abandon(DOWN)
+            if not self._undo(self._steps):
+                return self.abandon(DOWN)
             owned, self._owned = self._owned, []
             if owned:
                 try:
@@ -74,17 +87,28 @@ class Cleanup:
                     )
                 except KubelabError as e:
                     self.leftovers += [f"{o.describe()}: {e.en}" for o in owned]
-            self._undo(self._last)
+            if not self._undo(self._last):
+                return self.abandon(DOWN)
         return self.leftovers
 
-    def _undo(self, steps: list[tuple[str, Callable[[], None]]]) -> None:
+    def _pending(self) -> bool:
+        return bool(self._steps or self._last or self._owned)
+
+    def _undo(self, steps: list[tuple[str, Callable[[], None]]]) -> bool:
+        """Undo these steps, last first; False when one found the cluster down (the
+        rest are left in `steps`)."""
         while steps:
             what, undo = steps.pop()
             with deadline.within(STEP_SECONDS):
                 try:
                     undo()
+                except ClusterUnavailable as e:
+                    self.leftovers.append(f"{what}: {_reason(e)}")
+                    if not self.kube.healthy():
+                        return False
                 except Exception as e:  # best effort: any failure is a leftover, never the verdict
                     self.leftovers.append(f"{what}: {_reason(e)}")
+        return True
 
 
 def _reason(error: BaseException) -> str:

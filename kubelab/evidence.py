@@ -13,18 +13,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import platform
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
 from kubelab import __version__, repo
-from kubelab.errors import KubelabError
+from kubelab.errors import ClusterUnavailable, KubelabError
 from kubelab.kube import Kube, api_exception
 from kubelab.labspec import Lab
 from kubelab.text import printable
@@ -32,6 +31,7 @@ from kubelab.text import printable
 if TYPE_CHECKING:
     from kubelab.grade import Grade
 
+T = TypeVar("T")
 LOG_LINES = 50
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 OBJECTS_BYTES = 4 * 1024 * 1024
@@ -109,57 +109,90 @@ def _stored(obj: dict[str, Any]) -> dict[str, Any]:
     return {**obj, "metadata": metadata}
 
 
+class _Reads:
+    """Evidence's reads of the cluster: what cannot be read is noted, never raised; once
+    the cluster does not answer (ClusterUnavailable), the rest is not tried, since each
+    try would take its full bound."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.down: str | None = None
+
+    def __call__(self, what: str, read: Callable[[], T], otherwise: T) -> T:
+        if self.down is not None:
+            self.problems.append(f"{what}: not read ({self.down})")
+            return otherwise
+        try:
+            return read()
+        except ClusterUnavailable as e:
+            self.down = e.en
+            self.problems.append(f"{what}: {e.en}")
+        except (KubelabError, api_exception()) as e:
+            self.problems.append(f"{what}: {e}")
+        return otherwise
+
+
+def _event(event: dict[str, Any]) -> dict[str, Any]:
+    involved = event.get("involvedObject") or {}
+    return {
+        "time": event.get("lastTimestamp") or event.get("eventTime") or "",
+        "type": event.get("type"),
+        "reason": event.get("reason"),
+        "object": f"{involved.get('kind')}/{involved.get('name')}",
+        "message": event.get("message"),
+        "count": event.get("count"),
+    }
+
+
 def cluster(where: Path, kube: Kube, lab: Lab) -> None:
     """The student's objects, events and logs, and the versions, as they are now. Evidence
-    is a record, not a verdict: what cannot be read is noted in the files, never raised."""
+    is a record, not a verdict: what cannot be read is noted in objects.yaml, never
+    raised, and a cluster that stops answering is not asked again."""
     namespace = lab.answer_namespace
+    read = _Reads()
+
+    def listed(kind: str) -> list[dict[str, Any]]:
+        if kube.is_namespaced(kind):
+            return [_stored(o) for o in kube.list(kind, namespace)]
+        # a sandbox's cluster-scoped objects carry its namespace in their names
+        return [_stored(o) for o in kube.list(kind) if o["metadata"]["name"].endswith(f"-{namespace}")]
+
+    none: list[dict[str, Any]] = []
     objects: list[dict[str, Any]] = []
-    problems: list[str] = []
     for kind in dict.fromkeys((*lab.kinds, "Pod", "Service", "ConfigMap", "PersistentVolumeClaim")):
-        try:
-            if kube.is_namespaced(kind):
-                objects += [_stored(o) for o in kube.list(kind, namespace)]
-            else:  # a sandbox's cluster-scoped objects carry its namespace in their names
-                objects += [
-                    _stored(o) for o in kube.list(kind) if o["metadata"]["name"].endswith(f"-{namespace}")
-                ]
-        except (KubelabError, api_exception()) as e:
-            problems.append(f"{kind}: {e}")
-    objects_text = _dump_within([*objects, *([{"unreadable": problems}] if problems else [])], OBJECTS_BYTES)
-    (where / "objects.yaml").write_text(objects_text, encoding="utf-8")
-    events: list[dict[str, Any]] = []
-    with contextlib.suppress(KubelabError, api_exception()):
-        for event in kube.list("Event", namespace):
-            involved = event.get("involvedObject") or {}
-            events.append(
-                {
-                    "time": event.get("lastTimestamp") or event.get("eventTime") or "",
-                    "type": event.get("type"),
-                    "reason": event.get("reason"),
-                    "object": f"{involved.get('kind')}/{involved.get('name')}",
-                    "message": event.get("message"),
-                    "count": event.get("count"),
-                }
-            )
-    ordered = sorted(events, key=lambda e: str(e["time"]))
-    (where / "events.yaml").write_text(_dump_within(ordered, EVENTS_BYTES, one=True), "utf-8")
+        objects += read(kind, lambda kind=kind: listed(kind), none)  # type: ignore[misc]
+    found = read("Event", lambda: kube.list("Event", namespace), none)
+    events = sorted((_event(e) for e in found), key=lambda e: str(e["time"]))
+    (where / "events.yaml").write_text(_dump_within(events, EVENTS_BYTES, one=True), "utf-8")
     logs = where / "logs"
     room = LOGS_BYTES
     for pod in (o for o in objects if o.get("kind") == "Pod"):
         for container in (pod.get("spec") or {}).get("containers") or []:
             name = f"{pod['metadata']['name']}.{container.get('name')}"
             if room <= 0:
-                problems.append(f"logs of {name}: not kept (the logs hold {LOGS_BYTES // 1024} KiB at most)")
+                read.problems.append(
+                    f"logs of {name}: not kept (the logs hold {LOGS_BYTES // 1024} KiB at most)"
+                )
                 continue
-            with contextlib.suppress(KubelabError, api_exception()):
-                text = kube.logs(pod["metadata"]["name"], namespace, container.get("name"), tail=LOG_LINES)
-                logs.mkdir(exist_ok=True)
-                shown = _cut(
-                    printable(text, block=True), room
-                )  # what the answer printed: read, never acted on
-                room -= len(shown)
-                (logs / f"{SAFE_NAME.sub('_', name)}.txt").write_text(shown, encoding="utf-8")
+            text = read(
+                f"logs of {name}",
+                lambda pod=pod, container=container: kube.logs(  # type: ignore[misc]
+                    pod["metadata"]["name"], namespace, container.get("name"), tail=LOG_LINES
+                ),
+                None,
+            )
+            if text is None:
+                continue
+            logs.mkdir(exist_ok=True)
+            shown = _cut(printable(text, block=True), room)  # what the answer printed: read, never acted on
+            room -= len(shown)
+            (logs / f"{SAFE_NAME.sub('_', name)}.txt").write_text(shown, encoding="utf-8")
     versions = {"kubelab": __version__, "python": platform.python_version(), **repo.versions()}
-    with contextlib.suppress(KubelabError, api_exception()):
-        versions["cluster"] = kube.server_version()
+    version = read("the cluster's version", kube.server_version, None)
+    if version is not None:
+        versions["cluster"] = version
     _write_json(where / "versions.json", versions)
+    unreadable = [{"unreadable": read.problems}] if read.problems else []
+    (where / "objects.yaml").write_text(
+        _dump_within([*objects, *unreadable], OBJECTS_BYTES), encoding="utf-8"
+    )

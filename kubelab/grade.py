@@ -507,6 +507,24 @@ def _expired(run: Run) -> None:
         )
 
 
+def _after_checks(run: Run, lab: Lab, folder: Path, starved: list[str]) -> None:
+    """What the cluster shows once the checks end: a pod it had no room for (added to
+    `starved`) and the evidence. Nothing is asked of a cluster that is down (each request
+    would take its bound, and the run is ending)."""
+    if not run.kube.healthy():
+        return
+    with deadline.fresh(EVIDENCE_SECONDS):
+        try:
+            found = capacity.starved(run.kube, lab.answer_namespace)
+        except ClusterUnavailable:
+            return
+        except (KubelabError, api_exception()):
+            found = None
+        starved += [found] if found else []
+        with contextlib.suppress(KubelabError):
+            evidence.cluster(folder, run.kube, lab)
+
+
 def _check(
     run: Run, lab: Lab, taken: TakenIn | None, base: Grade, folder: Path, left: list[str], starved: list[str]
 ) -> Grade:
@@ -551,17 +569,8 @@ def _check(
     except Interrupted as stopped:
         raise Interrupted((*stopped.leftovers, *cleanup.run()), undone=stopped.undone) from None
     finally:
-        if run.kube.healthy():
-            with deadline.fresh(EVIDENCE_SECONDS):
-                with contextlib.suppress(KubelabError, api_exception()):
-                    found = capacity.starved(run.kube, lab.answer_namespace)
-                    starved += [found] if found else []
-                with contextlib.suppress(KubelabError):
-                    evidence.cluster(folder, run.kube, lab)
-            with deadline.fresh(Cleanup.TOTAL_SECONDS):
-                left += cleanup.run()
-        else:  # the cluster is down: every request would take its bound, and the run is ending
-            left += cleanup.abandon("the cluster did not answer; `kubelab cleanup` removes it")
+        _after_checks(run, lab, folder, starved)
+        left += cleanup.run(ask_first=True)  # after an outage, `kubelab cleanup` removes it
     faults = [f"{r.id}: {r.fault}" for r in card.results if r.fault]
     grade = replace(
         base,

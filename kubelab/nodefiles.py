@@ -447,7 +447,7 @@ def crew(kube: Kube, root: str) -> Iterator[Crew | None]:
                 if made is not None:
                     _crews.pop(kube.target, None)
     finally:
-        cleanup.run()
+        cleanup.run(ask_first=True)  # a run may end for the cluster's outage
 
 
 def _start_crew(kube: Kube, cleanup: Cleanup, root: str) -> Crew | None:

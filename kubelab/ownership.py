@@ -264,9 +264,14 @@ def remove_all(
     "Kind name: why"."""
     ordered = sorted(owned, key=lambda o: o.kind != "Namespace")
     problems: dict[str, str] = {}
-    for item in ordered:
+    for number, item in enumerate(ordered):
         try:
             delete(kube, item)
+        except ClusterUnavailable as e:
+            problems[item.uid] = e.en
+            if not kube.healthy():  # the rest would each take their bound: not tried
+                problems |= {o.uid: e.en for o in ordered[number + 1 :]}
+                break
         except KubelabError as e:
             problems[item.uid] = e.en
     pending = [o for o in ordered if o.uid not in problems]

@@ -50,7 +50,11 @@ def run_all(
         if stop.is_set() or interrupts.stopping():
             return None
         started(task)
-        return work(task)
+        try:
+            return work(task)
+        except EnvironmentProblem:
+            stop.set()  # before this thread takes the next task, not when the loop next looks
+            raise
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="answers")
     pending: dict[Future[R | None], T] = {pool.submit(run, t): t for t in tasks}
