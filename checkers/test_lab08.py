@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from kubelab import services
 from kubelab.checks import LabContext, assert_that, deleting, fail, field, is_ready, name_of, pod_states
 from kubelab.manifests import Obj
 from kubelab.settled import first_stuck, restarts
@@ -76,17 +77,6 @@ def ready_since(pod: Obj) -> float | None:
         if condition.get("type") == "Ready" and condition.get("lastTransitionTime"):
             return max(0.0, time.time() - stamp(condition["lastTransitionTime"]))
     return 0.0
-
-
-def endpoints(lab: LabContext) -> dict[str, bool]:
-    """Pod name → whether the Service's EndpointSlices call it ready."""
-    found: dict[str, bool] = {}
-    for endpoint_slice in lab.list("EndpointSlice", f"kubernetes.io/service-name={SERVICE}"):
-        for endpoint in endpoint_slice.get("endpoints") or []:
-            ref = endpoint.get("targetRef") or {}
-            if ref.get("kind") == "Pod":
-                found[str(ref.get("name"))] = bool((endpoint.get("conditions") or {}).get("ready"))
-    return found
 
 
 def as_endpoint(state: bool | None) -> str:
@@ -163,7 +153,7 @@ def put_back(lab: LabContext, pod: str, container: str, path: str) -> None:
 def test_readiness_takes_pod_out_and_back(lab: LabContext) -> None:
     def chosen() -> Obj:
         pods = lab.live_pods(WEB)
-        ends = endpoints(lab)
+        ends = services.endpoints(lab, SERVICE)
         serving = sorted((p for p in pods if is_ready(p) and ends.get(name_of(p))), key=name_of)
         assert_that(
             bool(serving),
@@ -217,7 +207,7 @@ def test_readiness_takes_pod_out_and_back(lab: LabContext) -> None:
             ),
             final=True,
         )
-        state = endpoints(lab).get(name)
+        state = services.endpoints(lab, SERVICE).get(name)
         ok = is_ready(now) and state is True if want_ready else not is_ready(now) and state is not True
         waited = time.monotonic() - since
         assert_that(

@@ -28,15 +28,21 @@ endpoints controller and kube-proxy (each within a second or two, more on a busy
 machine) have done all they will do."""
 
 
-def ready_endpoints(lab: LabContext, service: str) -> set[str]:
-    """Pods behind the Service that are ready to take traffic (its EndpointSlices)."""
-    names: set[str] = set()
+def endpoints(lab: LabContext, service: str) -> dict[str, bool]:
+    """Pod name → whether the Service's EndpointSlices call it ready (a pod not in them
+    is not an endpoint at all)."""
+    found: dict[str, bool] = {}
     for endpoint_slice in lab.list("EndpointSlice", f"kubernetes.io/service-name={service}"):
         for endpoint in endpoint_slice.get("endpoints") or []:
             ref = endpoint.get("targetRef") or {}
-            if (endpoint.get("conditions") or {}).get("ready") and ref.get("kind") == "Pod":
-                names.add(ref["name"])
-    return names
+            if ref.get("kind") == "Pod":
+                found[str(ref.get("name"))] = bool((endpoint.get("conditions") or {}).get("ready"))
+    return found
+
+
+def ready_endpoints(lab: LabContext, service: str) -> set[str]:
+    """Pods behind the Service that are ready to take traffic (its EndpointSlices)."""
+    return {name for name, ready in endpoints(lab, service).items() if ready}
 
 
 def ready_pod_names(lab: LabContext, selector: str) -> set[str]:
