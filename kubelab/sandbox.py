@@ -373,6 +373,9 @@ def _claim(
     cleanup.add(f"stop the pods of sandbox {namespace}", lambda: stop(kube, owned, answer))
     cleanup.remove(owned, emptied_enough=True)
     _forget_node_folder(kube, namespace, cleanup)
+    # first, as the probe pod needs it: the controller makes a new namespace's `default`
+    # ServiceAccount a moment later (before, a pod is refused "serviceaccount not found")
+    no_token(kube, namespace)
     first = kube.cluster_id() not in _enforced
     if first:
         _wait_enforced(kube, namespace, _probes())
@@ -806,12 +809,11 @@ def seat_cluster_objects(kube: Kube, lab: Lab) -> list[Obj]:
 
 
 def _furnish(kube: Kube, lab: Lab, cleanup: Cleanup, purpose: str, want: capacity.Resources) -> None:
-    """The sandbox's quota, limits, ServiceAccount and what it may do."""
+    """The sandbox's quota, limits and what it may do (its ServiceAccount is made first)."""
     namespace = lab.answer_namespace
     inside = seat_objects(kube, lab, purpose, want, isolation.pod_ranges(kube))
     for obj in inside[:-1]:
         kube.create(obj, namespace)
-    no_token(kube, namespace)
     namespaced, cluster_scoped = _resource_rules(kube, lab)
     rules = [(r, namespace) for r in namespaced[:1]]
     for obj in seat_cluster_objects(kube, lab):
