@@ -69,14 +69,20 @@ def stamp(text: Any) -> float:
     return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
 
 
-def ready_since(pod: Obj) -> float | None:
-    """Seconds the pod has been Ready (its Ready condition's last change), or None."""
+def ready_at(pod: Obj) -> float | None:
+    """When the pod became Ready (its Ready condition's last change), or None if it is not."""
     if not is_ready(pod):
         return None
     for condition in field(pod, "status.conditions") or []:
         if condition.get("type") == "Ready" and condition.get("lastTransitionTime"):
-            return max(0.0, time.time() - stamp(condition["lastTransitionTime"]))
-    return 0.0
+            return stamp(condition["lastTransitionTime"])
+    return time.time()
+
+
+def ready_since(pod: Obj) -> float | None:
+    """Seconds the pod has been Ready, or None."""
+    at = ready_at(pod)
+    return None if at is None else max(0.0, time.time() - at)
 
 
 def as_endpoint(state: bool | None) -> str:
@@ -106,6 +112,21 @@ def last_probe_failure(events: list[Obj], pod: Obj, kind: str, since: float = 0.
     ]
     said.sort(key=event_time)
     return " ".join(str(said[-1].get("message") or "").split())[:240] if said else ""
+
+
+TIMED_OUT = ("deadline exceeded", "timed out", "timeout")
+"""How the kubelet says a probe got no answer in time (a busy machine's, not the answer's)."""
+
+
+def fails_when_ready(events: list[Obj], pod: Obj) -> bool:
+    """Has the pod's liveness probe failed since the pod became Ready, for another reason
+    than a timeout (a refused connection, a wrong path)? Then it fails on a working
+    container, and a restart says nothing of a stuck one."""
+    at = ready_at(pod)
+    if at is None:
+        return False
+    said = last_probe_failure(events, pod, "Liveness", at)
+    return bool(said) and not any(word in said.lower() for word in TIMED_OUT)
 
 
 def killed_since(events: list[Obj], pod: Obj, since: float) -> bool:
@@ -277,7 +298,9 @@ def restarted_when_stuck(lab: LabContext, selector: str, ready_again: bool) -> O
         probes = {name_of(p): prober(p, "livenessProbe") or ("", {}) for p in pods}
         events = lab.list("Event")
         killed = {
-            name_of(p): killed_since(events, p, container_started(p, probes[name_of(p)][0])) for p in pods
+            name_of(p): killed_since(events, p, container_started(p, probes[name_of(p)][0]))
+            or fails_when_ready(events, p)
+            for p in pods
         }
         timed = [(p, ready_since(p), time_to_act(probes[name_of(p)][1]) + STEADY) for p in pods]
         worked = sorted(

@@ -215,6 +215,25 @@ def grade_summary(grades: list[Grade], changed: dict[str, list[str]], seconds: f
     )
 
 
+def _failures(outcomes: list[Outcome], key: str, checks: list[str]) -> list[tuple[str, str]]:
+    """For each of these checks of a variant, what its first failed run said (one line)."""
+    found: list[tuple[str, str]] = []
+    for check in checks:
+        said = next(
+            (
+                r.brief or r.message.strip().splitlines()[0]
+                for o in outcomes
+                if o.key == key
+                for r in o.card.results
+                if r.id == check and not r.passed and (r.brief or r.message.strip())
+            ),
+            "",
+        )
+        if said:
+            found.append((check, said[:400]))
+    return found
+
+
 def verify_summary(outcomes: list[Outcome], flakes: dict[str, list[str]], seconds: float) -> None:
     """Per lab: variants right of all and the time they took; then flakes, then a total."""
     labs = sorted({o.lab for o in outcomes})
@@ -228,6 +247,8 @@ def verify_summary(outcomes: list[Outcome], flakes: dict[str, list[str]], second
         )
     for key, checks in sorted(flakes.items()):
         console.print(f" [red]flaky[/] {key}: verdict changed between runs: {', '.join(checks)}")
+        for check, said in _failures(outcomes, key, checks):  # what the run that failed said
+            console.print(f"     {check}: {escape(said)}", highlight=False)
     bad = sum(not o.ok for o in outcomes)
     verdict = "[green]all as expected[/]" if not bad and not flakes else f"[red]{bad} not as expected[/]"
     console.print(f"verify: {len(outcomes)} variants in {seconds:.0f} s — {verdict}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubelab import engine, labspec, lint, manifests, params, verify, workspace
+from kubelab import engine, labspec, lint, manifests, params, report, verify, workspace
 from kubelab.errors import InputError, LabContentError
 from kubelab.kube import Target
 from kubelab.params import Param
@@ -160,7 +160,7 @@ def outcome(
             passed=c not in failed + blocked,
             points=1,
             seconds=0.1,
-            message="",
+            message=f"{c}: expected x, found y" if c in failed else "",
             blocked_by=("a",) if c in blocked else (),
         )
         for c in checks
@@ -186,6 +186,14 @@ def test_repeat_names_the_checks_whose_verdict_changed() -> None:
     ]
     assert verify.flakes(runs) == {"01/solution": ["b", "outcome"]}
     assert verify.flakes(runs[2:]) == {}
+
+
+def test_a_flake_is_reported_with_what_its_failed_run_said(capsys: pytest.CaptureFixture[str]) -> None:
+    runs = [outcome("01", "solution", ()), outcome("01", "solution", ("b",))]
+    report.verify_summary(runs, verify.flakes(runs), 1.0)
+    said = capsys.readouterr().out
+    assert "flaky 01/solution: verdict changed between runs: b, outcome" in said
+    assert "b: b: expected x, found y" in said
 
 
 def test_the_plan_starts_the_longest_first_and_repeats(lab_root: Path) -> None:
