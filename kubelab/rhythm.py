@@ -75,16 +75,26 @@ def sample(lab: LabContext, web: PodContainer, served: str) -> Sample:
     return parse_probe(done, begun, time.time())
 
 
+def complete(sample: Sample) -> bool:
+    """Did this look see a whole page? An empty one is a page being written (the shell
+    empties the file, then the generator writes into it)."""
+    return sample.ok and bool(sample.body.strip())
+
+
 def changes(samples: list[Sample]) -> list[float]:
-    """When the page was rewritten: the file's mtime if seen (the first poll's too: the
-    write before it counts), else the poll's time."""
-    times: list[float] = []
-    first = next((s for s in samples if s.ok), None)
-    if first is not None and first.mtime is not None:
-        times.append(first.mtime)
-    for before, after in pairwise(samples):
-        if after.ok and before.ok and (after.body != before.body or after.mtime != before.mtime):
-            times.append(after.mtime if after.mtime is not None and before.mtime is not None else after.at)
+    """When the page was rewritten: a new mtime of the file (the first look's too: the
+    write before it counts), else, with no mtime seen, a new page at the look's time. A
+    look that read the page just before a rewrite and the file's mtime just after sees the
+    new page only at the next look, with the same mtime: still one rewrite; a look that
+    found the file emptied mid-write is not one."""
+    whole = [s for s in samples if complete(s)]
+    times: list[float] = [whole[0].mtime] if whole and whole[0].mtime is not None else []
+    for before, after in pairwise(whole):
+        if after.mtime is not None and before.mtime is not None:
+            if after.mtime != before.mtime:
+                times.append(after.mtime)
+        elif after.body != before.body:
+            times.append(after.at)
     return times
 
 
@@ -130,7 +140,7 @@ def page_rhythm(
                 final=len(refused) == 3,
             )
         times = changes(samples)
-        pages = len({s.body for s in samples if s.ok})
+        pages = len({s.body for s in samples if complete(s)})
         moved = [
             b.at for a, b in pairwise(samples) if a.ok and b.ok and (a.body, a.mtime) != (b.body, b.mtime)
         ]

@@ -76,6 +76,15 @@ def test_rewrites_are_the_files_mtimes_and_the_first_page_counts() -> None:
     assert rhythm.changes(without_mtime) == [11]
 
 
+def test_a_rewrite_seen_in_two_looks_is_one() -> None:
+    """The page read just before a rewrite, the mtime just after (the next look brings the
+    new page, same mtime); a file emptied mid-write, then written (a new mtime again)."""
+    late = [Sample(10, True, "a", 9.5), Sample(11, True, "a", 10.8), Sample(12, True, "b", 10.8)]
+    assert rhythm.changes(late) == [9.5, 10.8]
+    emptied = [Sample(10, True, "a", 9.5), Sample(11, True, "", 10.8), Sample(12, True, "b", 10.81)]
+    assert rhythm.changes(emptied) == [9.5, 10.81]
+
+
 def test_a_page_every_two_seconds_passes() -> None:
     lab = FakeLab([("a", "100"), ("a", "100"), ("b", "102"), ("c", "104"), ("d", "106")])
     judged(lab, 2)
