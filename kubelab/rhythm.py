@@ -1,23 +1,23 @@
 """How often a web container's page is rewritten, measured from inside the container.
 
-A page's rhythm cannot be read from a spec: a check asks the web container for its page
-and for the page file's modification time (nanoseconds) about every half second, counts a
-rewrite each time either changes, and judges the shortest gap between two rewrites seen.
-A gap is the interval, or a multiple of it when a rewrite came and went between two looks
-(an exec takes seconds on a busy machine), so the shortest gap is the interval; the median
-failed a right answer under load.
+A page's rhythm cannot be read from a spec. A check watches the page where it is served:
+one look is one exec into the web container that, for a few seconds, reads the page
+file's modification time (nanoseconds) every WATCH_STEP seconds and, at the start, at
+each new mtime and at the end, asks the web server for the page; every rewrite within a
+look is timed by the node itself, however slow the exec's round trip (on a busy machine
+it takes seconds, longer than the interval). Between two looks a rewrite may come and go
+unseen, making a gap a multiple of the interval, so the shortest gap between rewrites is
+the one judged; the median failed a right answer under load.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from kubelab.checks import assert_that, fail
-from kubelab.kube import ExecResult
 from kubelab.text import Text
 
 if TYPE_CHECKING:
@@ -26,53 +26,76 @@ if TYPE_CHECKING:
 
 INTERVALS = 3
 """Gaps between rewrites seen before the shortest is judged."""
+WATCH_SPAN_MOST = 8.0
+"""Seconds one look watches at most (twice the interval asked for, up to this)."""
 SLOWEST, FASTEST = 1.75, 0.75
 """The shortest gap must lie in [FASTEST, SLOWEST] × the interval asked for; a page
 unchanged for SLOWEST × the interval plus a margin for slow polls is too slow at once."""
-PROBE = r"""
-body=$(curl -sSf -m 2 http://localhost/ 2>&1); code=$?
-echo "$code"
-stat -c %.9Y "$1/index.html" 2>/dev/null || echo -
-printf '%s' "$body"
+WATCH_STEP = 0.2
+"""Seconds between two reads of the page file's mtime within one look."""
+WATCH = r"""
+end=$(( $(date +%s) + $2 )); last=none
+while :; do
+  m=$(stat -c %.9Y "$1/index.html" 2>/dev/null || echo -); now=$(date +%s.%N)
+  if [ "$m" != "$last" ] || [ "${now%.*}" -ge "$end" ]; then
+    body=$(curl -sSf -m 2 http://localhost/ 2>&1); code=$?
+    if [ "$code" = 0 ]; then said=$(printf '%s' "$body" | md5sum | cut -c1-16)
+    else said=$(printf '%s' "$body" | head -c 300 | tr '\n' ' '); fi
+    echo "$now $code $m $said"; last=$m
+  fi
+  [ "${now%.*}" -ge "$end" ] && break
+  sleep $3
+done
 """
-"""Run in the web container with the page's folder as $1: curl's exit code, the page
-file's mtime, the page."""
+"""Run in the web container with the page's folder as $1, the seconds to watch as $2
+and WATCH_STEP as $3: one line at the start, at each new mtime of index.html and at the
+end: the node's time, curl's exit code, the mtime (- if none), and the page's digest
+(or what curl said instead)."""
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One look at the page."""
+    """One reading of the page."""
 
     at: float
-    """Wall-clock time the poll ended."""
+    """When it was read (the node's clock, as the mtimes)."""
     ok: bool
     """curl got the page."""
     body: str
-    """The page, or what curl (or exec) said instead."""
+    """The page's digest, or what curl (or exec) said instead."""
     mtime: float | None
     """The page file's modification time, as the web container sees it."""
-    begun: float = 0.0
-    """Wall-clock time the poll began (on a busy machine an exec takes seconds: the page
-    was read somewhere between begun and at)."""
 
 
-def parse_probe(done: ExecResult, begun: float, at: float) -> Sample:
-    """What PROBE printed, as a Sample of a poll that ran from `begun` to `at`."""
-    lines = done.stdout.split("\n", 2)
-    code = lines[0].strip() if lines else ""
-    try:
-        mtime: float | None = float(lines[1]) if len(lines) > 1 else None
-    except ValueError:
-        mtime = None
-    body = lines[2] if len(lines) > 2 else done.stderr
-    return Sample(at, done.code == 0 and code == "0", body, mtime, begun)
+def parse_watch(printed: str) -> list[Sample]:
+    """What WATCH printed, as Samples (a line it could not have printed is skipped)."""
+    samples: list[Sample] = []
+    for line in printed.splitlines():
+        parts = line.split(" ", 3)
+        try:
+            at = float(parts[0])
+        except ValueError:
+            continue
+        if len(parts) < 3:
+            continue
+        try:
+            mtime: float | None = float(parts[2])
+        except ValueError:
+            mtime = None
+        samples.append(Sample(at, parts[1] == "0", parts[3] if len(parts) > 3 else "", mtime))
+    return samples
 
 
-def sample(lab: LabContext, web: PodContainer, served: str) -> Sample:
-    """Look at the page once: PROBE in the web container, for the file in `served`."""
-    begun = time.time()
-    done = lab.exec(web.name, ["sh", "-c", PROBE, "probe", served], container=web.container_name)
-    return parse_probe(done, begun, time.time())
+def watch(lab: LabContext, web: PodContainer, served: str, span: float) -> tuple[list[Sample], str]:
+    """Watch the page for `span` seconds (WATCH in the web container, for the file in
+    `served`): the readings, and what the exec said when it printed none."""
+    command = ["sh", "-c", WATCH, "watch", served, str(max(1, round(span))), str(WATCH_STEP)]
+    done = lab.exec(web.name, command, container=web.container_name)
+    samples = parse_watch(done.stdout)
+    said = (
+        "" if samples else (done.stderr.strip() or done.stdout.strip() or f"exec ended with code {done.code}")
+    )
+    return samples, said
 
 
 def complete(sample: Sample) -> bool:
@@ -118,11 +141,14 @@ def page_rhythm(
     band = f"{FASTEST * interval:.1f}–{SLOWEST * interval:.1f} s"
     wanted = f"a new page about every {seconds(interval)} ({band})"
     stall = SLOWEST * interval + max(2.0, interval / 2)
+    span = min(WATCH_SPAN_MOST, 2 * interval)
     samples: list[Sample] = []
-    started = time.time()
 
     def judged() -> None:
-        samples.append(sample(lab, web, served))
+        looked, said = watch(lab, web, served, span)
+        if not looked:  # the container did not run the watch (not running, restarting)
+            fail(subject, wanted, f"no page: {said[:160]}")
+        samples.extend(looked)
         last = samples[-1]
         if not last.ok:
             refused = [s for s in samples[-3:] if not s.ok and "returned error" in s.body]
@@ -144,9 +170,9 @@ def page_rhythm(
         moved = [
             b.at for a, b in pairwise(samples) if a.ok and b.ok and (a.body, a.mtime) != (b.body, b.mtime)
         ]
-        # unchanged at least from the end of the poll that first showed this page to the
-        # start of the last poll (never from before the first poll: nothing was seen then)
-        quiet = last.begun - (moved[-1] if moved else samples[0].at)
+        # unchanged at least from the reading that first showed this page to the last
+        # reading (never from before the first: nothing was seen then)
+        quiet = last.at - (moved[-1] if moved else samples[0].at)
         if quiet > stall:
             fail(
                 subject,
@@ -158,7 +184,9 @@ def page_rhythm(
         gaps = [b - a for a, b in pairwise(times)]
         if len(gaps) < INTERVALS:
             fail(
-                subject, wanted, f"{len(times)} rewrites seen in {seconds(last.at - started)}; still looking"
+                subject,
+                wanted,
+                f"{len(times)} rewrites seen in {seconds(last.at - samples[0].at)}; still looking",
             )
         assert_that(
             pages > 2,
@@ -184,4 +212,4 @@ def page_rhythm(
             final=True,
         )
 
-    lab.eventually(judged, timeout=SLOWEST * interval * (INTERVALS + 1) + 10)
+    lab.eventually(judged, timeout=SLOWEST * interval * (INTERVALS + 1) + 2 * span + 10)

@@ -1,5 +1,5 @@
 """How often a web container's page is rewritten (kubelab.rhythm), with a fake lab whose
-exec answers PROBE from a list of (page, mtime) and a wait that looks again at once."""
+exec answers WATCH from a list of looks and a wait that looks again at once."""
 
 from __future__ import annotations
 
@@ -18,17 +18,21 @@ from kubelab.text import Text
 T = TypeVar("T")
 WEB = PodContainer({"metadata": {"name": "fortune"}}, {"name": "web-server"})
 SLOW = Text("느립니다", "too slow")
+Reading = tuple[str, str] | tuple[str, str, float]
+"""(page, mtime) read half a second after the reading before, or (page, mtime, when)."""
 
 
 class FakeLab:
-    """exec answers each PROBE with the next page of `pages`; eventually looks again until a
-    look passes or fails for good (or `looks` run out)."""
+    """exec answers each WATCH with the next look of `looks` (one reading, or a list of
+    readings); eventually looks again until a look passes or fails for good (or `looks`
+    run out)."""
 
     namespace = "lab-07"
 
-    def __init__(self, pages: Sequence[tuple[str, str]], code: int = 0) -> None:
-        self.pages = list(pages)
+    def __init__(self, looks: Sequence[Reading | list[Reading]], code: int = 0) -> None:
+        self.looks = list(looks)
         self.code = code
+        self.clock = 1000.0
         self.ran: list[tuple[str, Sequence[str], str | None]] = []
 
     def subject(self, kind: str, name: str) -> str:
@@ -36,9 +40,12 @@ class FakeLab:
 
     def exec(self, pod: str, command: Sequence[str], container: str | None = None) -> ExecResult:
         self.ran.append((pod, command, container))
-        body, mtime = self.pages.pop(0) if len(self.pages) > 1 else self.pages[0]
-        curl = "0" if self.code == 0 else "22"
-        return ExecResult(0, f"{curl}\n{mtime}\n{body}", "")
+        look = self.looks.pop(0) if len(self.looks) > 1 else self.looks[0]
+        lines = []
+        for reading in look if isinstance(look, list) else [look]:
+            self.clock = float(reading[2]) if len(reading) > 2 else self.clock + 0.5  # type: ignore[misc]
+            lines.append(f"{self.clock} {0 if self.code == 0 else 22} {reading[1]} {reading[0]}")
+        return ExecResult(0, "\n".join(lines) + "\n", "")
 
     def eventually(self, assertion: Callable[[], T], timeout: float | None = None) -> T:
         for _ in range(20):
@@ -60,13 +67,13 @@ def failure(run: Callable[[], Any]) -> CheckFailed:
     return e.value
 
 
-def test_what_the_probe_printed() -> None:
-    seen = rhythm.parse_probe(ExecResult(0, "0\n1700000000.250000000\n<p>fortune\n</p>", ""), 1.0, 2.0)
-    assert seen == Sample(2.0, True, "<p>fortune\n</p>", 1700000000.25, 1.0)
-    refused = rhythm.parse_probe(ExecResult(0, "22\n-\ncurl: (22) returned error: 404", ""), 1.0, 2.0)
-    assert (refused.ok, refused.mtime, refused.body) == (False, None, "curl: (22) returned error: 404")
-    gone = rhythm.parse_probe(ExecResult(1, "", "container not found"), 1.0, 2.0)
-    assert (gone.ok, gone.body) == (False, "container not found")
+def test_what_the_watch_printed() -> None:
+    printed = "1700000001.5 0 1700000000.250000000 3f2a\n1700000002 22 - curl: (22) returned error: 404\n"
+    assert rhythm.parse_watch(printed) == [
+        Sample(1700000001.5, True, "3f2a", 1700000000.25),
+        Sample(1700000002.0, False, "curl: (22) returned error: 404", None),
+    ]
+    assert rhythm.parse_watch("sh: 1: stat: not found\n") == []
 
 
 def test_rewrites_are_the_files_mtimes_and_the_first_page_counts() -> None:
@@ -90,7 +97,7 @@ def test_a_page_every_two_seconds_passes() -> None:
     judged(lab, 2)
     assert lab.ran[0] == (
         "fortune",
-        ["sh", "-c", rhythm.PROBE, "probe", "/usr/share/nginx/html"],
+        ["sh", "-c", rhythm.WATCH, "watch", "/usr/share/nginx/html", "4", "0.2"],
         "web-server",
     )
 
@@ -98,6 +105,25 @@ def test_a_page_every_two_seconds_passes() -> None:
 def test_the_shortest_gap_is_the_interval_when_a_rewrite_came_and_went_between_looks() -> None:
     lab = FakeLab([("a", "100"), ("b", "104.1"), ("c", "106.3"), ("d", "108.2")])
     judged(lab, 2)
+
+
+def test_rewrites_within_one_look_are_timed_however_far_apart_the_looks() -> None:
+    """On a busy machine an exec takes longer than the interval: each look still times the
+    rewrites it saw by the node's clock."""
+    far = [
+        [("a", "100", 100.1), ("b", "102", 102.1), ("b", "102", 104.1)],
+        [("e", "108", 109.0), ("f", "110", 110.1), ("f", "110", 113.0)],
+    ]
+    judged(FakeLab(far), 2)
+
+
+def test_a_container_that_runs_no_watch_is_not_yet_a_verdict() -> None:
+    class Restarting(FakeLab):
+        def exec(self, pod: str, command: Sequence[str], container: str | None = None) -> ExecResult:
+            return ExecResult(-1, "", 'container not found ("web-server")')
+
+    said = failure(lambda: judged(Restarting([("a", "1")]), 2))
+    assert not said.final and said.finding.found == 'no page: container not found ("web-server")'
 
 
 def test_a_page_every_ten_seconds_fails_for_good_with_the_hint() -> None:
