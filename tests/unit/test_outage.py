@@ -56,9 +56,12 @@ def owned(kind: str, name: str) -> ownership.Owned:
 
 
 def cleanup_with_two_undos(kube: OutageKube, undone: list[str]) -> Cleanup:
+    def put_back() -> None:
+        kube.delete("Pod", "p")
+
     cleanup = Cleanup(cast(Kube, kube))
     cleanup.add("write a file", lambda: undone.append("file"))  # runs last (undos go last-first)
-    cleanup.add("put back pod p", lambda: None if kube.delete("Pod", "p") else None)
+    cleanup.add("put back pod p", put_back)
     cleanup.remove(owned("Namespace", "lab-01-x"))
     return cleanup
 
