@@ -198,6 +198,10 @@ class Kube:
         if self._reader is None:
             _ = self.api  # the official client reads the kubeconfig now, and says what is wrong
         self._dynamic: Any = None
+        self._resources: dict[tuple[str, str | None], Any] = {}
+        """The API resource of each kind looked up so far (a kind found stays found). Not
+        shared with an impersonating connection: a resource carries the client (and the
+        Impersonate-User header) it was found through."""
         self._cluster_id: str | None = None
         self._health: _Health = _Health()
         self.limited = False
@@ -351,15 +355,20 @@ class Kube:
         ):
             shown = printable(f"{api_version} {kind}"[:120])
             raise InputError(f"not a Kubernetes kind: {shown}", f"쿠버네티스 종류가 아닙니다: {shown}")
+        known = self._resources.get((kind, api_version))
+        if known is not None:
+            return known
         try:
-            return self.call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
+            found = self.call(lambda: self.dynamic.resources.get(api_version=api_version, kind=kind))
         except _client_error("kubernetes.dynamic.exceptions", "ResourceNotUniqueError"):
-            return self.call(lambda: self.dynamic.resources.get(api_version="v1", kind=kind))
+            found = self.call(lambda: self.dynamic.resources.get(api_version="v1", kind=kind))
         except _client_error("kubernetes.dynamic.exceptions", "ResourceNotFoundError") as e:
             raise InputError(
                 f"the cluster has no kind {kind} ({api_version or 'any version'})",
                 f"클러스터에 {kind} 종류가 없습니다 ({api_version or '모든 버전'})",
             ) from e
+        self._resources[kind, api_version] = found
+        return found
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
         """The object, or None when it does not exist (kubectl get KIND NAME)."""

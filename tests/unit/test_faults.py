@@ -13,7 +13,7 @@ import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from kubelab import deadline
-from kubelab.errors import ClusterUnavailable
+from kubelab.errors import ClusterUnavailable, InputError
 from kubelab.kube import Kube, Target, api_reason, exec_in_pod, fault_reason, is_transient, official
 from kubelab.waiting import retry_transient
 
@@ -222,3 +222,37 @@ def test_health_is_asked_through_the_official_client_too(tmp_path: Path, api_ser
     assert kube._reader is None and kube.healthy()
     api_server["readyz"] = 500
     assert not Kube(Target(config, "c")).healthy()
+
+
+class _Discovery:
+    """The dynamic client's discovery, counting lookups: ReplicaSet is known, Widget not."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.resources = self
+
+    def get(self, api_version: str | None, kind: str) -> Any:
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+        self.asked.append(kind)
+        if kind != "ReplicaSet":
+            raise ResourceNotFoundError(f"no {kind}")
+        return type("Resource", (), {"namespaced": True})()
+
+
+def test_a_kind_is_looked_up_once_per_cluster_and_an_unknown_one_each_time(tmp_path: Path) -> None:
+    """Discovery searches every group for a kind (a tenth of a millisecond, on every check
+    that names its object): a kind found is kept by its connection; one not found is asked
+    again (a CRD applied since may have made it)."""
+    kube = kube_at(tmp_path, 1)
+    found = _Discovery()
+    kube._dynamic = found
+    kube._cluster_id = "c"  # impersonating asks for it, and nothing answers at this address
+    assert kube.is_namespaced("ReplicaSet") and kube.resource("ReplicaSet") is kube.resource("ReplicaSet")
+    # a resource carries its client: another user's connection finds its own (shared, the
+    # answer's writes went out as another sandbox's user and were refused)
+    assert kube.impersonating("someone")._resources == {}
+    for _ in range(2):
+        with pytest.raises(InputError, match="no kind Widget"):
+            kube.resource("Widget")
+    assert found.asked == ["ReplicaSet", "Widget", "Widget"]
