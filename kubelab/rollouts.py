@@ -254,13 +254,17 @@ class Sampling:
 @dataclass
 class Recorder:
     """Watches one Deployment from a thread and adds each availableReplicas it reports to
-    `seen`, until stopped."""
+    `seen`, until stopped or until it reports a rollout past `generation` done: a pod
+    that loses its readiness after that (a probe timed out on a busy node: 4 → 5 → … → 4
+    → 3 on CI's course cluster) is not the strategy's doing."""
 
     kube: Kube
     namespace: str
     name: str
     resource_version: str
     seen: list[int]
+    generation: int = 0
+    """The copy's generation before the update."""
     stopped: bool = False
     _watch: watch.Watch = dataclass_field(default_factory=watch.Watch)
 
@@ -282,12 +286,30 @@ class Recorder:
                 if self.stopped or event["type"] == "DELETED":
                     break
                 self.seen.append((status.available_replicas or 0) if status else 0)
+                if rolled_out(self.generation, event["object"]):
+                    break
         except Exception:  # the polls still sample; the watch only adds to them
             return
 
     def stop(self) -> None:
         self.stopped = True
         self._watch.stop()  # type: ignore[no-untyped-call]
+
+
+def rolled_out(before: int, deployment: Any) -> bool:
+    """Does this Deployment (the client's typed object, as a watch gives it) report an
+    update past generation `before` done: observed, and every pod updated and available?"""
+    meta, spec, status = deployment.metadata, deployment.spec, deployment.status
+    generation = (meta.generation if meta else 0) or 0
+    if (
+        status is None
+        or spec is None
+        or generation <= before
+        or (status.observed_generation or 0) < generation
+    ):
+        return False
+    want = spec.replicas if spec.replicas is not None else 1
+    return bool(status.updated_replicas == status.available_replicas == status.replicas == want)
 
 
 def image_tag(image: str) -> str:
@@ -357,6 +379,7 @@ class CopyRollout:
             self.name,
             str(field(ready, "metadata.resourceVersion")),
             self.seen.watched,
+            int(field(ready, "metadata.generation", 0) or 0),
         )
 
     def ask(self) -> str:
@@ -415,15 +438,23 @@ class CopyRollout:
         self._apply(copy_at(self.deployment, image, self.replicas, self.repository))
         version = image_tag(image)
 
+        done = False  # once a poll saw the rollout done, availability is no longer its doing
+
         def rolled() -> None:
+            nonlocal done
             copied = self.kube.get("Deployment", self.name, self.namespace) or {}
             status = copied.get("status") or {}
-            self.seen.available.append(status.get("availableReplicas") or 0)
+            if not done:
+                self.seen.available.append(status.get("availableReplicas") or 0)
+            done = done or (
+                (status.get("observedGeneration") or 0) >= field(copied, "metadata.generation", 0)
+                and all(
+                    status.get(k) == self.replicas
+                    for k in ("updatedReplicas", "availableReplicas", "replicas")
+                )
+            )
             self.seen.answers.append(self.ask())
             judge(self.seen)
-            done = (status.get("observedGeneration") or 0) >= field(copied, "metadata.generation", 0) and all(
-                status.get(k) == self.replicas for k in ("updatedReplicas", "availableReplicas", "replicas")
-            )
             assert_that(
                 done and self.seen.answers[-1].endswith(version),
                 subject,

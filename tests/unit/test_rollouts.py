@@ -231,3 +231,69 @@ def test_a_sample_says_who_answered_after_a_refused_request(monkeypatch: pytest.
     rollout = rollout_of(deployment(), RollingKube(), monkeypatch, ['RETRY\n{"version": "v1"}', "<html>"])
     assert rollout.ask() == "retry:v1"
     assert rollout.ask() == "(not the web image: '<html>')"
+
+
+def test_a_rollout_is_out_once_its_update_is_observed_with_every_pod_updated_and_available() -> None:
+    from kubernetes import client
+
+    def dep(generation: int, observed: int, updated: int, available: int, replicas: int) -> Any:
+        return client.V1Deployment(
+            metadata=client.V1ObjectMeta(generation=generation),
+            spec=client.V1DeploymentSpec(
+                replicas=4, selector=client.V1LabelSelector(), template=client.V1PodTemplateSpec()
+            ),
+            status=client.V1DeploymentStatus(
+                observed_generation=observed,
+                updated_replicas=updated,
+                available_replicas=available,
+                replicas=replicas,
+            ),
+        )
+
+    assert rollouts.rolled_out(1, dep(2, 2, 4, 4, 4))
+    assert not rollouts.rolled_out(1, dep(1, 1, 4, 4, 4))  # the state before the update
+    assert not rollouts.rolled_out(1, dep(2, 1, 4, 4, 4))  # the update not yet observed
+    assert not rollouts.rolled_out(1, dep(2, 2, 4, 4, 5))  # an old pod still there
+    assert not rollouts.rolled_out(1, dep(2, 2, 4, 3, 4))  # the last new pod not yet available
+    no_status = SimpleNamespace(metadata=client.V1ObjectMeta(generation=2), spec=None, status=None)
+    assert not rollouts.rolled_out(1, no_status)
+
+
+class SlowAnswerKube(RollingKube):
+    """The copy is rolled out at the first look, but its web still answers v1 then; by the
+    second look a pod has lost its readiness (a probe timed out on a busy node)."""
+
+    looks = 0
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        found = super().get(kind, name, namespace)
+        if kind == "Deployment" and found is not None and rollouts.images(found)[0].endswith(":v2"):
+            self.looks += 1
+            available = 4 if self.looks == 1 else 3
+            found = {**found, "status": {"availableReplicas": available, "updatedReplicas": 4, "replicas": 4}}
+        return found
+
+
+def test_availability_after_the_rollout_is_done_is_not_the_strategys(monkeypatch: pytest.MonkeyPatch) -> None:
+    kube = SlowAnswerKube()
+    rollout = rollout_of(deployment(), kube, monkeypatch, [])
+    rollout.serving(f"{WEB}:v1")
+    said = [json.dumps({"version": "v1"})]
+    monkeypatch.setattr(
+        rollouts,
+        "exec_in_pod",
+        lambda *a, **k: ExecResult(0, said.pop(0) if said else json.dumps({"version": "v2"}), ""),
+    )
+
+    def eventually(check: Any, timeout: float | None = None) -> None:
+        for _ in range(3):
+            try:
+                return check()
+            except CheckFailed:
+                continue
+        check()
+
+    rollout.lab.eventually = eventually  # type: ignore[method-assign]
+    seen = rollout.roll_to(f"{WEB}:v2", lambda s: None, "the copy")
+    assert kube.looks == 2 and seen.answers == ["v1", "v2"]
+    assert seen.available == [4]  # the second look's 3 came after the rollout was done
