@@ -282,11 +282,13 @@ class Recorder:
                 timeout_seconds=600,
                 _request_timeout=(5, 60),  # a watch is quiet between changes; the polls go on
             ):
-                status = event["object"].status
+                copied = event["raw_object"]
                 if self.stopped or event["type"] == "DELETED":
                     break
-                self.seen.append((status.available_replicas or 0) if status else 0)
-                if rolled_out(self.generation, event["object"]):
+                if event["type"] not in ("ADDED", "MODIFIED"):
+                    continue  # a bookmark carries no status
+                self.seen.append((copied.get("status") or {}).get("availableReplicas") or 0)
+                if rolled_out(copied, since=self.generation):
                     break
         except Exception:  # the polls still sample; the watch only adds to them
             return
@@ -296,20 +298,15 @@ class Recorder:
         self._watch.stop()  # type: ignore[no-untyped-call]
 
 
-def rolled_out(before: int, deployment: Any) -> bool:
-    """Does this Deployment (the client's typed object, as a watch gives it) report an
-    update past generation `before` done: observed, and every pod updated and available?"""
-    meta, spec, status = deployment.metadata, deployment.spec, deployment.status
-    generation = (meta.generation if meta else 0) or 0
-    if (
-        status is None
-        or spec is None
-        or generation <= before
-        or (status.observed_generation or 0) < generation
-    ):
+def rolled_out(deployment: Obj, since: int | None = None) -> bool:
+    """Does this Deployment report its update done: observed, and every pod updated and
+    available (with `since`, an update past that generation)?"""
+    generation = int(field(deployment, "metadata.generation", 0) or 0)
+    status = deployment.get("status") or {}
+    if (since is not None and generation <= since) or (status.get("observedGeneration") or 0) < generation:
         return False
-    want = spec.replicas if spec.replicas is not None else 1
-    return bool(status.updated_replicas == status.available_replicas == status.replicas == want)
+    want = field(deployment, "spec.replicas", 1)
+    return all(status.get(k) == want for k in ("updatedReplicas", "availableReplicas", "replicas"))
 
 
 def image_tag(image: str) -> str:
@@ -446,13 +443,7 @@ class CopyRollout:
             status = copied.get("status") or {}
             if not done:
                 self.seen.available.append(status.get("availableReplicas") or 0)
-            done = done or (
-                (status.get("observedGeneration") or 0) >= field(copied, "metadata.generation", 0)
-                and all(
-                    status.get(k) == self.replicas
-                    for k in ("updatedReplicas", "availableReplicas", "replicas")
-                )
-            )
+            done = done or rolled_out(copied)  # the copy's spec.replicas is self.replicas
             self.seen.answers.append(self.ask())
             judge(self.seen)
             assert_that(

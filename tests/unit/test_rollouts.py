@@ -234,29 +234,26 @@ def test_a_sample_says_who_answered_after_a_refused_request(monkeypatch: pytest.
 
 
 def test_a_rollout_is_out_once_its_update_is_observed_with_every_pod_updated_and_available() -> None:
-    from kubernetes import client
+    def dep(generation: int, observed: int, updated: int, available: int, replicas: int) -> dict[str, Any]:
+        return {
+            "metadata": {"generation": generation},
+            "spec": {"replicas": 4},
+            "status": {
+                "observedGeneration": observed,
+                "updatedReplicas": updated,
+                "availableReplicas": available,
+                "replicas": replicas,
+            },
+        }
 
-    def dep(generation: int, observed: int, updated: int, available: int, replicas: int) -> Any:
-        return client.V1Deployment(
-            metadata=client.V1ObjectMeta(generation=generation),
-            spec=client.V1DeploymentSpec(
-                replicas=4, selector=client.V1LabelSelector(), template=client.V1PodTemplateSpec()
-            ),
-            status=client.V1DeploymentStatus(
-                observed_generation=observed,
-                updated_replicas=updated,
-                available_replicas=available,
-                replicas=replicas,
-            ),
-        )
-
-    assert rollouts.rolled_out(1, dep(2, 2, 4, 4, 4))
-    assert not rollouts.rolled_out(1, dep(1, 1, 4, 4, 4))  # the state before the update
-    assert not rollouts.rolled_out(1, dep(2, 1, 4, 4, 4))  # the update not yet observed
-    assert not rollouts.rolled_out(1, dep(2, 2, 4, 4, 5))  # an old pod still there
-    assert not rollouts.rolled_out(1, dep(2, 2, 4, 3, 4))  # the last new pod not yet available
-    no_status = SimpleNamespace(metadata=client.V1ObjectMeta(generation=2), spec=None, status=None)
-    assert not rollouts.rolled_out(1, no_status)
+    assert rollouts.rolled_out(dep(2, 2, 4, 4, 4), since=1)
+    assert not rollouts.rolled_out(dep(1, 1, 4, 4, 4), since=1)  # the state before the update
+    assert rollouts.rolled_out(dep(1, 1, 4, 4, 4))  # a poll, after the update: any generation
+    assert not rollouts.rolled_out(dep(2, 1, 4, 4, 4), since=1)  # the update not yet observed
+    assert not rollouts.rolled_out(dep(2, 2, 4, 4, 5), since=1)  # an old pod still there
+    assert not rollouts.rolled_out(dep(2, 2, 4, 3, 4), since=1)  # the last new pod not yet available
+    no_status = {"metadata": {"generation": 2}, "spec": {"replicas": 4}}
+    assert not rollouts.rolled_out(no_status, since=1)
 
 
 class SlowAnswerKube(RollingKube):
